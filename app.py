@@ -1,0 +1,19 @@
+"""Order From Chaos: `python app.py` serves the demo on http://127.0.0.1:7860.
+
+--host/--port (or GRADIO_SERVER_NAME / GRADIO_SERVER_PORT) change the address.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from diffusion_demo.ui import build_demo, launch_kwargs
+
+demo = build_demo()
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="port (default 7860)")
+    args = parser.parse_args()
+    demo.launch(**launch_kwargs(args.host, args.port))

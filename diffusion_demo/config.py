@@ -1,0 +1,124 @@
+"""Settings: defaults and limits, one frozen dataclass per topic.
+
+Every field carries a comment saying *why* it has its value, so that a change is a
+decision and not an accident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# The repository root: assets/ lives next to the package.
+ROOT = Path(__file__).resolve().parent.parent
+ASSETS = ROOT / "assets"
+
+SCHEDULE_NAMES: tuple[str, ...] = ("linear", "scaled_linear", "cosine", "sigmoid")
+SAMPLER_NAMES: tuple[str, ...] = ("ddpm", "ddim", "dpmsolver")
+
+
+@dataclass(frozen=True)
+class ScheduleLimits:
+    # Ho et al. 2020 use T = 1000; the blog notes "T is generally in the order of 1000".
+    default_T: int = 1000
+    # Above this the plots and the iterated chain get slow for no teaching gain.
+    max_T: int = 4000
+    # Ho et al. 2020, section 4: beta_1 = 1e-4 ... beta_T = 0.02 (linear).
+    default_beta_start: float = 1e-4
+    default_beta_end: float = 0.02
+    # A beta of 1 or more would make alpha_t <= 0, i.e. no valid Gaussian step.
+    max_beta: float = 0.999
+    # alpha_bar_T above this means x_T still carries visible signal: flag it in the UI.
+    warn_alpha_bar_T: float = 0.01
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    # The forward tab works at this size: big enough to look like a photo on a slide,
+    # small enough that one x_t round trip stays far below 100 ms.
+    work_size: int = 256
+    # Uploads larger than this many pixels are refused before decoding (decompression bombs).
+    max_pixels: int = 40_000_000
+    # Gradio refuses bigger request bodies with HTTP 413 (launch(max_file_size=...)).
+    max_upload: str = "10mb"
+    # An image side shorter than this is not an image anyone can see.
+    min_side: int = 1
+    # Seeds are passed to torch.Generator.manual_seed, which takes up to 2**63 - 1;
+    # keep them in the 32-bit range so they stay easy to type and share in URLs.
+    max_seed: int = 2**32 - 1
+
+
+@dataclass(frozen=True)
+class ForwardView:
+    # 8-10 evenly spaced frames is what fits on one row of a slide.
+    chain_frames: int = 9
+    # Histogram bins: enough to see the bell shape, few enough to stay smooth.
+    hist_bins: int = 60
+    # Display size of the small frames in the chain strip (pixels).
+    strip_size: int = 96
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    # Where the shipped checkpoint lives (a diffusers DDPMPipeline folder).
+    checkpoint: Path = ASSETS / "ddpm-digits"
+    # MNIST's native size: 28 -> 14 -> 7 with two down-samplings, no padding FLOPs wasted.
+    sample_size: int = 28
+    # Gray digits.
+    channels: int = 1
+
+
+@dataclass(frozen=True)
+class ReverseLimits:
+    # A 4x4 grid is what the UI shows; more would be slow and unreadable on 2 cores.
+    max_samples: int = 16
+    default_samples: int = 16
+    # T = 1000 training steps: a sampler cannot take more steps than that.
+    max_steps: int = 1000
+    default_steps: int = 50
+    # Browsers cannot show more than this; more frames only fill Gradio's cache.
+    max_fps: float = 20.0
+    # Each streamed frame is the grid upscaled to this many pixels wide (small WebP).
+    frame_width: int = 256
+    # Frames kept for the replay scrubber: bounded memory whatever the step count.
+    max_replay_frames: int = 200
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    # Seedable and reproducible: the shipped checkpoint was trained with this seed.
+    seed: int = 0
+    # Enough optimiser steps for clean digits; ~0.42 s/step on 2 cores (bf16 autocast),
+    # about 70 minutes in all.
+    steps: int = 10000
+    # Small batches give more updates per CPU second; 64 was the best trade here.
+    batch_size: int = 64
+    # Peak learning rate (AdamW) after warm-up, cosine-decayed to lr_min.
+    lr: float = 2e-3
+    lr_min: float = 1e-4
+    warmup_steps: int = 200
+    # EMA of the weights is what ships: it smooths the last steps' noise.
+    ema_decay: float = 0.999
+    # Save a resumable checkpoint (and export the EMA folder) this often.
+    checkpoint_every: int = 500
+    # Held-out digits per class: never trained on; used for the copying check.
+    holdout_per_class: int = 50
+    # UNet widths per resolution (28, 14, 7): ~0.38 GFLOP per image per step.
+    block_out_channels: tuple[int, ...] = (32, 64, 64)
+    # Attention only at 7x7 where it is cheap (49 tokens).
+    down_block_types: tuple[str, ...] = ("DownBlock2D", "DownBlock2D", "AttnDownBlock2D")
+    up_block_types: tuple[str, ...] = ("AttnUpBlock2D", "UpBlock2D", "UpBlock2D")
+    # One resnet per level keeps the per-step Python overhead low for live sampling.
+    layers_per_block: int = 1
+    # 8 groups divide every width above.
+    norm_num_groups: int = 8
+    # bf16 autocast uses the CPU's AMX units (~1.8x faster here); the loss stays fp32.
+    bf16: bool = True
+
+
+SCHEDULE = ScheduleLimits()
+IMAGES = ImageLimits()
+FORWARD = ForwardView()
+MODEL = ModelConfig()
+REVERSE = ReverseLimits()
+TRAIN = TrainConfig()

@@ -1,0 +1,120 @@
+"""Load the shipped checkpoint; choose device and dtype.
+
+The app must start without it: `load()` raises CheckpointError with a message that says
+what is wrong and how to rebuild it, and the UI shows that message in the reverse tabs.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from diffusers import DDPMScheduler, UNet2DModel
+
+from .config import MODEL, ROOT
+
+REBUILD_HINT = "Rebuild it with `python -m diffusion_demo.train` (about an hour on 2 CPU cores)."
+
+
+class CheckpointError(RuntimeError):
+    """The checkpoint is missing or unreadable; the message is meant for the user."""
+
+
+@dataclass
+class Denoiser:
+    """The trained ε-network and everything needed to run it."""
+
+    unet: UNet2DModel
+    # The training scheduler's config (T, betas): every sampler is built from it.
+    scheduler_config: dict
+    device: torch.device
+    # Autocast dtype for the UNet (bf16 on CPUs with AMX, fp16 on CUDA) or None for fp32.
+    autocast: torch.dtype | None
+    path: Path
+
+    @property
+    def sample_shape(self) -> tuple[int, int, int]:
+        c, s = self.unet.config.in_channels, self.unet.config.sample_size
+        return (c, s, s)
+
+    def eps(self, x_t: torch.Tensor, t: torch.Tensor | int) -> torch.Tensor:
+        """ε_θ(x_t, t), returned in float32 whatever the compute dtype."""
+        with torch.autocast(
+            self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None
+        ):
+            return self.unet(x_t.to(self.device), t).sample.float()
+
+
+def pick_device() -> torch.device:
+    """CUDA when present (and allowed), else the CPU, which stays the default and tested path."""
+    if os.environ.get("DIFFUSION_DEMO_DEVICE"):
+        return torch.device(os.environ["DIFFUSION_DEMO_DEVICE"])
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load(
+    path: str | os.PathLike = MODEL.checkpoint, device: torch.device | None = None, autocast: str = "auto"
+) -> Denoiser:
+    """Load `path` (a DDPMPipeline folder) from safetensors only; never touches the network."""
+    path = Path(path)
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    weights = path / "unet" / "diffusion_pytorch_model.safetensors"
+    if not weights.is_file():
+        raise CheckpointError(
+            f"The model checkpoint is missing ({shown}/unet has no safetensors weights). {REBUILD_HINT}"
+        )
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        unet = UNet2DModel.from_pretrained(
+            path / "unet", use_safetensors=True, local_files_only=True, low_cpu_mem_usage=False
+        )
+        scheduler_config = dict(
+            DDPMScheduler.from_pretrained(path / "scheduler", local_files_only=True).config
+        )
+    except Exception as exc:  # any unreadable file: corrupt safetensors, bad JSON, wrong shapes
+        raise CheckpointError(
+            f"The model checkpoint at {shown} could not be read ({type(exc).__name__}). {REBUILD_HINT}"
+        ) from None
+    device = device or pick_device()
+    unet = unet.to(device).eval().requires_grad_(False)
+    den = Denoiser(unet, scheduler_config, device, None, path)
+    den.autocast = choose_autocast(den) if autocast == "auto" else _DTYPES[autocast]
+    return den
+
+
+_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def choose_autocast(den: Denoiser, batch: int = 16, repeats: int = 3) -> torch.dtype | None:
+    """Pick the faster compute dtype by a short timing (AMX makes bf16 win on these CPUs).
+
+    Spaces' CPUs and other machines may lack AMX, where bf16 can be slower than fp32.
+    """
+    if den.device.type == "cuda":
+        return torch.float16
+    x = torch.randn(batch, *den.sample_shape)
+    best, best_time = None, float("inf")
+    for dtype in (None, torch.bfloat16):
+        den.autocast = dtype
+        with torch.inference_mode():
+            den.eps(x, 500)  # warm-up
+            start = time.perf_counter()
+            for _ in range(repeats):
+                den.eps(x, 500)
+            elapsed = time.perf_counter() - start
+        if elapsed < best_time * 0.9:  # bf16 must win clearly
+            best, best_time = dtype, elapsed
+    return best
+
+
+def gpu(fn: Callable) -> Callable:
+    """`spaces.GPU` on Hugging Face ZeroGPU when the `spaces` package is importable, else a no-op."""
+    try:
+        import spaces  # type: ignore[import-not-found]
+    except ImportError:
+        return fn
+    return spaces.GPU(fn)

@@ -1,0 +1,79 @@
+"""The Gradio app: one module per tab; this file only assembles them.
+
+Tabs follow the blog's order: forward chain and schedule -> T -> infinity gives noise ->
+the learned reverse chain -> off the manifold and back -> the 2D picture.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import gradio as gr
+
+from .. import model
+from ..config import IMAGES
+from . import deeplinks, forward_tab, reverse_tab, roundtrip_tab, schedule_tab, toy2d_tab
+from .common import UIContext, schedule_panel
+from .theme import CSS, theme
+
+log = logging.getLogger("diffusion_demo")
+
+TABS = (
+    ("forward", "1 · Forward chain", forward_tab),
+    ("schedule", "2 · Schedule lab", schedule_tab),
+    ("reverse", "3 · Reverse chain", reverse_tab),
+    ("roundtrip", "4 · Off the manifold and back", roundtrip_tab),
+    ("toy2d", "5 · The 2D picture", toy2d_tab),
+)
+
+INTRO = """# Order From Chaos
+Take an image and add a little noise, again and again: it becomes unrecognisable. A
+diffusion model learns to **undo** that, one small step at a time — order from chaos.
+"""
+
+
+def load_denoiser() -> tuple[object | None, str | None]:
+    """The shipped model, or (None, message) when it is missing or corrupt."""
+    try:
+        return model.load(os.environ.get("DIFFUSION_DEMO_CHECKPOINT") or model.MODEL.checkpoint), None
+    except model.CheckpointError as exc:
+        log.warning("%s", exc)
+        return None, str(exc)
+
+
+def build_demo(denoiser: object | None = None, checkpoint_error: str | None = None) -> gr.Blocks:
+    """Build the whole app. Pass a denoiser to skip loading the shipped checkpoint (tests)."""
+    if denoiser is None and checkpoint_error is None:
+        denoiser, checkpoint_error = load_denoiser()
+    with gr.Blocks(
+        title="Order From Chaos — diffusion, step by step", delete_cache=(300, 600), analytics_enabled=False
+    ) as demo:
+        gr.Markdown(INTRO, elem_id="intro")
+        with gr.Accordion(
+            "Variance schedule β_t (shared by every tab)", open=False, elem_id="schedule-panel"
+        ):
+            panel = schedule_panel()
+        ctx = UIContext(schedule=panel, denoiser=denoiser, checkpoint_error=checkpoint_error)
+        with gr.Tabs(elem_id="tabs") as tabs:
+            for tab_id, label, module in TABS:
+                with gr.Tab(label, id=tab_id, elem_id=f"tab-{tab_id}"):
+                    module.build(ctx)
+        deeplinks.wire(demo, tabs, ctx)
+    demo.queue(max_size=64, default_concurrency_limit=2)
+    return demo
+
+
+def launch_kwargs(host: str | None = None, port: int | None = None) -> dict:
+    """Everything launch() needs, shared by app.py and the tests."""
+    return dict(
+        server_name=host or os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        server_port=port or int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        theme=theme(),
+        css=CSS,
+        ssr_mode=False,
+        max_file_size=IMAGES.max_upload,
+        enable_monitoring=False,
+        show_error=False,
+        footer_links=["api", "gradio"],
+    )

@@ -1,0 +1,31 @@
+"""Shared fixtures: a tiny random UNet keeps the tests fast; threads pinned to avoid oversubscription."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> str:
+    """A tiny, untrained DDPMPipeline folder written by the real train/export code."""
+    from diffusion_demo.train import build_unet, export
+
+    out = tmp_path_factory.mktemp("tiny-ckpt")
+    torch.manual_seed(0)
+    export(build_unet(tiny=True).eval(), out, {"tiny": True})
+    return str(out)
+
+
+@pytest.fixture(scope="session")
+def tiny_denoiser(tiny_checkpoint):
+    from diffusion_demo import model
+
+    return model.load(tiny_checkpoint, autocast="fp32")
