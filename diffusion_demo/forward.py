@@ -90,6 +90,6 @@ def pixel_density(x: np.ndarray, x0: torch.Tensor, alpha_bar: float) -> np.ndarr
     weights = weights / weights.sum()
     var = max(1.0 - alpha_bar, 1e-6)
     dens = np.zeros_like(x, dtype=np.float64)
-    for c, w in zip(np.sqrt(alpha_bar) * centres, weights):
+    for c, w in zip(np.sqrt(alpha_bar) * centres, weights, strict=True):
         dens += w * gaussian_density(x, c, var)
     return dens
