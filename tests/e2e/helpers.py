@@ -1,0 +1,181 @@
+"""Start the real app (`python app.py`) in a subprocess and talk to it over loopback."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+GUARD = Path(__file__).with_name("network_guard.py")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+# Texts that must never reach a user: tracebacks and paths inside the server.
+LEAKS = re.compile(
+    r"Traceback \(most recent call last\)|File \"/|site-packages|/tmp/gradio|gradio_api/file=/|"
+    + re.escape(str(ROOT))
+)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url: str, timeout: float = 10.0) -> tuple[int, bytes]:
+    """(status, body) of a GET; HTTP errors are returned, not raised."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 (loopback only)
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+@dataclass
+class RunningApp:
+    """A `python app.py` subprocess listening on 127.0.0.1:port."""
+
+    proc: subprocess.Popen
+    port: int
+    workdir: Path
+    log_path: Path
+    env: dict = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def temp_dir(self) -> Path:
+        """Gradio's cache (GRADIO_TEMP_DIR) of this app."""
+        return Path(self.env["GRADIO_TEMP_DIR"])
+
+    @property
+    def guard_log(self) -> Path:
+        return self.workdir / "network-guard.log"
+
+    def blocked(self) -> list[str]:
+        """Outbound connections the network guard refused so far."""
+        return self.guard_log.read_text().splitlines() if self.guard_log.exists() else []
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def answers(self) -> bool:
+        try:
+            return http_get(self.url, timeout=5)[0] == 200
+        except OSError:
+            return False
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+
+def app_env(workdir: Path, checkpoint: str | os.PathLike | None, **extra: str) -> dict:
+    """The environment of a fresh app: no network helpers, one torch thread, private cache."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        # The app must not depend on the tests' own settings (offline flags, analytics off).
+        if not k.startswith(("GRADIO_", "HF_", "DIFFUSION_DEMO_", "PYTEST_"))
+    }
+    cache = workdir / "gradio-cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    env.update(
+        GRADIO_SERVER_NAME="127.0.0.1",
+        GRADIO_TEMP_DIR=str(cache),
+        # Hugging Face caches in the test's folder, never the user's home.
+        HF_HOME=str(workdir / "hf-home"),
+        MPLCONFIGDIR=str(workdir / "mpl"),
+        MPLBACKEND="Agg",
+        OMP_NUM_THREADS=os.environ.get("E2E_APP_THREADS", "1"),
+        MKL_NUM_THREADS=os.environ.get("E2E_APP_THREADS", "1"),
+        PYTHONUNBUFFERED="1",
+        NETWORK_GUARD_LOG=str(workdir / "network-guard.log"),
+    )
+    if checkpoint is not None:
+        env["DIFFUSION_DEMO_CHECKPOINT"] = str(checkpoint)
+    env.update(extra)
+    return env
+
+
+def start_app(
+    workdir: Path,
+    checkpoint: str | os.PathLike | None,
+    offline: bool = True,
+    timeout: float = 240.0,
+    **extra_env: str,
+) -> RunningApp:
+    """`python app.py --port N` (under the network guard when offline); waits until it answers."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = app_env(workdir, checkpoint, **extra_env)
+    cmd = [sys.executable, *([str(GUARD)] if offline else []), "app.py", "--port", str(port)]
+    log_path = workdir / "app.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    app = RunningApp(proc, port, workdir, log_path, env)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not app.alive():
+            raise RuntimeError(f"app exited with {proc.returncode} before answering:\n{app.log()[-4000:]}")
+        if app.answers():
+            return app
+        time.sleep(0.5)
+    stop_app(app)
+    raise RuntimeError(f"app did not answer within {timeout:.0f} s:\n{app.log()[-4000:]}")
+
+
+def stop_app(app: RunningApp) -> None:
+    """SIGTERM, then SIGKILL the app's own process group (it was started in a new session)."""
+    if app.proc.poll() is not None:
+        return
+    try:
+        os.killpg(app.proc.pid, signal.SIGTERM)
+        app.proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(app.proc.pid, signal.SIGKILL)
+        app.proc.wait(timeout=15)
+    except ProcessLookupError:
+        pass
+
+
+def assert_clean_message(message: str) -> None:
+    """A user-facing error: non-empty, no traceback, no server path."""
+    assert message.strip(), "empty error message"
+    leak = LEAKS.search(message)
+    assert leak is None, f"error message leaks {leak.group(0)!r}: {message!r}"
+
+
+def write_checkpoint(out: Path, tiny: bool = False, seed: int = 0) -> Path:
+    """An untrained DDPMPipeline folder written by the project's own export code."""
+    import torch
+
+    from diffusion_demo.train import build_unet, export
+
+    torch.manual_seed(seed)
+    export(build_unet(tiny=tiny).eval(), out, {"tiny": tiny, "untrained": True})
+    return out
