@@ -158,6 +158,8 @@ def to_digit(img: Image.Image, size: int = 28) -> torch.Tensor:
     border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
     if border.mean() > 0.5:
         gray = ImageOps.invert(gray)
+    if 2 * size * min(gray.size) < max(gray.size):  # e.g. 20000×20: pad would round a side to 0 px
+        gray = fit(gray, size)
     gray = ImageOps.pad(gray, (size, size), color=0, centering=(0.5, 0.5))
     a = np.asarray(gray, dtype=np.float32) / 255.0
     return torch.from_numpy(a * 2 - 1)[None]
