@@ -179,3 +179,32 @@ def write_checkpoint(out: Path, tiny: bool = False, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     export(build_unet(tiny=tiny).eval(), out, {"tiny": tiny, "untrained": True})
     return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_busy(pid: int, window: float = 3.0) -> float:
+    """Cores the process kept busy over `window` seconds (1.0 = one core flat out)."""
+    start = cpu_seconds(pid)
+    time.sleep(window)
+    return (cpu_seconds(pid) - start) / window
+
+
+def app_config(app: RunningApp) -> dict:
+    import json
+
+    status, body = http_get(app.url + "config")
+    assert status == 200
+    return json.loads(body)
+
+
+def fn_index(config: dict, api_name: str) -> int:
+    """The queue's fn_index of a named endpoint (what the browser sends to /queue/join)."""
+    for dep in config["dependencies"]:
+        if dep.get("api_name") == api_name.lstrip("/"):
+            return dep["id"]
+    raise KeyError(api_name)

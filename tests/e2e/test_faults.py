@@ -1,0 +1,149 @@
+"""Faults: Stop, a vanishing client, a full queue, a long job never blocks the next one.
+
+"Promptly" is a generous bound (NEXT_JOB_S), checked only when the cancelled job would
+have run far longer than that: each test measures the job's own speed first, so it can
+tell "freed within a step" from "ran to the end" on any machine.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+
+import httpx
+import pytest
+
+from .helpers import app_config, cpu_busy, fn_index
+
+pytestmark = pytest.mark.e2e
+
+# Seconds within which the next job must have finished once the long one is stopped.
+NEXT_JOB_S = 10.0
+LONG = dict(sampler="ddim", steps=1000, num_samples=16, seed=0, eta=0.0)
+SHORT = dict(sampler="ddim", steps=2, num_samples=1, seed=1, eta=0.0)
+STEP_RE = re.compile(r"step (\d+)/(\d+).*?([\d.]+) s")
+
+
+@pytest.fixture(scope="module")
+def reverse(endpoints):
+    if "/reverse" not in endpoints:
+        pytest.skip("the reverse tab (/reverse) has not landed yet")
+    return endpoints["/reverse"]
+
+
+def remaining_seconds(status_markdown: str) -> float:
+    """From the reverse tab's status line: the time the rest of the run would take."""
+    match = STEP_RE.search(status_markdown)
+    assert match, status_markdown
+    done, total, elapsed = int(match[1]), int(match[2]), float(match[3])
+    return (total - done) * elapsed / done
+
+
+def short_call_seconds(client) -> float:
+    start = time.perf_counter()
+    out = client.predict(**SHORT, api_name="/reverse")
+    assert "step 2/2" in out[3], out[3]
+    return time.perf_counter() - start
+
+
+def assert_worker_idle(app) -> None:
+    # A generator still running after the cancel would keep a core busy.
+    busy = cpu_busy(app.proc.pid, 3.0)
+    assert busy < 0.5, f"the app still uses {busy:.2f} cores after the job was stopped"
+
+
+def test_cancel_frees_the_worker_within_a_step(app, client, reverse):
+    job = client.submit(**LONG, api_name="/reverse")
+    updates = []
+    for update in job:
+        updates.append(update)
+        if len(updates) == 3:
+            break
+    left = remaining_seconds(updates[-1][3])
+    assert left > 3 * NEXT_JOB_S, f"the long job is too quick ({left:.0f} s left) to test a cancel"
+    job.cancel()
+    took = short_call_seconds(client)
+    assert took < NEXT_JOB_S, f"next job took {took:.1f} s after Stop (the long one had {left:.0f} s left)"
+    assert_worker_idle(app)
+
+
+def test_client_disconnect_mid_stream_frees_the_worker(app, client, reverse):
+    """A browser tab closed mid-generation: its SSE stream drops, the job must end."""
+    config = app_config(app)
+    session = uuid.uuid4().hex[:12]
+    body = {
+        "data": list(LONG.values()),
+        "fn_index": fn_index(config, "/reverse"),
+        "session_hash": session,
+        "event_data": None,
+        "trigger_id": None,
+    }
+    statuses = []
+    with httpx.Client(base_url=app.url, timeout=60) as http:
+        assert http.post("gradio_api/queue/join", json=body).status_code == 200
+        with http.stream("GET", "gradio_api/queue/data", params={"session_hash": session}) as stream:
+            for line in stream.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                msg = json.loads(line[5:])
+                if msg.get("msg") == "process_generating":
+                    statuses.append(msg["output"]["data"][3])
+                    if len(statuses) == 3:
+                        break  # leaving the block closes the connection mid-stream
+    status = next(s for s in reversed(statuses) if isinstance(s, str))
+    left = remaining_seconds(status)
+    assert left > 3 * NEXT_JOB_S, f"the long job is too quick ({left:.0f} s left) to test a disconnect"
+    took = short_call_seconds(client)
+    assert took < NEXT_JOB_S, f"next job took {took:.1f} s after the client left ({left:.0f} s were left)"
+    assert_worker_idle(app)
+
+
+def test_model_jobs_run_one_at_a_time(app, client, reverse):
+    """torch already uses every core for one job: a second waits in the queue instead of
+    halving both (oversubscription)."""
+    from gradio_client.utils import Status
+
+    first = client.submit(**LONG, api_name="/reverse")
+    second = client.submit(**LONG, api_name="/reverse")
+    try:
+        deadline = time.monotonic() + 60
+        while first.status().code != Status.ITERATING and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert first.status().code == Status.ITERATING
+        time.sleep(1.0)
+        assert second.status().code in (Status.JOINING_QUEUE, Status.STARTING, Status.IN_QUEUE)
+    finally:
+        second.cancel()
+        first.cancel()
+    assert short_call_seconds(client) < NEXT_JOB_S
+
+
+def test_full_queue_answers_busy_and_recovers(app, client, reverse):
+    """Past queue(max_size=...) a request gets HTTP 503 "Queue is full" at once; when the
+    waiting jobs go away, the app works again."""
+    config = app_config(app)
+    session = uuid.uuid4().hex[:12]
+    body = {
+        "data": list(LONG.values()),
+        "fn_index": fn_index(config, "/reverse"),
+        "session_hash": session,
+        "event_data": None,
+        "trigger_id": None,
+    }
+    refused = None
+    with httpx.Client(base_url=app.url, timeout=30) as http:
+        assert http.post("gradio_api/queue/join", json=body).status_code == 200
+        with http.stream("GET", "gradio_api/queue/data", params={"session_hash": session}):
+            for _ in range(200):
+                r = http.post("gradio_api/queue/join", json=body)
+                if r.status_code != 200:
+                    refused = r
+                    break
+        # Leaving the stream (a closed tab) drops every job of this session.
+    assert refused is not None, "200 jobs were queued: the queue has no size limit"
+    assert refused.status_code == 503
+    assert "Queue is full" in refused.json()["detail"]
+    assert short_call_seconds(client) < NEXT_JOB_S
+    assert_worker_idle(app)
