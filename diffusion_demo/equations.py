@@ -195,10 +195,11 @@ def posterior_md(spec: ScheduleSpec, t: int) -> Formula:
     n = posterior_numbers(spec, t)
     tt, tp = n.t, n.t - 1
     text = (
-        r"$$q(x_{t-1} \mid x_t, x_0) = \mathcal{N}\big(\tilde\mu_t(x_t, x_0),\ \tilde\beta_t I\big),"
-        r"\quad \tilde\mu_t = \frac{\sqrt{\bar\alpha_{t-1}}\,\beta_t}{1-\bar\alpha_t}\, x_0"
+        r"$$q(x_{t-1} \mid x_t, x_0) = \mathcal{N}\big(\tilde\mu_t(x_t, x_0),\ \tilde\beta_t I\big)$$"
+        "\n\n"
+        r"$$\tilde\mu_t = \frac{\sqrt{\bar\alpha_{t-1}}\,\beta_t}{1-\bar\alpha_t}\, x_0"
         r" + \frac{\sqrt{\alpha_t}\,(1-\bar\alpha_{t-1})}{1-\bar\alpha_t}\, x_t,"
-        r"\quad \tilde\beta_t = \frac{1-\bar\alpha_{t-1}}{1-\bar\alpha_t}\,\beta_t$$"
+        r"\qquad \tilde\beta_t = \frac{1-\bar\alpha_{t-1}}{1-\bar\alpha_t}\,\beta_t$$"
         "\n\n"
         rf"At $t = {tt}$: $\beta_{{{tt}}} = {tex_number(n.beta)}$, $\bar\alpha_{{{tt}}} = {tex_number(n.alpha_bar)}$, "
         rf"$\bar\alpha_{{{tp}}} = {tex_number(n.alpha_bar_prev)}$, so"
@@ -366,13 +367,14 @@ def sampler_update_md(
         rf"$\bar\alpha_{{{b}}} = {tex_number(n.alpha_bar_prev)}$)."
     )
     where = f"diffusers timestep {n.t} → {n.prev_t if n.prev_t >= 0 else 'done'}"
-    if n.prev_t != n.t - 1:
+    if n.prev_t != n.t - 1 and sampler != "dpmsolver":
         where += r"; with skipped steps $\alpha_t$ and $\beta_t$ are taken between the two visited steps"
     if sampler == "ddpm":
         general = (
             r"$$x_{t-1} = \frac{\sqrt{\bar\alpha_{t-1}}\,\beta_t}{1-\bar\alpha_t}\,\hat x_0"
-            r" + \frac{\sqrt{\alpha_t}\,(1-\bar\alpha_{t-1})}{1-\bar\alpha_t}\,x_t + \sigma_t z,"
-            r"\quad \sigma_t^2 = \tilde\beta_t$$"
+            r" + \frac{\sqrt{\alpha_t}\,(1-\bar\alpha_{t-1})}{1-\bar\alpha_t}\,x_t + \sigma_t z$$"
+            "\n\n"
+            r"$$\sigma_t^2 = \tilde\beta_t = \frac{1-\bar\alpha_{t-1}}{1-\bar\alpha_t}\,\beta_t$$"
         )
         live = rf"$$x_{{{b}}} = {tex_number(n.coef_x0)}\,{x0hat} + {tex_number(n.coef_xt)}\,x_{{{a}}}" + (
             rf" + {tex_number(n.sigma)}\,z$$" if n.sigma > 0 else "$$"
@@ -394,8 +396,9 @@ def sampler_update_md(
         )
     else:
         general = (
-            r"$$x_{t-1} = \frac{\sigma_{t-1}}{\sigma_t}\,x_t + \alpha_{t-1}\big(1 - e^{-h}\big)\,\hat x_0,"
-            r"\quad h = \lambda_{t-1} - \lambda_t,\ \lambda = \log\frac{\alpha}{\sigma},"
+            r"$$x_{t-1} = \frac{\sigma_{t-1}}{\sigma_t}\,x_t + \alpha_{t-1}\big(1 - e^{-h}\big)\,\hat x_0$$"
+            "\n\n"
+            r"$$h = \lambda_{t-1} - \lambda_t,\ \lambda = \log\frac{\alpha}{\sigma},"
             r"\ \alpha = \sqrt{\bar\alpha},\ \sigma = \sqrt{1-\bar\alpha}$$"
         )
         if n.last_t is not None and n.coef_d1:

@@ -247,19 +247,32 @@ def prepare(
     beta_start: float,
     beta_end: float,
     T: float,
-) -> tuple[Image.Image, Image.Image, str, dict]:
-    """UI handler when the image, seed or schedule changes: x_0, ε, source info, t's range."""
-    spec = validate_spec(schedule, beta_start, beta_end, T)
-    seed = check_seed(seed)
-    source = resolve_source(image, example)
-    eps = noise_for(tuple(source.x0.shape), seed)
+) -> tuple:
+    """UI handler when the image, seed or schedule changes: x_0, ε, status line, t's range.
+
+    Bad input is shown in the status line, not raised: the schedule panel's number boxes
+    fire on every keystroke, and half-typed values must not pop up error after error. A
+    refused upload also gets a warning toast (it is a discrete action worth flagging).
+    Outputs: x_0, ε, x_t (cleared when the upload is refused), status, t slider.
+    """
+    try:
+        spec = validate_spec(schedule, beta_start, beta_end, T)
+        seed = check_seed(seed)
+    except ValueError as exc:
+        return gr.skip(), gr.skip(), gr.skip(), f"⛔ {exc}", gr.skip()
     slider = gr.update(maximum=spec.T)
     try:
         if float(t) > spec.T:
             slider = gr.update(maximum=spec.T, value=spec.T)
     except (TypeError, ValueError):
         slider = gr.update(maximum=spec.T, value=min(DEFAULT_T, spec.T))
-    return source.image, images.noise_to_pil(eps), source.info, slider
+    try:
+        source = resolve_source(image, example)
+    except ValueError as exc:
+        gr.Warning(str(exc))
+        return None, gr.skip(), None, f"⛔ {exc}", slider
+    eps = noise_for(tuple(source.x0.shape), seed)
+    return source.image, images.noise_to_pil(eps), gr.skip(), source.info, slider
 
 
 def chain_api(
@@ -360,8 +373,8 @@ def random_seed() -> int:
 
 
 def _quiet(fn: Callable, n_outputs: int) -> Callable:
-    """For secondary UI events: on bad input leave the outputs as they are (the main
-    event already shows the message), so one mistake gives one message, not three."""
+    """For UI events after `prepare`: on bad input leave the outputs as they are (prepare
+    already shows the message), so one mistake gives one message, not three."""
 
     def wrapper(*args: Any) -> Any:
         try:
@@ -400,7 +413,7 @@ def build(ctx: UIContext) -> None:
                 label="…or upload your own (PNG, JPEG, WebP, GIF, BMP)",
                 file_types=["image"],
                 type="filepath",
-                height=110,
+                height=150,
                 elem_id="forward-upload",
             )
             with gr.Row():
@@ -440,11 +453,18 @@ def build(ctx: UIContext) -> None:
                 elem_classes=["formula"],
             )
         with gr.Column(scale=1):
-            hist = gr.Plot(hist0, label="Pixel statistics of xₜ", format="png", elem_id="forward-histogram")
+            hist = gr.Plot(
+                hist0,
+                label="Pixel statistics of xₜ",
+                show_label=False,
+                format="png",
+                elem_id="forward-histogram",
+            )
     with gr.Accordion("The Markov chain, step by step vs. in one jump", open=True, elem_id="forward-chain"):
         strip = gr.Image(
             strip0,
             label="x₀ … x_T at 9 evenly spaced t",
+            show_label=False,
             type="pil",
             format="png",
             interactive=False,
@@ -463,9 +483,10 @@ def build(ctx: UIContext) -> None:
     chain_inputs = [upload, panel.schedule, seed, example, *panel.inputs[1:]]
 
     # Dragging t: only x_t, the formula and the histogram change (two events, so x_t is
-    # not held back by matplotlib; stale drags are dropped).
+    # not held back by matplotlib; stale drags are dropped). Bad input is reported once, in
+    # the status line, by `prepare`; these events then leave their outputs as they are.
     t.change(
-        guarded(forward_view),
+        guarded(_quiet(forward_view, 2)),
         view_inputs,
         [xt_img, formula],
         api_name="forward_view",
@@ -487,7 +508,7 @@ def build(ctx: UIContext) -> None:
         [upload.change, example.change, seed.change, *(c.change for c in panel.inputs)],
         guarded(prepare),
         view_inputs,
-        [x0_img, eps_img, info, t],
+        [x0_img, eps_img, xt_img, info, t],
         api_name="forward_prepare",
         api_visibility="private",
         trigger_mode="always_last",

@@ -204,6 +204,8 @@ def build(ctx: UIContext) -> None:
     chart = gr.Image(
         plots.schedule_chart(spec0, [], DEFAULT_T),
         label="β_t, ᾱ_t and log-SNR against t",
+        show_label=False,
+        height=340,
         type="pil",
         format="png",
         interactive=False,
@@ -228,7 +230,7 @@ def build(ctx: UIContext) -> None:
     inputs = [*panel.inputs, compare, t]
     gr.on(
         [*(c.change for c in panel.inputs), compare.change],
-        view_all,
+        guarded(view_all),
         inputs,
         [chart, status, fwd, post, limit, t],
         api_name="schedule_view",
@@ -237,7 +239,7 @@ def build(ctx: UIContext) -> None:
         show_progress="hidden",
     )
     t.change(
-        _quiet_view_t,
+        guarded(_quiet_view_t),
         inputs,
         [chart, fwd, post],
         api_name="schedule_marker",
