@@ -29,6 +29,7 @@ class StepRecord:
     index: int  # 0-based step number within this run
     num_steps: int  # steps in this run
     t: int  # the diffusers timestep the network was evaluated at (0 … T-1)
+    prev_t: int  # the timestep the step lands on (-1: the final step, to x_0)
     x_t: torch.Tensor  # the sample the network saw at t
     eps_hat: torch.Tensor  # ε_θ(x_t, t), the predicted noise
     pred_original_sample: torch.Tensor  # x̂_0, the network's current guess of the clean image
@@ -130,7 +131,8 @@ def reverse_chain(
                 # eq. 15 of Ho et al. 2020 inverted: x̂_0 = (x_t - sqrt(1 - alpha_bar_t) ε̂) / sqrt(alpha_bar_t)
                 ab = alpha_bar[t]
                 x0_hat = ((x - (1 - ab).sqrt() * eps) / ab.sqrt()).clamp(-1, 1)
-        yield StepRecord(i, len(timesteps), t, x, eps, x0_hat, out.prev_sample)
+        prev_t = timesteps[i + 1] if i + 1 < len(timesteps) else -1
+        yield StepRecord(i, len(timesteps), t, prev_t, x, eps, x0_hat, out.prev_sample)
         x = out.prev_sample
 
 

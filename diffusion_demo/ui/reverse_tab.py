@@ -1,11 +1,235 @@
-"""Tab: reverse_tab (placeholder, being built)."""
+"""Tab 3: the learned reverse chain, streamed live from x_T ~ N(0, I) to digits."""
 
 from __future__ import annotations
 
+import time
+
 import gradio as gr
 
-from .common import UIContext
+from .. import model
+from ..config import REVERSE, SAMPLER_NAMES
+from ..equations import LATEX_DELIMITERS, sampler_update_md
+from ..sampling import SAMPLER_LABELS, ReverseRequest, StepRecord, reverse_chain, validate_request
+from .common import UIContext, guarded
+from .frames import Replay, Throttle, show, tensor_frame
+
+EXPLAIN = """
+### The reverse chain: order from chaos
+Start from pure noise **x_T ~ N(0, I)** and apply a learned step again and again. At each
+step the network looks at x_t and predicts the noise ε̂ in it; from ε̂ follows a guess of
+the clean image **x̂_0**, and the sampler takes one small step towards it, giving x_{t-1}.
+Like the forward chain, this is a Markov chain: each step sees only the current sample.
+
+Only this direction is learned — the forward chain is fixed. Samplers differ in the step
+they take: **DDPM** adds fresh noise at every step (ancestral), **DDIM** with η = 0 is
+deterministic and needs far fewer steps, **DPM-Solver++** is a 2nd-order ODE solver.
+"""
+
+MODEL_NOTE = (
+    "The network is a small UNet trained here on 4,500 MNIST digits (28×28) with the linear "
+    "schedule β: 1e-4 → 0.02, T = 1000 (Ho et al. 2020). The schedule panel above does not "
+    "change this tab: the model only knows the schedule it was trained with."
+)
+
+
+def status_line(record: StepRecord, request: ReverseRequest, elapsed: float) -> str:
+    done = record.index + 1
+    bar = "█" * round(20 * done / record.num_steps) + "░" * (20 - round(20 * done / record.num_steps))
+    return (
+        f"**{SAMPLER_LABELS[request.sampler]}** · step {done}/{record.num_steps} · "
+        f"network evaluated at t = {record.t + 1} · `{bar}` {100 * done / record.num_steps:.0f}% · "
+        f"{elapsed:.2f} s"
+    )
 
 
 def build(ctx: UIContext) -> None:
-    gr.Markdown("Coming soon.")
+    gr.Markdown(EXPLAIN)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=260):
+            sampler = gr.Radio(list(SAMPLER_NAMES), value="ddim", label="Sampler", elem_id="reverse-sampler")
+            steps = gr.Slider(
+                1,
+                REVERSE.max_steps,
+                value=REVERSE.default_steps,
+                step=1,
+                label="Steps",
+                elem_id="reverse-steps",
+            )
+            num_samples = gr.Slider(
+                1,
+                REVERSE.max_samples,
+                value=REVERSE.default_samples,
+                step=1,
+                label="Samples",
+                elem_id="reverse-samples",
+            )
+            seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="reverse-seed")
+            eta = gr.Slider(
+                0.0, 1.0, value=0.0, step=0.05, label="DDIM η (0 = deterministic)", elem_id="reverse-eta"
+            )
+            with gr.Row():
+                generate = gr.Button("Generate", variant="primary", elem_id="reverse-generate")
+                stop = gr.Button("Stop", variant="stop", elem_id="reverse-stop")
+            compare = gr.Button("Same seed, every sampler", elem_id="reverse-compare")
+        with gr.Column(scale=3):
+            status = gr.Markdown(ctx.checkpoint_error or "Press **Generate**.", elem_id="reverse-status")
+            with gr.Row():
+                x_t = gr.Image(
+                    label="x_t (the chain)",
+                    format="webp",
+                    elem_id="reverse-xt",
+                    interactive=False,
+                    height=300,
+                )
+                x0 = gr.Image(
+                    label="x̂_0 (the network's guess)",
+                    format="webp",
+                    elem_id="reverse-x0",
+                    interactive=False,
+                    height=300,
+                )
+                eps = gr.Image(
+                    label="ε̂ (predicted noise)",
+                    format="webp",
+                    elem_id="reverse-eps",
+                    interactive=False,
+                    height=300,
+                )
+            formula = gr.Markdown(latex_delimiters=LATEX_DELIMITERS, elem_id="reverse-formula")
+            scrub = gr.Slider(
+                0,
+                1,
+                value=0,
+                step=1,
+                label="Replay a step (after a run)",
+                interactive=False,
+                elem_id="reverse-scrub",
+            )
+            with gr.Row(visible=True):
+                cmp_imgs = [
+                    gr.Image(
+                        label=SAMPLER_LABELS[s],
+                        format="webp",
+                        interactive=False,
+                        elem_id=f"compare-{s}",
+                        height=240,
+                    )
+                    for s in SAMPLER_NAMES
+                ]
+    gr.Markdown(MODEL_NOTE)
+    replay = gr.State(None, time_to_live=900)
+    ctx.links.update({"sampler": sampler, "steps": steps, "reverse_seed": seed, "samples": num_samples})
+
+    def require_model():
+        if ctx.denoiser is None:
+            raise model.CheckpointError(ctx.checkpoint_error or "No model loaded.")
+        return ctx.denoiser
+
+    @guarded
+    def run(sampler, steps, num_samples, seed, eta):
+        """Run the reverse chain and stream x_t, x̂_0 and ε̂ (throttled to ~20 frames/s)."""
+        request = validate_request(sampler, steps, num_samples, seed, eta)
+        denoiser = require_model()
+        throttle, store, start = Throttle(), Replay(request.steps), time.perf_counter()
+        last_t = None
+        for record in reverse_chain(denoiser, request):
+            store.add(record)
+            if throttle(record):
+                yield (
+                    tensor_frame(record.prev_sample.clamp(-1, 1)),
+                    tensor_frame(record.pred_original_sample),
+                    tensor_frame(record.eps_hat / 3),
+                    status_line(record, request, time.perf_counter() - start),
+                    sampler_update_md(
+                        request.sampler,
+                        denoiser.scheduler_config,
+                        record.t,
+                        record.prev_t,
+                        request.eta,
+                        last_t,
+                    ),
+                    gr.skip(),
+                    gr.skip(),
+                )
+            last_t = record.t
+        last = len(store.frames) - 1
+        final = store.frames[-1]  # the last step is always stored: the API's final result has the images
+        yield (
+            show(final["x_t"]),
+            show(final["x0"]),
+            show(final["eps"]),
+            status_line(record, request, time.perf_counter() - start)
+            + " · done: drag the replay slider to revisit any step.",
+            gr.skip(),
+            gr.Slider(
+                0, last, value=last, step=1, interactive=last > 0, label=f"Replay a step ({last + 1} stored)"
+            ),
+            store.frames,
+        )
+
+    @guarded
+    def replay_step(index, frames):
+        """Show a stored step of the last run again, without recomputing."""
+        if not frames:
+            raise ValueError("Nothing to replay yet: press Generate first.")
+        i = int(min(max(0, int(index)), len(frames) - 1))
+        f = frames[i]
+        return (
+            show(f["x_t"]),
+            show(f["x0"]),
+            show(f["eps"]),
+            f"Replaying step {f['index'] + 1}, t = {f['t'] + 1}",
+        )
+
+    @guarded
+    def compare_samplers(steps, num_samples, seed, eta):
+        """The same x_T through every sampler: one grid each, in turn."""
+        denoiser = require_model()
+        outs: list = [gr.skip()] * len(SAMPLER_NAMES)
+        lines = []
+        for k, name in enumerate(SAMPLER_NAMES):
+            request = validate_request(name, steps, num_samples, seed, eta)
+            start, throttle = time.perf_counter(), Throttle(fps=4)
+            for record in reverse_chain(denoiser, request):
+                if throttle(record):  # a yield per few steps lets Stop end the run promptly
+                    yield (*outs, f"{name}: step {record.index + 1}/{record.num_steps}")
+            outs[k] = tensor_frame(record.prev_sample.clamp(-1, 1))
+            lines.append(f"{name}: {time.perf_counter() - start:.2f} s")
+            yield (*outs, "Same x_T, " + f"{request.steps} steps · " + " · ".join(lines))
+
+    run_handler = model.gpu(run)
+    gen_event = generate.click(
+        run_handler,
+        [sampler, steps, num_samples, seed, eta],
+        [x_t, x0, eps, status, formula, scrub, replay],
+        api_name="reverse",
+        concurrency_id="model",
+        concurrency_limit=1,
+        show_progress="minimal",
+    )
+    cmp_event = compare.click(
+        model.gpu(compare_samplers),
+        [steps, num_samples, seed, eta],
+        [*cmp_imgs, status],
+        api_name="compare",
+        concurrency_id="model",
+        concurrency_limit=1,
+        show_progress="minimal",
+    )
+    stop.click(None, None, None, cancels=[gen_event, cmp_event])
+    scrub.release(
+        replay_step,
+        [scrub, replay],
+        [x_t, x0, eps, status],
+        api_name="replay",
+        trigger_mode="always_last",
+        show_progress="hidden",
+    )
+    scrub.input(
+        replay_step,
+        [scrub, replay],
+        [x_t, x0, eps, status],
+        api_visibility="private",
+        trigger_mode="always_last",
+        show_progress="hidden",
+    )
