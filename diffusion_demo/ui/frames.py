@@ -13,8 +13,9 @@ import torch
 from PIL import Image
 
 from ..config import REVERSE
+from ..equations import sampler_update_md
 from ..images import grid, to_pil, to_uint8
-from ..sampling import StepRecord
+from ..sampling import ReverseRequest, StepRecord, reverse_chain
 
 
 class Throttle:
@@ -71,3 +72,38 @@ class Replay:
                     "eps": grid_uint8(record.eps_hat / 3),
                 }
             )
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What the reverse tab shows for one step: three grids and the step's equation."""
+
+    record: StepRecord
+    x_t: Image.Image
+    x0: Image.Image
+    eps: Image.Image
+    formula: str
+    elapsed: float  # seconds since the run started
+
+
+def stream(denoiser, request: ReverseRequest, store: Replay | None = None, fps: float = REVERSE.max_fps):
+    """Consume the reverse chain and yield a Frame at most `fps` times a second (and the last step).
+
+    Only the frames that will be shown become images; `store` keeps the replay copies.
+    """
+    throttle, start, last_t = Throttle(fps), time.perf_counter(), None
+    for record in reverse_chain(denoiser, request):
+        if store is not None:
+            store.add(record)
+        if throttle(record):
+            yield Frame(
+                record,
+                tensor_frame(record.prev_sample.clamp(-1, 1)),
+                tensor_frame(record.pred_original_sample),
+                tensor_frame(record.eps_hat / 3),
+                sampler_update_md(
+                    request.sampler, denoiser.scheduler_config, record.t, record.prev_t, request.eta, last_t
+                ),
+                time.perf_counter() - start,
+            )
+        last_t = record.t

@@ -8,10 +8,10 @@ import gradio as gr
 
 from .. import model
 from ..config import REVERSE, SAMPLER_NAMES
-from ..equations import LATEX_DELIMITERS, sampler_update_md
+from ..equations import LATEX_DELIMITERS
 from ..sampling import SAMPLER_LABELS, ReverseRequest, StepRecord, reverse_chain, validate_request
 from .common import UIContext, guarded
-from .frames import Replay, Throttle, show, tensor_frame
+from .frames import Replay, Throttle, show, stream, tensor_frame
 
 EXPLAIN = """
 ### The reverse chain: order from chaos
@@ -130,35 +130,25 @@ def build(ctx: UIContext) -> None:
         """Run the reverse chain and stream x_t, x̂_0 and ε̂ (throttled to ~20 frames/s)."""
         request = validate_request(sampler, steps, num_samples, seed, eta)
         denoiser = require_model()
-        throttle, store, start = Throttle(), Replay(request.steps), time.perf_counter()
-        last_t = None
-        for record in reverse_chain(denoiser, request):
-            store.add(record)
-            if throttle(record):
-                yield (
-                    tensor_frame(record.prev_sample.clamp(-1, 1)),
-                    tensor_frame(record.pred_original_sample),
-                    tensor_frame(record.eps_hat / 3),
-                    status_line(record, request, time.perf_counter() - start),
-                    sampler_update_md(
-                        request.sampler,
-                        denoiser.scheduler_config,
-                        record.t,
-                        record.prev_t,
-                        request.eta,
-                        last_t,
-                    ),
-                    gr.skip(),
-                    gr.skip(),
-                )
-            last_t = record.t
+        store = Replay(request.steps)
+        for frame in stream(denoiser, request, store):
+            record = frame.record
+            yield (
+                frame.x_t,
+                frame.x0,
+                frame.eps,
+                status_line(record, request, frame.elapsed),
+                frame.formula,
+                gr.skip(),
+                gr.skip(),
+            )
         last = len(store.frames) - 1
         final = store.frames[-1]  # the last step is always stored: the API's final result has the images
         yield (
             show(final["x_t"]),
             show(final["x0"]),
             show(final["eps"]),
-            status_line(record, request, time.perf_counter() - start)
+            status_line(record, request, frame.elapsed)
             + " · done: drag the replay slider to revisit any step.",
             gr.skip(),
             gr.Slider(

@@ -1,0 +1,238 @@
+"""Speed and memory of the reverse chain against diffusers' stock pipelines, on this machine.
+
+    python benchmarks/bench.py            # full run (~3-4 minutes on 2 cores)
+    python benchmarks/bench.py --quick    # fewer steps, a smoke run
+
+Prints a table and one JSON line. Measures, in one run, on the shipped checkpoint:
+1. diffusers DDPMPipeline (16 samples, 1000 steps) and DDIMPipeline (16 samples, 50 steps);
+2. the app's reverse generator consumed as the UI consumes it (frames, equations, replay);
+3. the same generator producing no frames (streaming overhead = 2 vs 3);
+4. the fp32 and bf16 GEMM peaks of this machine and the chain's FLOPs (torch.utils.flop_counter);
+5. time to first frame, /forward p50/p95 through gradio_client (512×512 RGB), the app's RSS
+   over 20 reverse runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from diffusion_demo import model  # noqa: E402
+from diffusion_demo.sampling import ReverseRequest, reverse_chain  # noqa: E402
+from diffusion_demo.ui.frames import Replay, stream  # noqa: E402
+
+
+def timed(fn, repeats: int = 1) -> float:
+    """Best-of-`repeats` wall time of fn() in seconds."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def gemm_peak(dtype: torch.dtype, n: int = 1024, repeats: int = 10) -> float:
+    """GFLOP/s of an n×n×n matmul, best of a few runs."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    a @ b
+    return 2 * n**3 / timed(lambda: a @ b, repeats) / 1e9
+
+
+def unet_flops(den: model.Denoiser, batch: int) -> float:
+    """FLOPs of one ε_θ evaluation on a batch."""
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        den.unet(torch.randn(batch, *den.sample_shape), torch.tensor(500))
+    return float(counter.get_total_flops())
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def stock_pipelines(path: Path, steps_ddpm: int, steps_ddim: int, batch: int) -> dict[str, float]:
+    """diffusers' own pipelines as a user would call them (fp32, their defaults)."""
+    ddpm = DDPMPipeline.from_pretrained(path)
+    ddpm.set_progress_bar_config(disable=True)
+    ddim = DDIMPipeline(unet=ddpm.unet, scheduler=DDIMScheduler.from_config(ddpm.scheduler.config))
+    ddim.set_progress_bar_config(disable=True)
+    gen = torch.Generator().manual_seed(0)
+    return {
+        "ddpm_pipeline_s": timed(
+            lambda: ddpm(batch_size=batch, num_inference_steps=steps_ddpm, generator=gen)
+        ),
+        "ddim_pipeline_s": timed(
+            lambda: ddim(batch_size=batch, num_inference_steps=steps_ddim, generator=gen)
+        ),
+    }
+
+
+def app_chain(den: model.Denoiser, request: ReverseRequest, frames: bool) -> tuple[float, float]:
+    """(total seconds, seconds to first frame) of the app's generator, with or without frames."""
+    start = time.perf_counter()
+    first = None
+    if frames:
+        for _ in stream(den, request, Replay(request.steps)):
+            first = first or time.perf_counter() - start
+    else:
+        for _ in reverse_chain(den, request):
+            first = first or time.perf_counter() - start
+    return time.perf_counter() - start, first
+
+
+def forward_round_trip(n: int = 30) -> tuple[float, float, float]:
+    """(p50, p95 in ms, RSS growth in MB over 20 reverse runs) through a real gradio_client."""
+    from gradio_client import Client, handle_file
+    from PIL import Image
+
+    from diffusion_demo.ui import build_demo, launch_kwargs
+
+    demo = build_demo()
+    kwargs = launch_kwargs(port=0) | {"server_port": None, "quiet": True, "prevent_thread_lock": True}
+    _, url, _ = demo.launch(**kwargs)
+    try:
+        client = Client(url, verbose=False, download_files=False)
+        with tempfile.TemporaryDirectory() as tmp:
+            img = Path(tmp) / "photo.png"
+            rng = np.random.default_rng(0)
+            Image.fromarray(rng.integers(0, 255, (512, 512, 3), dtype=np.uint8)).save(img)
+            times = []
+            for i in range(n + 3):
+                start = time.perf_counter()
+                client.predict(
+                    image=handle_file(str(img)),
+                    t=(37 * i) % 1000,
+                    schedule="linear",
+                    seed=1,
+                    api_name="/forward",
+                )
+                if i >= 3:  # warm-up: the first upload and cache writes
+                    times.append((time.perf_counter() - start) * 1000)
+        rss = []
+        for i in range(20):
+            client.predict(sampler="ddim", steps=50, num_samples=16, seed=i, eta=0.0, api_name="/reverse")
+            rss.append(rss_mb())
+        return float(np.percentile(times, 50)), float(np.percentile(times, 95)), rss
+    finally:
+        demo.close()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="100 DDPM steps instead of 1000")
+    p.add_argument("--checkpoint", type=Path, default=model.MODEL.checkpoint)
+    p.add_argument("--skip-server", action="store_true", help="skip the gradio_client measurements")
+    args = p.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    batch, ddpm_steps, ddim_steps = 16, (100 if args.quick else 1000), 50
+
+    den = model.load(args.checkpoint)
+    res: dict[str, object] = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
+        "threads": torch.get_num_threads(),
+        "compute_dtype": str(den.autocast or torch.float32).replace("torch.", ""),
+        "ddpm_steps": ddpm_steps,
+    }
+    res |= stock_pipelines(args.checkpoint, ddpm_steps, ddim_steps, batch)
+    for name, steps, sampler in (("ddpm", ddpm_steps, "ddpm"), ("ddim", ddim_steps, "ddim")):
+        request = ReverseRequest(sampler=sampler, steps=steps, num_samples=batch, seed=0)
+        app_chain(den, ReverseRequest(sampler=sampler, steps=5, num_samples=batch))  # warm-up
+        total, first = app_chain(den, request, frames=True)
+        bare, _ = app_chain(den, request, frames=False)
+        res |= {
+            f"{name}_app_s": total,
+            f"{name}_app_noframes_s": bare,
+            f"{name}_first_frame_s": first,
+            f"{name}_overhead": total / bare - 1,
+            f"{name}_vs_pipeline": total / res[f"{name}_pipeline_s"],
+        }
+    flops = unet_flops(den, batch)
+    res["gflop_per_image_step"] = flops / batch / 1e9
+    res["ddpm_achieved_gflops"] = flops * ddpm_steps / res["ddpm_app_noframes_s"] / 1e9
+    res["fp32_gemm_peak_gflops"] = gemm_peak(torch.float32)
+    res["bf16_gemm_peak_gflops"] = gemm_peak(torch.bfloat16)
+    res["roofline_fraction_fp32"] = res["ddpm_achieved_gflops"] / res["fp32_gemm_peak_gflops"]
+    if not args.skip_server:
+        p50, p95, rss = forward_round_trip()
+        res |= {
+            "forward_p50_ms": p50,
+            "forward_p95_ms": p95,
+            "rss_first_mb": rss[0],
+            "rss_last_mb": rss[-1],
+            "rss_peak_mb": max(rss),
+        }
+
+    rows = [
+        (f"DDPMPipeline, {ddpm_steps} steps, 16 samples", res["ddpm_pipeline_s"], "s", "peer"),
+        (
+            f"app chain DDPM-{ddpm_steps} with streaming",
+            res["ddpm_app_s"],
+            "s",
+            f"{res['ddpm_vs_pipeline']:.2f}× pipeline (target ≤ 0.8); target ≤ 20 s at 1000 steps",
+        ),
+        (
+            "  same, no frames",
+            res["ddpm_app_noframes_s"],
+            "s",
+            f"overhead {res['ddpm_overhead']:+.1%} (≤ 5%)",
+        ),
+        ("DDIMPipeline, 50 steps, 16 samples", res["ddim_pipeline_s"], "s", "peer"),
+        (
+            "app chain DDIM-50 with streaming",
+            res["ddim_app_s"],
+            "s",
+            f"{res['ddim_vs_pipeline']:.2f}× pipeline (≤ 0.8); target ≤ 1.5 s",
+        ),
+        (
+            "  same, no frames",
+            res["ddim_app_noframes_s"],
+            "s",
+            f"overhead {res['ddim_overhead']:+.1%} (≤ 5%)",
+        ),
+        ("time to first frame (DDIM-50)", res["ddim_first_frame_s"], "s", "target ≤ 0.5 s"),
+        ("UNet GFLOP per image per step", res["gflop_per_image_step"], "", ""),
+        ("chain achieved GFLOP/s (DDPM, no frames)", res["ddpm_achieved_gflops"], "", ""),
+        (
+            "fp32 GEMM peak GFLOP/s",
+            res["fp32_gemm_peak_gflops"],
+            "",
+            f"achieved/peak = {res['roofline_fraction_fp32']:.2f} (target ≥ 0.6)",
+        ),
+        ("bf16 GEMM peak GFLOP/s", res["bf16_gemm_peak_gflops"], "", ""),
+    ]
+    if "forward_p50_ms" in res:
+        rows += [
+            ("/forward round trip p50 (512×512 RGB)", res["forward_p50_ms"], "ms", "target ≤ 100 ms"),
+            ("/forward round trip p95", res["forward_p95_ms"], "ms", ""),
+            (
+                "RSS after run 1 / 20 / peak",
+                res["rss_first_mb"],
+                "MB",
+                f"{res['rss_last_mb']:.0f} / {res['rss_peak_mb']:.0f} MB (flat, ≤ 1500)",
+            ),
+        ]
+    print(f"\n{res['machine']} · {res['threads']} threads · UNet in {res['compute_dtype']}\n")
+    for name, value, unit, note in rows:
+        print(f"{name:<46} {value:>9.3f} {unit:<3} {note}")
+    print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()}))
+
+
+if __name__ == "__main__":
+    main()
