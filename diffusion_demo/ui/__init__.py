@@ -15,7 +15,7 @@ from .. import model
 from ..config import IMAGES
 from . import deeplinks, forward_tab, reverse_tab, roundtrip_tab, schedule_tab, toy2d_tab
 from .common import UIContext, schedule_panel
-from .theme import CSS, theme
+from .theme import CSS, HEAD, theme
 
 log = logging.getLogger("diffusion_demo")
 
@@ -71,6 +71,7 @@ def launch_kwargs(host: str | None = None, port: int | None = None) -> dict:
         server_port=port or int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         theme=theme(),
         css=CSS,
+        head=HEAD,
         ssr_mode=False,
         max_file_size=IMAGES.max_upload,
         enable_monitoring=False,

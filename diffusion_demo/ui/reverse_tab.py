@@ -118,7 +118,9 @@ def build(ctx: UIContext) -> None:
                 ]
     gr.Markdown(MODEL_NOTE)
     replay = gr.State(None, time_to_live=900)
-    ctx.links.update({"sampler": sampler, "steps": steps, "reverse_seed": seed, "samples": num_samples})
+    ctx.links.update(
+        {"sampler": sampler, "steps": steps, "reverse_seed": seed, "samples": num_samples, "eta": eta}
+    )
 
     def require_model():
         if ctx.denoiser is None:

@@ -118,7 +118,15 @@ def build(ctx: UIContext) -> None:
                 label="distance from x_0 vs t", format="png", interactive=False, elem_id="roundtrip-curve"
             )
             curve_text = gr.Markdown(elem_id="roundtrip-curve-text")
-    ctx.links.update({"roundtrip_t": t, "roundtrip_example": example})
+    ctx.links.update(
+        {
+            "roundtrip_t": t,
+            "roundtrip_example": example,
+            "roundtrip_seed": seed,
+            "roundtrip_sampler": sampler,
+            "roundtrip_steps": steps,
+        }
+    )
 
     def digit(example_name, upload_path) -> torch.Tensor:
         if upload_path:

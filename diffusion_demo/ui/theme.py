@@ -1,14 +1,145 @@
-"""Look: a clean default theme and CSS for large projector-friendly text."""
+"""Look: a clean theme with readable contrast, light and dark, and a projector mode.
+
+Three switches, all from the URL (read by HEAD's script before the page is drawn) or from
+buttons at the bottom of the page:
+
+- `?theme=dark` / `?theme=light`: the colour scheme (Gradio's own `?__theme=dark` works
+  too). Gradio marks dark mode with the `dark` class on <body>; HEAD sets or clears it.
+- `?projector=1`: large fonts and high contrast for a lecture hall (class `projector` on
+  <html>, CSS variables below). `DIFFUSION_DEMO_PROJECTOR=1` makes it the default theme.
+- `?embed=1`: compact mode for small iframes: only the selected tab's panel; no header,
+  intro, tab bar, footer or share bar, and no schedule panel unless the tab is the
+  schedule lab (class `embed` and `embed-tab-<tab>` on <html>).
+
+`theme()` and `CSS` go to launch() (Gradio 6: theme, css, head are launch() arguments).
+"""
 
 from __future__ import annotations
 
+import os
+
 import gradio as gr
 
+# Projector sizes: readable from the back of a lecture hall (the default "lg" is 16/20 px).
+PROJECTOR_SIZE = gr.themes.Size(
+    xxs="14px", xs="16px", sm="18px", md="22px", lg="26px", xl="32px", xxl="40px", name="projector"
+)
+
+
+def theme(projector: bool | None = None) -> gr.themes.Base:
+    """The app's theme: Soft/indigo with darker secondary text than Soft's default.
+
+    projector=True (or DIFFUSION_DEMO_PROJECTOR=1) gives large text and black-on-white /
+    white-on-black contrast from the start; ?projector=1 does the same per page (CSS).
+    """
+    if projector is None:
+        projector = os.environ.get("DIFFUSION_DEMO_PROJECTOR", "").lower() in ("1", "true", "yes")
+    base = gr.themes.Soft(
+        primary_hue="indigo",
+        neutral_hue="slate",
+        text_size=PROJECTOR_SIZE if projector else "lg",
+    )
+    # Soft's subdued text (neutral-400 on white) is below WCAG AA contrast: darken it.
+    base = base.set(
+        body_text_color="*neutral_900",
+        body_text_color_dark="*neutral_50",
+        body_text_color_subdued="*neutral_600",
+        body_text_color_subdued_dark="*neutral_300",
+        block_label_text_color="*neutral_700",
+        block_label_text_color_dark="*neutral_200",
+        block_info_text_color="*neutral_600",
+        block_info_text_color_dark="*neutral_300",
+    )
+    if projector:
+        base = base.set(
+            body_text_color="#000000",
+            body_text_color_dark="#ffffff",
+            body_text_color_subdued="*neutral_800",
+            body_text_color_subdued_dark="*neutral_100",
+            block_label_text_color="#000000",
+            block_label_text_color_dark="#ffffff",
+            block_title_text_color="#000000",
+            block_title_text_color_dark="#ffffff",
+            border_color_primary="*neutral_500",
+            border_color_primary_dark="*neutral_400",
+            block_border_width="2px",
+            input_border_width="2px",
+        )
+    return base
+
+
+# The page's own additions. Selectors rely on elem_id values set in ui/ and on Gradio 6's
+# DOM: the tab bar is `#tabs > .tab-wrapper`, the footer is <footer>.
 CSS = """
 #intro h1 { margin-bottom: 0.2em; }
 .formula { font-size: 1.1em; }
+
+/* Share bar and download rows: small and out of the way. */
+#share-bar { margin-top: 0.5em; align-items: end; }
+.downloads { gap: 0.4em; align-items: center; flex-wrap: wrap; }
+.downloads button { flex: 0 0 auto; }
+
+/* ---- embed mode (?embed=1): only the selected panel ---- */
+html.embed #intro,
+html.embed [id$="-intro"],
+html.embed #schedule-hint,
+html.embed #tabs > .tab-wrapper,
+html.embed footer,
+html.embed #share-bar { display: none !important; }
+html.embed:not(.embed-tab-schedule) #schedule-panel { display: none !important; }
+html.embed .gradio-container { padding: 4px !important; max-width: none !important; }
+html.embed .main, html.embed .wrap { padding-top: 0 !important; }
+html.embed #tabs { border: none !important; }
+
+/* ---- projector mode (?projector=1): large fonts, high contrast ----
+   Gradio's theme sets its variables on :root and again on `.dark` (<body> in dark mode),
+   so they are overridden on body in both cases. */
+html.projector body,
+html.projector body.dark {
+  --text-xxs: 14px; --text-xs: 16px; --text-sm: 18px; --text-md: 22px;
+  --text-lg: 26px; --text-xl: 32px; --text-xxl: 40px;
+  --block-border-width: 2px; --input-border-width: 2px;
+}
+html.projector body:not(.dark) {
+  --body-text-color: #000; --body-text-color-subdued: #1a1a1a;
+  --block-label-text-color: #000; --block-title-text-color: #000; --block-info-text-color: #1a1a1a;
+  --background-fill-primary: #fff; --body-background-fill: #fff; --block-background-fill: #fff;
+  --border-color-primary: #444; --input-border-color: #444; --block-border-color: #444;
+  --link-text-color: #0b2fa8;
+}
+html.projector body.dark {
+  --body-text-color: #fff; --body-text-color-subdued: #ededed;
+  --block-label-text-color: #fff; --block-title-text-color: #fff; --block-info-text-color: #ededed;
+  --background-fill-primary: #000; --body-background-fill: #000; --block-background-fill: #0a0a0a;
+  --border-color-primary: #bbb; --input-border-color: #bbb; --block-border-color: #bbb;
+  --link-text-color: #9cc2ff;
+}
+html.projector .prose, html.projector .prose p, html.projector .prose li { font-size: var(--text-md); }
+html.projector .formula { font-size: 1.25em; }
+html.projector input[type="range"] { height: 10px; }
 """
 
-
-def theme() -> gr.themes.Base:
-    return gr.themes.Soft(primary_hue="indigo", text_size="lg")
+# Runs in <head> before the app is drawn (Gradio 6 injects launch(head=…) after reading
+# its config and applying ?__theme, so the classes set here win).
+HEAD = """
+<script>
+(function () {
+  try {
+    var q = new URLSearchParams(window.location.search);
+    var on = function (v) { return v !== null && /^(1|true|yes|on|)$/i.test(v); };
+    var root = document.documentElement;
+    if (on(q.get("embed"))) {
+      root.classList.add("embed");
+      var tab = (q.get("tab") || "").toLowerCase().replace(/[^a-z0-9_-]/g, "");
+      if (tab) root.classList.add("embed-tab-" + tab);
+    }
+    if (on(q.get("projector"))) root.classList.add("projector");
+    var mode = (q.get("theme") || "").toLowerCase();
+    if (mode === "dark" || mode === "light") {
+      var apply = function () { document.body.classList.toggle("dark", mode === "dark"); };
+      if (document.body) apply(); else document.addEventListener("DOMContentLoaded", apply);
+    }
+  } catch (e) { /* a page with an odd URL still opens */ }
+})();
+</script>
+"""
