@@ -101,9 +101,9 @@ class PageProbe:
         self.blocked: list[str] = []
 
 
-@pytest.fixture
-def page(browser, app):
-    """A fresh browser context on the app; requests beyond 127.0.0.1 are refused and listed."""
+def open_page(browser, app):
+    """A fresh browser context on `app`; requests beyond 127.0.0.1 are refused and listed
+    in page.probe.blocked, uncaught page errors in page.probe.errors."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     probe = PageProbe()
 
@@ -122,5 +122,18 @@ def page(browser, app):
     pg.set_default_timeout(30_000)
     pg.goto(app.url)
     pg.wait_for_selector("#intro", timeout=60_000)
+    return context, pg
+
+
+@pytest.fixture
+def page(browser, app):
+    context, pg = open_page(browser, app)
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def broken_page(browser, broken_app):
+    context, pg = open_page(browser, broken_app)
     yield pg
     context.close()

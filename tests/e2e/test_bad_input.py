@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from diffusion_demo.config import IMAGES, REVERSE, SCHEDULE
+
 from . import bad_files
 from .helpers import LEAKS, app_config, assert_clean_message
 
@@ -22,6 +24,19 @@ pytestmark = pytest.mark.e2e
 
 # Cheap values for parameters that set the amount of work (the tests call many times).
 CHEAP = {"steps": 2, "num_samples": 1, "samples": 1, "n": 1, "num_points": 64}
+# Ranges of parameters whose API component declares none (the app checks them itself).
+KNOWN_RANGES = {
+    "t": (0, SCHEDULE.max_T),
+    "T": (1, SCHEDULE.max_T),
+    "steps": (1, REVERSE.max_steps),
+    "num_samples": (1, REVERSE.max_samples),
+    "seed": (0, IMAGES.max_seed),
+    "eta": (0.0, 1.0),
+    "beta_start": (0.0, SCHEDULE.max_beta),
+    "beta_end": (0.0, SCHEDULE.max_beta),
+}
+# Text parameters that name one of a fixed set of things.
+CHOICE_NAMES = {"schedule", "sampler", "example"}
 MUST_FAIL = object()  # marker: this bad value must be refused
 MAY_PASS = object()  # marker: refusing or accepting it are both fine (never a crash)
 
@@ -76,13 +91,15 @@ def bad_values(p: Param) -> list[tuple[object, object]]:
     vals: list[tuple[object, object]] = []
     if p.numeric:
         lo, hi = props.get("minimum"), props.get("maximum")
+        if lo is None and hi is None:
+            lo, hi = KNOWN_RANGES.get(p.name, (None, None))
         if lo is not None:
             vals += [(lo - 1, MUST_FAIL), (-(10**9), MUST_FAIL)]
         if hi is not None:
             vals += [(hi + 1, MUST_FAIL), (10**9, MUST_FAIL), (10**6, MUST_FAIL if hi < 10**6 else MAY_PASS)]
         vals += [("abc", MUST_FAIL), ([1, 2], MUST_FAIL), ({"x": 1}, MUST_FAIL), (None, MAY_PASS)]
         vals += [(10**30, MAY_PASS if hi is None else MUST_FAIL), (0.5, MAY_PASS)]
-    elif p.component in ("radio", "dropdown"):
+    elif p.component in ("radio", "dropdown") or p.name in CHOICE_NAMES:
         vals += [("no-such-choice", MUST_FAIL), (12345, MUST_FAIL), (None, MAY_PASS), (["a"], MUST_FAIL)]
     elif p.component in ("image", "file"):
         vals += [("not a file", MUST_FAIL), ({"path": "/etc/passwd"}, MUST_FAIL), (None, MAY_PASS)]
@@ -219,7 +236,7 @@ def test_nan_infinity_missing_and_malformed_arguments(app, client, described, ba
 
 
 def image_params(described) -> list[tuple[Endpoint, Param]]:
-    return [(ep, p) for ep in described for p in ep.params if p.component == "image"]
+    return [(ep, p) for ep in described for p in ep.params if p.component in ("image", "file")]
 
 
 @pytest.fixture(scope="module")
