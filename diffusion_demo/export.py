@@ -442,12 +442,18 @@ def _forward_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int, default=EXPORT.forward_size, help="longer side of the frames (px)")
 
 
-def _sampler_args(p: argparse.ArgumentParser, sampler: str, steps: int, num_samples: int) -> None:
+def _sampler_args(
+    p: argparse.ArgumentParser,
+    sampler: str,
+    steps: int,
+    num_samples: int,
+    seed_help: str = "seed of x_T and of the per-step noise",
+) -> None:
     from .config import MODEL, SAMPLER_NAMES
 
     p.add_argument("--sampler", choices=SAMPLER_NAMES, default=sampler, help="reverse-chain sampler")
     p.add_argument("--steps", type=int, default=steps, help="sampler steps (1 … 1000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of x_T and of the per-step noise")
+    p.add_argument("--seed", type=int, default=0, help=seed_help)
     p.add_argument("--eta", type=float, default=0.0, help="DDIM's eta (0 = deterministic)")
     p.add_argument("--num-samples", type=int, default=num_samples, help="images in the grid")
     p.add_argument("--checkpoint", type=Path, default=MODEL.checkpoint, help="DDPMPipeline folder")
@@ -475,7 +481,7 @@ def _roundtrip_args(p: argparse.ArgumentParser) -> None:
         "--image", type=Path, default=None, help="a digit image (default: the first shipped example)"
     )
     p.add_argument("--t", type=int, default=500, help="noise the image to step t (1 … T), then denoise")
-    _sampler_args(p, "ddpm", 1000, 1)
+    _sampler_args(p, "ddpm", 1000, 1, "seed of the noise ε added to the image and of the reverse steps")
 
 
 register("forward", "the forward (noising) chain of an image", _forward_args)(forward_frames)
@@ -493,7 +499,7 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     load_plugins()
     sub = parser.add_subparsers(dest="export_kind", required=True, metavar="KIND")
     for cmd in EXPORTS.values():
-        p = sub.add_parser(cmd.name, help=cmd.help, description=f"Export {cmd.help}.")
+        p = sub.add_parser(cmd.name, help=cmd.help, description=(cmd.frames.__doc__ or cmd.help).strip())
         cmd.add_arguments(p)
         p.add_argument("--out", type=Path, required=True, help=f"output file: {', '.join(EXTENSIONS)}")
         p.add_argument("--fps", type=float, default=None, help=f"frames per second (default {EXPORT.fps:g})")
