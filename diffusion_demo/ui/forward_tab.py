@@ -25,6 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 from .. import equations, forward, images, plots
 from ..config import FORWARD, IMAGES, SCHEDULE, SCHEDULE_NAMES
 from ..schedules import ScheduleSpec, validate_spec
+from . import downloads
 from .common import UIContext, guarded
 
 DEFAULT_EXAMPLE = "photo-landscape"
@@ -474,6 +475,7 @@ def build(ctx: UIContext) -> None:
         chain_md = gr.Markdown(
             chain_md0, latex_delimiters=equations.LATEX_DELIMITERS, elem_id="forward-chain-note"
         )
+        downloads.forward_row([upload, panel.schedule, seed, example, *panel.inputs[1:]])
 
     ctx.links["t"] = t
     ctx.links["seed"] = seed

@@ -10,6 +10,7 @@ from .. import model
 from ..config import REVERSE, SAMPLER_NAMES
 from ..equations import LATEX_DELIMITERS
 from ..sampling import SAMPLER_LABELS, ReverseRequest, StepRecord, reverse_chain, validate_request
+from . import downloads
 from .common import UIContext, guarded
 from .frames import Replay, Throttle, show, stream, tensor_frame
 
@@ -105,6 +106,7 @@ def build(ctx: UIContext) -> None:
                 interactive=False,
                 elem_id="reverse-scrub",
             )
+            download_row = downloads.reverse_row()
             with gr.Row(visible=True):
                 cmp_imgs = [
                     gr.Image(
@@ -118,6 +120,7 @@ def build(ctx: UIContext) -> None:
                 ]
     gr.Markdown(MODEL_NOTE)
     replay = gr.State(None, time_to_live=900)
+    downloads.wire_reverse(download_row, replay)
     ctx.links.update(
         {"sampler": sampler, "steps": steps, "reverse_seed": seed, "samples": num_samples, "eta": eta}
     )

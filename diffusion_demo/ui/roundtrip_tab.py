@@ -16,6 +16,7 @@ from ..images import examples, fit, load_image, to_digit
 from ..roundtrip import distance_curve, round_trip
 from ..sampling import validate_request
 from ..schedules import ScheduleSpec
+from . import downloads
 from .common import UIContext, guarded
 from .frames import Throttle, tensor_frame
 
@@ -114,6 +115,7 @@ def build(ctx: UIContext) -> None:
                     height=260,
                 )
             formula = gr.Markdown(latex_delimiters=LATEX_DELIMITERS, elem_id="roundtrip-formula")
+            downloads.roundtrip_row(ctx, [upload, t, seed, example, sampler, steps])
             curve = gr.Image(
                 label="distance from x_0 vs t", format="png", interactive=False, elem_id="roundtrip-curve"
             )

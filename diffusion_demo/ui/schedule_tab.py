@@ -17,6 +17,7 @@ from .. import equations, plots
 from ..config import SCHEDULE, SCHEDULE_NAMES
 from ..forward import check_t
 from ..schedules import ScheduleSpec, build_scheduler, validate_spec
+from . import downloads
 from .common import UIContext, guarded
 
 DEFAULT_T = 250
@@ -212,6 +213,7 @@ def build(ctx: UIContext) -> None:
         buttons=["download", "fullscreen"],
         elem_id="schedule-chart",
     )
+    downloads.schedule_row([*panel.inputs, compare, t])
     with gr.Row(equal_height=False):
         fwd = gr.Markdown(
             fwd0,
