@@ -63,7 +63,7 @@ class Toy2DLimits:
     max_abs_coord: float = 1e6
     # Trajectories drawn at once: more than ~a dozen lines are a tangle, not a picture.
     max_paths: int = 12
-    default_paths: int = 6
+    default_paths: int = 4
     # Same seed range as the rest of the app (torch.Generator.manual_seed, easy to type).
     max_seed: int = 2**32 - 1
 

@@ -64,6 +64,14 @@ def _figure(lim: float, title: str) -> tuple[Figure, object]:
     return fig, ax
 
 
+def _draw_data(ax, data: np.ndarray, alpha: float = 0.35) -> None:
+    """The data set under a panel: faint dots for a curve, open circles for a few typed points."""
+    if len(data) <= 300:
+        ax.scatter(data[:, 0], data[:, 1], s=60, facecolors="none", edgecolors="0.35", linewidths=1.0)
+    else:
+        ax.scatter(data[:, 0], data[:, 1], s=2, c=DATA_COLOUR, alpha=alpha, linewidths=0)
+
+
 def _gaussian_rings(ax) -> None:
     # Where N(0, I) puts 39% and 86% of its mass: the end point of the forward process.
     for r, label in ((1.0, "1σ"), (2.0, "2σ")):
@@ -81,7 +89,7 @@ def cloud_figure(
     """A scatter of one point cloud, coloured per point, over the faint data set."""
     fig, ax = _figure(lim, title)
     if data is not None:
-        ax.scatter(data[:, 0], data[:, 1], s=2, c=DATA_COLOUR, alpha=0.35, linewidths=0)
+        _draw_data(ax, data)
     _gaussian_rings(ax)
     ax.scatter(x[:, 0], x[:, 1], s=5, c=colours, cmap=CMAP, vmin=0, vmax=1, linewidths=0)
     return fig
@@ -104,7 +112,7 @@ def trajectories_figure(
     """
     fig, ax = _figure(lim, f"off the manifold: x₀ → x_{t_fwd} (orange)\nand back: x_T (×) → x_{t_rev} (●)")
     ax.title.set_fontsize(9)
-    ax.scatter(data[:, 0], data[:, 1], s=2, c=DATA_COLOUR, alpha=0.35, linewidths=0)
+    _draw_data(ax, data)
     _gaussian_rings(ax)
     for k in range(fwd.shape[1]):
         path = _thin(fwd[: t_fwd + 1, k], len(fwd))
@@ -132,7 +140,7 @@ def field_figure(grid: np.ndarray, eps: np.ndarray, data: np.ndarray, title: str
     Arrow length is |ε̂| capped at 2 (a typical ε ~ N(0, I) has length ~1.25), colour its size.
     """
     fig, ax = _figure(lim, title)
-    ax.scatter(data[:, 0], data[:, 1], s=2, c=DATA_COLOUR, alpha=0.5, linewidths=0)
+    _draw_data(ax, data, alpha=0.5)
     length = np.linalg.norm(eps, axis=1, keepdims=True)
     arrows = -eps * np.minimum(1.0, 2.0 / np.maximum(length, 1e-9))
     spacing = 2 * lim / (math.isqrt(len(grid)) - 1)
@@ -216,6 +224,8 @@ def animation_frames(
 
     fig, ax = _figure(lim, "")
     fig.set_size_inches(size / DPI, size / DPI)
+    if toy.is_custom:
+        _draw_data(ax, toy.reference())
     _gaussian_rings(ax)
     scatter = ax.scatter(x0[:, 0], x0[:, 1], s=4, c=fwd_colours, cmap=CMAP, vmin=0, vmax=1, linewidths=0)
     frames = []

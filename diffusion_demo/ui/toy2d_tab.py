@@ -119,9 +119,9 @@ def forward_view(
     n = toy2d.LIMITS.n_points
     x = toy2d.forward_cloud(toy, t, spec, seed, n)
     ab = alpha_bar_at(spec, t)
-    _, lim = _reference(toy)
+    ref, lim = _reference(toy)
     title = f"forward q(x_t | x_0): t = {t} / {spec.T},  ᾱ_t = {ab:.3g}"
-    fig = plots.cloud_figure(x, plots.point_colours(toy.sample(n, seed)), title, lim)
+    fig = plots.cloud_figure(x, plots.point_colours(toy.sample(n, seed)), title, lim, ref)
     info = {
         "direction": "forward",
         "dataset": toy.key,
@@ -313,7 +313,8 @@ def _as_images(fn: Callable, n_figures: int) -> Callable:
 
 
 def _plot(label: str, elem_id: str) -> gr.Plot:
-    return gr.Plot(label=label, format="webp", elem_id=elem_id, show_label=True)
+    # No label badge: it would cover the figure's own title, which carries t and ᾱ_t.
+    return gr.Plot(label=label, format="webp", elem_id=elem_id, show_label=False)
 
 
 def build(ctx: UIContext) -> None:

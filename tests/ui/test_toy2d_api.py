@@ -35,7 +35,8 @@ def assert_clean(message: str) -> None:
 
 def test_forward_view_numbers():
     fig, info = toy2d_tab.forward_view("rings", 250, 4)
-    assert len(fig.axes) == 1 and len(fig.axes[0].collections) == 1  # one scatter
+    assert len(fig.axes) == 1 and len(fig.axes[0].collections) == 2  # the data, faint, and x_t
+    assert fig.axes[0].collections[1].get_offsets().shape == (toy2d.LIMITS.n_points, 2)
     assert info["alpha_bar"] == pytest.approx(alpha_bar_at(ScheduleSpec(), 250), rel=1e-5)
     assert info["signal_scale"] ** 2 + info["noise_scale"] ** 2 == pytest.approx(1.0, abs=1e-5)
 
