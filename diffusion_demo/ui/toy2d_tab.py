@@ -23,6 +23,7 @@ from .. import toy2d_plots as plots
 from ..config import SCHEDULE
 from ..forward import check_t
 from ..schedules import ScheduleSpec, alpha_bar_at, validate_spec
+from . import downloads
 from .common import UIContext, guarded
 
 DEFAULT_DATASET = "moons"
@@ -379,6 +380,8 @@ def build(ctx: UIContext) -> None:
         gif = gr.Image(
             label="data → N(0, I) → data", type="filepath", interactive=False, elem_id="toy-gif", height=360
         )
+        # GIF / MP4 download buttons and the /export_toy2d endpoint (ui/downloads.py)
+        downloads.toy2d_row([dataset, seed, points, *panel.inputs])
     with gr.Accordion("The numbers", open=False, elem_id="toy-numbers"):
         gr.Markdown(
             "Mean and covariance of each cloud (N(0, I) has mean [0, 0] and covariance "
