@@ -16,6 +16,7 @@ diffusers' timestep index is t - 1.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -33,7 +34,7 @@ from diffusers.models.embeddings import get_timestep_embedding
 from safetensors.torch import load_file, save_file
 
 from .config import ASSETS
-from .forward import check_t, fixed_noise, q_sample
+from .forward import check_t, fixed_noise, iterate_chain, q_sample
 from .sampling import ReverseRequest, reverse_chain
 from .schedules import ScheduleSpec, build_scheduler
 
@@ -51,7 +52,7 @@ WEIGHTS_DIR = ASSETS / "toy2d"
 @dataclass(frozen=True)
 class Toy2DLimits:
     # Points in every cloud shown: enough to see the shape, few enough that a scatter draws
-    # in a few ms and the 1000-step reverse chain of the MLP stays well under a second.
+    # in tens of ms and the 1000-step reverse chain of the MLP takes ~1-3 s (once: cached).
     n_points: int = 1000
     # A custom set is typed by hand: a few to a few dozen points is the idea. 200 keeps the
     # text box readable and the nearest-neighbour checks instant; more is a data set to upload.
@@ -79,11 +80,12 @@ class Toy2DTrainConfig:
     # Points per step: a step is overhead-bound at this size, so 256 buys more steps per
     # second than 512 for the same final quality.
     batch_size: int = 256
-    # AdamW, cosine-decayed from lr to lr_min: the decay does what an EMA would.
+    # AdamW, cosine-decayed from lr to lr_min: the small final steps settle the weights
+    # (no EMA copy needed at this size).
     lr: float = 3e-3
     lr_min: float = 1e-5
     # MLP width and number of residual blocks: ~36k parameters, ~146 KB in float32; 128 wide
-    # sampled no better and made the 1000-step reverse chain twice as slow.
+    # sampled no better in a quick trial and made each reverse step ~1.5-2x slower.
     hidden: int = 64
     blocks: int = 3
     # Sinusoidal t-embedding size (diffusers' get_timestep_embedding, as in the UNet).
@@ -97,9 +99,11 @@ class Toy2DTrainConfig:
     pool: int = 20_000
 
 
-# The schedule the shipped MLPs were trained with: the app's default (and Ho et al. 2020,
-# section 4: linear beta 1e-4 -> 0.02, T = 1000). With data of unit spread alpha_bar_T ~ 4e-5,
-# so x_T really is N(0, I); a cosine schedule gave no visibly better 2D samples here.
+# The schedule the shipped MLPs were trained with: the app's default (Ho et al. 2020,
+# section 4: linear beta 1e-4 -> 0.02, T = 1000), so that out of the box the forward view
+# (the panel) and the reverse view (the model) use the same schedule. With data of unit
+# spread alpha_bar_T ~ 4e-5: x_T really is N(0, I). Samples are clean with it (see
+# assets/toy2d/README.md); other schedules are trained on demand in the tab.
 TRAINED_SPEC = ScheduleSpec("linear", 1e-4, 0.02, 1000)
 
 LIMITS = Toy2DLimits()
@@ -307,8 +311,6 @@ def forward_paths(toy: ToySet, spec: ScheduleSpec, seed: int, n: int, every: int
     This is the literal Markov chain (each step only sees the previous point): the point
     is pushed off the manifold one small Gaussian step at a time.
     """
-    from .forward import iterate_chain
-
     x0 = torch.from_numpy(toy.sample(n, seed))
     keep = list(range(0, spec.T + 1, every))
     chain = iterate_chain(x0, spec, keep, seed)
@@ -364,8 +366,8 @@ class EpsMLP(torch.nn.Module):
         )
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        # A single t (the whole cloud at one step, as when sampling) is embedded once and
-        # broadcast: that halves the cost of a sampling step.
+        # A single t (the whole cloud at one step, as when sampling) is embedded and projected
+        # once and broadcast over the points, instead of once per point.
         t = t.reshape(-1)
         # sinusoidal embedding of the timestep, as in the DDPM UNet (Ho et al. 2020, appendix B)
         temb = get_timestep_embedding(t, self.temb_dim, flip_sin_to_cos=True, downscale_freq_shift=0)
@@ -402,14 +404,7 @@ class Toy2DModel:
         return self.net(x_t, torch.as_tensor(t, dtype=torch.long))
 
 
-def _counter() -> Iterator[int]:
-    n = 0
-    while True:
-        n += 1
-        yield n
-
-
-_UIDS = _counter()
+_UIDS = itertools.count(1)  # a model's identity for the caches (ids of dead objects get reused)
 
 
 def describe_spec(spec: ScheduleSpec) -> str:
@@ -450,12 +445,16 @@ def train_iter(
     add_noise (eq. 4 of Ho et al. 2020) and regresses ε (L_simple, eq. 14 of Ho et al. 2020).
     Closing the generator stops training.
     """
-    torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     pool = torch.from_numpy(toy.fixed if toy.is_custom else toy.sample(cfg.pool, cfg.seed + 1))
     scheduler = build_scheduler(spec, "ddpm", clip_sample=False)
-    net = EpsMLP(cfg.hidden, cfg.blocks, cfg.temb_dim, cfg.fourier_freqs)
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=0.0, fused=True)
+    with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG (a server)
+        torch.manual_seed(cfg.seed)
+        net = EpsMLP(cfg.hidden, cfg.blocks, cfg.temb_dim, cfg.fourier_freqs)
+    try:  # the fused AdamW step is ~1.5x faster here: the step is overhead-bound
+        opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=0.0, fused=True)
+    except (RuntimeError, TypeError):  # older torch / devices without a fused kernel
+        opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=0.0)
     start, recent, step = time.perf_counter(), [], 0
     stopped_early = False
     net.train()
@@ -538,7 +537,7 @@ def load(path: str | Path) -> Toy2DModel:
         net.load_state_dict(state)
     except Exception as exc:  # missing file, bad header, wrong shapes
         raise ValueError(f"The 2D model {path.name} could not be read ({type(exc).__name__}).") from None
-    info["source"] = f"shipped weights ({path.name})"
+    info["source"] = f"weights file {path.name}"
     return Toy2DModel(net.eval().requires_grad_(False), spec, meta.get("dataset", path.stem), info)
 
 
@@ -553,9 +552,11 @@ def shipped(dataset: str) -> Toy2DModel | None:
     if dataset not in BUILTIN_SETS or not path.is_file():
         return None
     try:
-        return load(path)
+        model = load(path)
     except ValueError:
         return None
+    model.info["source"] = f"shipped weights ({path.name})"
+    return model
 
 
 # --------------------------------------------------------------------------- models in use
@@ -674,8 +675,9 @@ def sample(model: Toy2DModel, n: int, seed: int) -> np.ndarray:
 def eps_field(model: Toy2DModel, t: int, lim: float = 3.0, n: int = 17) -> tuple[np.ndarray, np.ndarray]:
     """The learned ε̂(x, t) on an n x n grid over [-lim, lim]^2 at UI step t in [1, T].
 
-    Returns (grid points (n*n, 2), ε̂ (n*n, 2)). The score is -ε̂ / sqrt(1 - alpha_bar_t)
-    (eq. 11 of Song et al. 2021 in ε form): -ε̂ points back towards the data.
+    Returns (grid points (n*n, 2), ε̂ (n*n, 2)). The score of q(x_t) is approximately
+    -ε̂ / sqrt(1 - alpha_bar_t) (the ε <-> score link of Song et al. 2021): -ε̂ points back
+    towards the data.
     """
     t = max(1, check_t(t, model.spec.T))
     axis = np.linspace(-lim, lim, n, dtype=np.float32)
