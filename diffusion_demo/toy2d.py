@@ -325,7 +325,7 @@ def cloud_stats(x: np.ndarray) -> dict:
 
 def nn_distance(x: np.ndarray, data: np.ndarray) -> float:
     """Mean distance from each point of x to its nearest neighbour in data."""
-    a, b = torch.from_numpy(np.asarray(x, np.float32)), torch.from_numpy(np.asarray(data, np.float32))
+    a, b = torch.tensor(np.asarray(x, np.float32)), torch.tensor(np.asarray(data, np.float32))  # copies
     best = torch.cat([torch.cdist(chunk, b).min(1).values for chunk in a.split(1024)])
     return float(best.mean())
 
@@ -659,6 +659,7 @@ def reverse_run(model: Toy2DModel, seed: int, n: int = LIMITS.n_points) -> np.nd
         if record.index == 0:
             states[T] = record.x_t.numpy()
         states[record.t] = record.prev_sample.numpy()
+    states.flags.writeable = False  # shared by every request that hits the cache
     with _RUNS_LOCK:
         _RUNS[key] = states
         while len(_RUNS) > _RUNS_KEPT:

@@ -199,7 +199,7 @@ def test_custom_set_is_learned_on_demand():
     toy = toy2d.get_set("custom", "-1, -1\n-1, 1\n1, -1\n1, 1")
     model = toy2d.train(toy, SPEC, dataclasses.replace(toy2d.TRAIN2D, steps=1500))
     samples = toy2d.reverse_run(model, seed=1, n=400)[0]
-    d = torch.cdist(torch.from_numpy(samples), torch.from_numpy(toy.fixed))
+    d = torch.cdist(torch.tensor(samples), torch.tensor(toy.fixed))
     nearest, which = d.min(1)
     assert (nearest < 0.15).float().mean() > 0.9
     counts = np.bincount(which.numpy(), minlength=4)
