@@ -547,4 +547,5 @@ def wire(demo: gr.Blocks, tabs: gr.Tabs, ctx: UIContext) -> Links:
     )
     projector.click(None, None, None, js=PROJECTOR_JS, api_visibility="private", queue=False)
     dark.click(None, None, None, js=DARK_JS, api_visibility="private", queue=False)
+    demo.deeplinks = links  # for tests and tools: what this page's URLs can set
     return links
