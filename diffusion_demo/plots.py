@@ -7,6 +7,12 @@ last reference goes. ``fig_to_bytes`` renders a figure to PNG/SVG bytes for expo
 The schedule chart is redrawn on every slider move, so :func:`schedule_chart` caches the
 rendered curves per schedule and only blits the "current t" marker on top (a few ms
 instead of a few hundred).
+
+Thread safety: matplotlib shares font objects (and cached text layouts) between figures,
+so two threads drawing text at once can corrupt them ("FT_Render_Glyph ... raster
+overflow"). Every function here that draws does so under :data:`RENDER_LOCK`; callers that
+render a figure themselves should use :func:`fig_to_bytes` / :func:`fig_to_image`, which
+take it too (hand gr.Plot an image from here rather than a Figure it would draw unlocked).
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ from .schedules import ScheduleCurves, ScheduleSpec, curves  # noqa: E402
 # One colour per schedule, the same in every chart.
 COLOURS = {"linear": "#4C72B0", "scaled_linear": "#DD8452", "cosine": "#55A868", "sigmoid": "#C44E52"}
 _HIST_RANGE = (-4.0, 4.0)  # fixed x range: frames stay comparable while t is dragged
+# One lock for all matplotlib work in the process (see the module docstring).
+RENDER_LOCK = threading.RLock()
 
 
 @lru_cache(maxsize=64)
@@ -50,18 +58,20 @@ def fig_to_bytes(fig: Figure, fmt: str = "png", dpi: float | None = None) -> byt
     """Render a figure to PNG or SVG bytes (for downloads and exports)."""
     if fmt not in ("png", "svg"):
         raise ValueError(f"Unknown figure format {fmt!r}: expected one of png, svg.")
-    if fig.canvas is None or not isinstance(fig.canvas, FigureCanvasAgg):
-        FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=dpi)
-    return buf.getvalue()
+    with RENDER_LOCK:
+        if fig.canvas is None or not isinstance(fig.canvas, FigureCanvasAgg):
+            FigureCanvasAgg(fig)
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=dpi)
+        return buf.getvalue()
 
 
 def fig_to_image(fig: Figure) -> Image.Image:
     """Render a figure to an RGB PIL image."""
-    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    canvas.draw()
-    return Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
+    with RENDER_LOCK:
+        canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+        canvas.draw()
+        return Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
 
 
 def close(fig: Figure) -> None:
@@ -148,7 +158,7 @@ class _ScheduleArtists:
             self.dot_b.set_data([], [])
             self.dots_a.set_data([0, 0, 0], [1.0, 1.0, 0.0])
             self.dot_s.set_data([], [])
-            text = r"$t = 0$: the clean image, $\bar\alpha_0 = 1$"
+            text = "t = 0: the clean image, ᾱ₀ = 1"
         else:
             k = t - 1
             ab = float(c.alpha_bar[k])
@@ -156,10 +166,10 @@ class _ScheduleArtists:
             self.dots_a.set_data([t, t, t], [ab, math.sqrt(ab), math.sqrt(1 - ab)])
             log_snr = float(c.log_snr[k])
             self.dot_s.set_data(([t], [log_snr]) if math.isfinite(log_snr) else ([], []))
+            # plain Unicode, not mathtext: this label is redrawn on every drag
             text = (
-                rf"$t = {t}$:  $\beta_t = {c.beta[k]:.3g}$,  $\bar\alpha_t = {ab:.3g}$,  "
-                rf"$\sqrt{{\bar\alpha_t}} = {math.sqrt(ab):.3f}$,  $\sqrt{{1-\bar\alpha_t}} = {math.sqrt(1 - ab):.3f}$,  "
-                rf"$\log \mathrm{{SNR}} = {log_snr:.2f}$"
+                f"t = {t}:   βₜ = {c.beta[k]:.3g},   ᾱₜ = {ab:.3g},   √ᾱₜ = {math.sqrt(ab):.3f},   "
+                f"√(1−ᾱₜ) = {math.sqrt(1 - ab):.3f},   log SNR = {log_snr:.2f}"
             )
         self.label.set_text(text)
 
@@ -173,24 +183,25 @@ def schedule_figure(spec: ScheduleSpec, compare: Sequence[str] = (), t: int | No
 
     x axis: t = 1 … T (diffusers' index t - 1); `t` draws the "current step" marker.
     """
-    artists = _ScheduleArtists(spec, compare, animated=False)
-    artists.set_t(t)
-    return artists.fig
+    with RENDER_LOCK:
+        artists = _ScheduleArtists(spec, compare, animated=False)
+        artists.set_t(t)
+        return artists.fig
 
 
 class ScheduleChart:
     """A schedule figure rendered once; `render(t)` blits only the marker (thread-safe)."""
 
     def __init__(self, spec: ScheduleSpec, compare: Sequence[str] = ()) -> None:
-        self._artists = _ScheduleArtists(spec, compare, animated=True)
-        self._lock = threading.Lock()
-        canvas = self._artists.fig.canvas
-        canvas.draw()
-        self._background = canvas.copy_from_bbox(self._artists.fig.bbox)
+        with RENDER_LOCK:
+            self._artists = _ScheduleArtists(spec, compare, animated=True)
+            canvas = self._artists.fig.canvas
+            canvas.draw()
+            self._background = canvas.copy_from_bbox(self._artists.fig.bbox)
 
     def render(self, t: int | None) -> Image.Image:
         a = self._artists
-        with self._lock:
+        with RENDER_LOCK:
             canvas = a.fig.canvas
             canvas.restore_region(self._background)
             a.set_t(t)
@@ -249,43 +260,135 @@ def histogram_figure(
     bins: int = FORWARD.hist_bins,
 ) -> Figure:
     """Histogram of x_t's pixel values with the theoretical density and N(0, 1) overlaid."""
+    with RENDER_LOCK:
+        density = _density(x_t, bins)
+        artists = _HistogramArtists(_y_top(density), bins, animated=False)
+        artists.set_data(x_t, density, x0, alpha_bar, t)
+        return artists.fig
+
+
+def histogram_image(
+    x_t: torch.Tensor,
+    x0: torch.Tensor,
+    alpha_bar: float,
+    t: int | None = None,
+    bins: int = FORWARD.hist_bins,
+) -> Image.Image:
+    """The same histogram as an RGB image, fast: the frame is cached and only the data is drawn."""
+    density = _density(x_t, bins)
+    key = (_y_top(density), bins)
+    with RENDER_LOCK:
+        chart = _hist_charts.get(key)
+        if chart is None:
+            chart = _hist_charts[key] = HistogramChart(*key)
+        return chart.render(x_t, density, x0, alpha_bar, t)
+
+
+_Y_LEVELS = (0.5, 0.75, *(m * 2**k for k in range(10) for m in (1.0, 1.5)))
+
+
+def _y_top(density: np.ndarray) -> float:
+    """The y limit, rounded up to a few fixed levels so the frame (and its cache) is reused."""
+    need = max(float(density.max()), 0.42) * 1.15
+    return next((level for level in _Y_LEVELS if level >= need), need)
+
+
+def _density(x_t: torch.Tensor, bins: int) -> np.ndarray:
     values = x_t.detach().float().numpy().ravel()
     edges = np.linspace(*_HIST_RANGE, bins + 1)
     counts, _ = np.histogram(values, bins=edges)
-    density = counts / (values.size * np.diff(edges))
-    fig = Figure(figsize=(6.4, 2.9), dpi=90)
-    FigureCanvasAgg(fig)
-    fig.subplots_adjust(left=0.09, right=0.98, top=0.88, bottom=0.17)
-    ax = fig.add_subplot()
-    ax.stairs(density, edges, fill=True, color="#9DB4D8", alpha=0.9, label="pixels of xₜ")
-    std = math.sqrt(max(1.0 - alpha_bar, 0.0))
-    theory_label = "theory: √ᾱₜ·x₀ pixels + N(0, 1−ᾱₜ) noise"
-    if std >= 1.5 * (edges[1] - edges[0]):
-        xs = np.linspace(*_HIST_RANGE, 801)
-        theory = pixel_density(xs, x0, alpha_bar)
-        ax.plot(xs, theory, color="#1F3A93", lw=1.8, label=theory_label)
-    else:  # noise narrower than a bin: compare bin by bin
-        theory = expected_histogram(edges, x0, alpha_bar)
-        ax.stairs(theory, edges, color="#1F3A93", lw=1.8, label=theory_label)
-    xs = np.linspace(*_HIST_RANGE, 401)
-    ax.plot(
-        xs,
-        gaussian_density(xs, 0.0, 1.0),
-        color="0.35",
-        lw=1.2,
-        ls="--",
-        label="N(0, 1): where x_T should end",
-    )
-    top = max(float(density.max()), 0.42) * 1.15
-    ax.set_ylim(0, top)
-    ax.set_xlim(*_HIST_RANGE)
-    ax.set_xlabel("pixel value", labelpad=1)
-    ax.set_ylabel("density")
-    ax.tick_params(labelsize=8)
-    ax.grid(alpha=0.25)
-    ax.legend(fontsize=7.5, loc="upper right", framealpha=0.85)
-    title = "Pixel values of xₜ" if t is None else f"Pixel values of x at t = {t}"
-    ax.set_title(
-        f"{title}   (mean {values.mean():+.3f}, std {values.std():.3f};  ᾱₜ = {alpha_bar:.3g})", fontsize=9.5
-    )
-    return fig
+    return counts / (values.size * np.diff(edges))
+
+
+class _HistogramArtists:
+    """The histogram's frame (axes, N(0, 1), legend) and its data artists."""
+
+    def __init__(self, top: float, bins: int, animated: bool) -> None:
+        self.fig = Figure(figsize=(6.4, 2.9), dpi=90)
+        FigureCanvasAgg(self.fig)
+        self.fig.subplots_adjust(left=0.09, right=0.98, top=0.88, bottom=0.17)
+        ax = self.ax = self.fig.add_subplot()
+        self.edges = np.linspace(*_HIST_RANGE, bins + 1)
+        zeros = np.zeros(bins)
+        kw = dict(animated=animated)
+        theory_label = "theory: √ᾱₜ·x₀ pixels + N(0, 1−ᾱₜ) noise"
+        self.hist = ax.stairs(
+            zeros, self.edges, fill=True, color="#9DB4D8", alpha=0.9, label="pixels of xₜ", **kw
+        )
+        self.theory_line = ax.plot([], [], color="#1F3A93", lw=1.8, label=theory_label, **kw)[0]
+        # bin-averaged theory, used when the noise is narrower than a bin (not in the legend)
+        self.theory_steps = ax.stairs(
+            zeros, self.edges, color="#1F3A93", lw=1.8, label="_theory (bins)", **kw
+        )
+        xs = np.linspace(*_HIST_RANGE, 401)
+        self.reference = ax.plot(
+            xs,
+            gaussian_density(xs, 0.0, 1.0),
+            color="0.35",
+            lw=1.2,
+            ls="--",
+            label="N(0, 1): where x_T should end",
+        )[0]
+        ax.set_ylim(0, top)
+        ax.set_xlim(*_HIST_RANGE)
+        ax.set_xlabel("pixel value", labelpad=1)
+        ax.set_ylabel("density")
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.25)
+        self.legend = ax.legend(fontsize=7.5, loc="upper right", framealpha=0.85)
+        self.title = self.fig.text(0.5, 0.94, "", ha="center", va="center", fontsize=9.5, **kw)
+        # drawn in this order on every frame; N(0, 1) and the legend stay on top of the data
+        self.dynamic = [
+            self.hist,
+            self.theory_steps,
+            self.theory_line,
+            self.reference,
+            self.legend,
+            self.title,
+        ]
+
+    def set_data(
+        self, x_t: torch.Tensor, density: np.ndarray, x0: torch.Tensor, alpha_bar: float, t: int | None
+    ) -> None:
+        self.hist.set_data(density, self.edges)
+        std = math.sqrt(max(1.0 - alpha_bar, 0.0))
+        smooth = std >= 1.5 * (self.edges[1] - self.edges[0])
+        if smooth:
+            xs = np.linspace(*_HIST_RANGE, 801)
+            self.theory_line.set_data(xs, pixel_density(xs, x0, alpha_bar))
+        else:  # noise narrower than a bin: compare bin by bin
+            self.theory_steps.set_data(expected_histogram(self.edges, x0, alpha_bar), self.edges)
+        self.theory_line.set_visible(smooth)
+        self.theory_steps.set_visible(not smooth)
+        values = x_t.detach().float()
+        name = "Pixel values of xₜ" if t is None else f"Pixel values of x at t = {t}"
+        self.title.set_text(
+            f"{name}   (mean {float(values.mean()):+.3f}, std {float(values.std()):.3f};  ᾱₜ = {alpha_bar:.4g})"
+        )
+
+
+class HistogramChart:
+    """A histogram frame drawn once; `render` draws only the data on top (call under RENDER_LOCK)."""
+
+    def __init__(self, top: float, bins: int = FORWARD.hist_bins) -> None:
+        with RENDER_LOCK:
+            self._artists = _HistogramArtists(top, bins, animated=True)
+            canvas = self._artists.fig.canvas
+            canvas.draw()
+            self._background = canvas.copy_from_bbox(self._artists.fig.bbox)
+
+    def render(
+        self, x_t: torch.Tensor, density: np.ndarray, x0: torch.Tensor, alpha_bar: float, t: int | None
+    ) -> Image.Image:
+        a = self._artists
+        with RENDER_LOCK:
+            canvas = a.fig.canvas
+            canvas.restore_region(self._background)
+            a.set_data(x_t, density, x0, alpha_bar, t)
+            for artist in a.dynamic:
+                if artist.get_visible():
+                    (artist.axes or a.fig).draw_artist(artist)
+            return Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
+
+
+_hist_charts: dict[tuple[float, int], HistogramChart] = {}

@@ -121,8 +121,9 @@ def test_histogram_shows_the_pixels_of_x_t():
     # the theory curve is forward.pixel_density; N(0, 1) is drawn for reference
     theory = [line for line in ax.get_lines() if line.get_label().startswith("theory")][0]
     np.testing.assert_allclose(theory.get_ydata(), forward.pixel_density(theory.get_xdata(), x0, ab))
+    assert theory.get_visible() and not stairs[1].get_visible()
     assert any(line.get_label().startswith("N(0, 1)") for line in ax.get_lines())
-    assert "t = 300" in ax.get_title()
+    assert "t = 300" in fig.texts[0].get_text()
 
 
 def test_histogram_theory_matches_the_data_at_every_t():
@@ -146,5 +147,26 @@ def test_histogram_small_t_uses_the_bin_averaged_theory():
     x_t = forward.q_sample(x0, 2, spec, forward.fixed_noise(x0.shape, 1))
     fig = plots.histogram_figure(x_t, x0, schedules.alpha_bar_at(spec, 2), 2)
     stairs = [p for p in fig.axes[0].patches if type(p).__name__ == "StepPatch"]
-    assert len(stairs) == 2 and stairs[1].get_label().startswith("theory")
+    assert len(stairs) == 2 and stairs[1].get_visible()
+    theory_line = [line for line in fig.axes[0].get_lines() if line.get_label().startswith("theory")][0]
+    assert not theory_line.get_visible()
     assert plots.fig_to_bytes(fig).startswith(b"\x89PNG")
+
+
+def test_histogram_image_matches_the_full_figure():
+    """The fast path (cached frame + data drawn on top) looks like the full drawing."""
+    spec, x0 = ScheduleSpec(), _x0()
+    for t in (3, 400):
+        ab = schedules.alpha_bar_at(spec, t)
+        x_t = forward.q_sample(x0, t, spec, forward.fixed_noise(x0.shape, 2))
+        fast = np.asarray(plots.histogram_image(x_t, x0, ab, t), dtype=np.int16)
+        full = np.asarray(plots.fig_to_image(plots.histogram_figure(x_t, x0, ab, t)), dtype=np.int16)
+        assert fast.shape == full.shape
+        assert (np.abs(fast - full).sum(-1) > 60).mean() < 0.02, f"t={t}"
+    # a frame drawn after another one carries nothing of it
+    x_a = forward.q_sample(x0, 400, spec, forward.fixed_noise(x0.shape, 3))
+    first = np.asarray(plots.histogram_image(x_a, x0, schedules.alpha_bar_at(spec, 400), 400))
+    plots.histogram_image(x_t * 0.5, x0, 0.9, 7)
+    assert np.array_equal(
+        np.asarray(plots.histogram_image(x_a, x0, schedules.alpha_bar_at(spec, 400), 400)), first
+    )

@@ -232,11 +232,11 @@ def histogram(
     beta_end: float,
     T: float,
 ):
-    """Histogram of x_t's pixels with the theoretical density (a matplotlib Figure)."""
+    """Histogram of x_t's pixels with the theoretical density, rendered to an image."""
     req = validate(image, t, schedule, seed, example, beta_start, beta_end, T)
     x_t, _ = compute_xt(req)
     alpha_bar = equations.forward_numbers(req.spec, req.t).alpha_bar
-    return plots.histogram_figure(x_t, req.source.x0, alpha_bar, req.t)
+    return plots.histogram_image(x_t, req.source.x0, alpha_bar, req.t)
 
 
 def prepare(
@@ -440,11 +440,13 @@ def build(ctx: UIContext) -> None:
                 elem_id="forward-t",
             )
             with gr.Row():
-                x0_img = _image("x₀ (your image, converted)", x00, "forward-x0")
-                eps_img = _image("ε ~ N(0, I) (fixed by the seed; ±3σ shown)", eps0, "forward-eps")
-                xt_img = _image(
-                    "xₜ = √ᾱₜ·x₀ + √(1−ᾱₜ)·ε (clipped to [-1, 1] for display)", x_t0, "forward-xt"
-                )
+                x0_img = _image("x₀: the image", x00, "forward-x0")
+                eps_img = _image("ε ~ N(0, I), fixed by the seed", eps0, "forward-eps")
+                xt_img = _image("xₜ = √ᾱₜ·x₀ + √(1−ᾱₜ)·ε", x_t0, "forward-xt")
+            gr.Markdown(
+                "ε is shown with ±3σ mapped to black/white; xₜ is clipped to [-1, 1] for display.",
+                elem_id="forward-display-note",
+            )
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
             formula = gr.Markdown(
@@ -454,11 +456,14 @@ def build(ctx: UIContext) -> None:
                 elem_classes=["formula"],
             )
         with gr.Column(scale=1):
-            hist = gr.Plot(
+            hist = gr.Image(
                 hist0,
                 label="Pixel statistics of xₜ",
                 show_label=False,
+                type="pil",
                 format="png",
+                interactive=False,
+                buttons=["download", "fullscreen"],
                 elem_id="forward-histogram",
             )
     with gr.Accordion("The Markov chain, step by step vs. in one jump", open=True, elem_id="forward-chain"):
@@ -495,6 +500,7 @@ def build(ctx: UIContext) -> None:
         api_visibility="private",
         trigger_mode="always_last",
         show_progress="hidden",
+        queue=False,  # a few ms of work: skip the queue's round trips while dragging
     )
     t.change(
         _quiet(histogram, 1),
