@@ -169,7 +169,7 @@ def test_reverse_through_the_api(client):
 
 def test_train_a_custom_set_then_reverse(client, monkeypatch):
     # a short run in this process (the server's): the endpoint's flow, not the full recipe
-    monkeypatch.setattr(toy2d, "TRAIN2D", dataclasses.replace(toy2d.TRAIN2D, steps=300))
+    monkeypatch.setattr(toy2d, "TRAIN2D", dataclasses.replace(toy2d.TRAIN2D, steps=300, max_seconds=600))
     toy2d.STORE.clear()
     points = "-1, -1\n1, 1\n1, -1"
     with pytest.raises(Exception, match="No model for this custom set yet"):
