@@ -416,8 +416,19 @@ def sampler_update_md(
             rf"**DPM-Solver++** (Lu et al. 2022), {order}; step size in log-SNR "
             rf"$h = {tex_number(n.h, 3)}$."
         )
+    if sampler in ("ddpm", "ddim") and _clips(scheduler_config):
+        x0hat_def += r" diffusers clips it to $[-1, 1]$ before the update (`clip_sample`)."
     text = f"{name}\n\n{general}\n\nThis step ({where}):\n\n{live}\n\n{x0hat_def}"
     return Formula(text, n)
+
+
+def _clips(scheduler_config: Any) -> bool:
+    get = (
+        scheduler_config.get
+        if hasattr(scheduler_config, "get")
+        else lambda k, d=None: getattr(scheduler_config, k, d)
+    )
+    return bool(get("clip_sample", True))
 
 
 # --------------------------------------------------------------------------------------

@@ -175,6 +175,11 @@ def test_dpmsolver_last_step_returns_x0_hat():
 def test_sampler_md_uses_ui_subscripts(sampler):
     md = equations.sampler_update_md(sampler, CONFIG, 979, 959, 0.5)
     assert "x_{960}" in md and "x_{980}" in md and "diffusers timestep 979" in md
+    # the shipped model's scheduler clips x̂_0 (clip_sample): the text says so where it applies
+    assert ("clip_sample" in md) == (sampler != "dpmsolver")
+    assert "clip_sample" not in equations.sampler_update_md(
+        sampler, CONFIG | {"clip_sample": False}, 979, 959
+    )
 
 
 @pytest.mark.parametrize(
