@@ -34,7 +34,7 @@ from . import images
 Frame = Image.Image | np.ndarray
 EXTENSIONS: tuple[str, ...] = (".gif", ".mp4", ".png")
 # Modules that register more export sub-commands when imported (see the module docstring).
-PLUGIN_MODULES: tuple[str, ...] = ()
+PLUGIN_MODULES: tuple[str, ...] = ("diffusion_demo.toy2d_export",)
 
 
 @dataclass(frozen=True)
@@ -290,6 +290,8 @@ def forward_frames(args: argparse.Namespace) -> Frames:
     spec = validate_spec(args.schedule, args.beta_start, args.beta_end, args.T)
     if not 2 <= args.frames <= 1000:
         raise ValueError(f"--frames must be in [2, 1000]; got {args.frames}.")
+    if not 8 <= args.size <= 2048:
+        raise ValueError(f"--size must be in [8, 2048] pixels; got {args.size}.")
     img = images.fit(images.load_image(_image_path(args.image)), args.size)
     x0 = images.to_tensor(img)
     ts = forward.evenly_spaced(spec.T, args.frames)
@@ -310,6 +312,7 @@ def reverse_frames(args: argparse.Namespace) -> Frames:
     request = validate_request(
         args.sampler, args.steps, args.num_samples, args.seed, args.eta, max_samples=256
     )
+    _check_scale(args.scale)
     den = model.load(args.checkpoint, autocast=args.dtype)
     gen = generate(den, request, batch_size=64, max_frames=_max_frames(args), progress=not args.quiet)
     frames = [grid_frame(f, args.scale) for f in gen.frames or []]
@@ -325,6 +328,7 @@ def roundtrip_frames(args: argparse.Namespace) -> Frames:
     request = validate_request(
         args.sampler, args.steps, args.num_samples, args.seed, args.eta, max_samples=64
     )
+    _check_scale(args.scale)
     den = model.load(args.checkpoint, autocast=args.dtype)
     spec = _model_spec(den.scheduler_config)
     t = forward.check_t(args.t, spec.T)
@@ -377,6 +381,11 @@ def _model_spec(scheduler_config: dict):
         float(c.get("beta_end", 0.02)),
         int(c.get("num_train_timesteps", 1000)),
     )
+
+
+def _check_scale(scale: int) -> None:
+    if not 1 <= scale <= 16:
+        raise ValueError(f"--scale must be in [1, 16]; got {scale}.")
 
 
 def _max_frames(args: argparse.Namespace) -> int:

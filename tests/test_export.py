@@ -203,6 +203,8 @@ def test_export_errors_exit_2(tmp_path, digit_png, capsys):
             "--frames",
         ),
         (["forward", "--image", str(digit_png), "--fps", "0", "--out", str(tmp_path / "x.gif")], "fps"),
+        (["forward", "--image", str(digit_png), "--size", "0", "--out", str(tmp_path / "x.gif")], "--size"),
+        (["reverse", "--scale", "0", "--out", str(tmp_path / "x.gif")], "--scale must be in [1, 16]"),
         (
             ["reverse", "--checkpoint", str(tmp_path / "no"), "--out", str(tmp_path / "x.gif")],
             "checkpoint is missing",
