@@ -118,11 +118,13 @@ def test_bad_fps_is_refused(tmp_path):
 
 @pytest.fixture(scope="module")
 def digit_png(tmp_path_factory):
-    from diffusion_demo.data import split
+    """A drawn 28 x 28 "0": white ring on black, like an MNIST digit."""
+    from PIL import ImageDraw
 
-    (x, _), _ = split()
+    img = Image.new("L", (28, 28), 0)
+    ImageDraw.Draw(img).ellipse((7, 4, 21, 24), outline=255, width=3)
     path = tmp_path_factory.mktemp("img") / "digit.png"
-    Image.fromarray((x[0] * 255).astype(np.uint8)).save(path)
+    img.save(path)
     return path
 
 
