@@ -1,9 +1,10 @@
 """Figures for the 2D picture: point clouds, trajectories, the learned ε-field, animations.
 
 Object-oriented matplotlib on an Agg canvas (``matplotlib.figure.Figure``), never held by
-pyplot: thread-safe per figure and freed when the last reference goes; the frame renderer
-clears its figure when done. Every figure is small (one axes, ~1000 points) so that a
-slider move redraws in tens of milliseconds.
+pyplot, freed when the last reference goes. Every draw happens under plots.RENDER_LOCK
+(matplotlib's shared font caches are not thread-safe): render figures with :func:`render`
+(or plots.fig_to_image), not by handing them to gr.Plot. Every figure is small (one axes,
+~1000 points) so that a slider move redraws in tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from matplotlib.patches import Circle  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from . import toy2d  # noqa: E402
+from .plots import RENDER_LOCK, fig_to_image  # noqa: E402
 from .schedules import ScheduleSpec, curves  # noqa: E402
 
 # Inches and dots per inch of every panel: ~420 px square, crisp in a half-width column.
@@ -37,6 +39,14 @@ REVERSE_COLOUR = "#4C72B0"
 PATH_COLOURS = ("#4C72B0", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#64B5CD", "#8C8C8C")
 DATA_COLOUR = "#B0B0B0"
 CMAP = "twilight"  # cyclic: a point's colour is the angle of where it starts (or ends)
+
+
+def render(fig: Figure) -> Image.Image:
+    """Draw a figure (under the render lock) to an RGB PIL image and free its artists."""
+    try:
+        return fig_to_image(fig)
+    finally:
+        fig.clear()
 
 
 def view_limit(data: np.ndarray) -> float:
@@ -245,8 +255,9 @@ def animation_frames(
 
 
 def _grab(fig: Figure) -> Image.Image:
-    fig.canvas.draw()
-    return Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
+    with RENDER_LOCK:  # one frame at a time: other sessions' figures draw in between
+        fig.canvas.draw()
+        return Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
 
 
 def save_gif(frames: list[Image.Image], path: str | os.PathLike, fps: float = 12.0, hold: int = 6) -> Path:

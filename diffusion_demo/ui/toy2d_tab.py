@@ -295,12 +295,12 @@ def _quiet(fn: Callable, n_outputs: int) -> Callable:
 
 
 def _as_images(fn: Callable, n_figures: int) -> Callable:
-    """API variant: the first n_figures outputs rendered to PIL images (clients get files)."""
-    from ..plots import fig_to_image
+    """The first n_figures outputs rendered to PIL images under the app's matplotlib lock
+    (gr.Plot would draw a Figure itself, unlocked, racing other sessions' renders)."""
 
     def wrapper(*args: Any, **kwargs: Any) -> tuple:
         out = fn(*args, **kwargs)
-        return (*(fig_to_image(f) for f in out[:n_figures]), *out[n_figures:])
+        return (*(plots.render(f) for f in out[:n_figures]), *out[n_figures:])
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
@@ -313,9 +313,18 @@ def _as_images(fn: Callable, n_figures: int) -> Callable:
 # --------------------------------------------------------------------------------------
 
 
-def _plot(label: str, elem_id: str) -> gr.Plot:
-    # No label badge: it would cover the figure's own title, which carries t and ᾱ_t.
-    return gr.Plot(label=label, format="webp", elem_id=elem_id, show_label=False)
+def _plot(label: str, elem_id: str) -> gr.Image:
+    # A rendered image, not gr.Plot (see _as_images). No label badge: it would cover the
+    # figure's own title, which carries t and ᾱ_t.
+    return gr.Image(
+        label=label,
+        type="pil",
+        format="webp",
+        interactive=False,
+        show_label=False,
+        buttons=["download", "fullscreen"],
+        elem_id=elem_id,
+    )
 
 
 def build(ctx: UIContext) -> None:
@@ -409,7 +418,7 @@ def build(ctx: UIContext) -> None:
     mine = [t.change, dataset.change, seed.change, points.blur]
     gr.on(
         mine,
-        guarded(forward_view),
+        guarded(_as_images(forward_view, 1)),
         fwd_in,
         fwd_out,
         api_name="toy2d_forward_ui",
@@ -418,7 +427,7 @@ def build(ctx: UIContext) -> None:
     )
     gr.on(
         [*mine, n_paths.change],
-        guarded(_quiet(reverse_view, len(rev_out))),
+        guarded(_quiet(_as_images(reverse_view, 3), len(rev_out))),
         rev_in,
         rev_out,
         api_name="toy2d_reverse_ui",
@@ -437,10 +446,14 @@ def build(ctx: UIContext) -> None:
         **common,
     )
     panel_changed.then(
-        guarded(_quiet(forward_view, 2)), fwd_in, fwd_out, show_progress="hidden", api_visibility="private"
+        guarded(_quiet(_as_images(forward_view, 1), 2)),
+        fwd_in,
+        fwd_out,
+        show_progress="hidden",
+        api_visibility="private",
     )
     panel_changed.then(
-        guarded(_quiet(reverse_view, len(rev_out))),
+        guarded(_quiet(_as_images(reverse_view, 3), len(rev_out))),
         rev_in,
         rev_out,
         show_progress="minimal",
@@ -449,8 +462,15 @@ def build(ctx: UIContext) -> None:
     # First view on page load (the reverse chain of the shipped model runs once per process).
     root = gr.context.Context.root_block
     if root is not None:
-        loaded = root.load(guarded(_quiet(forward_view, 2)), fwd_in, fwd_out, api_visibility="private")
-        loaded.then(guarded(_quiet(reverse_view, len(rev_out))), rev_in, rev_out, api_visibility="private")
+        loaded = root.load(
+            guarded(_quiet(_as_images(forward_view, 1), 2)), fwd_in, fwd_out, api_visibility="private"
+        )
+        loaded.then(
+            guarded(_quiet(_as_images(reverse_view, 3), len(rev_out))),
+            rev_in,
+            rev_out,
+            api_visibility="private",
+        )
 
     trained = train_btn.click(
         guarded(train_model),
@@ -461,7 +481,9 @@ def build(ctx: UIContext) -> None:
         concurrency_limit=1,
         concurrency_id="toy2d_train",
     )
-    trained.success(guarded(_quiet(reverse_view, len(rev_out))), rev_in, rev_out, api_visibility="private")
+    trained.success(
+        guarded(_quiet(_as_images(reverse_view, 3), len(rev_out))), rev_in, rev_out, api_visibility="private"
+    )
     gif_btn.click(
         guarded(animation),
         [dataset, seed, points, *schedule],

@@ -41,6 +41,14 @@ def test_forward_view_numbers():
     assert info["signal_scale"] ** 2 + info["noise_scale"] ** 2 == pytest.approx(1.0, abs=1e-5)
 
 
+def test_ui_events_get_rendered_images_not_figures():
+    # figures are drawn under the app's matplotlib lock, never by gr.Plot (see toy2d_plots)
+    image, info = toy2d_tab._as_images(toy2d_tab.forward_view, 1)("moons", 10, 0)
+    assert isinstance(image, Image.Image) and image.size == (420, 420) and info["t"] == 10
+    rendered = toy2d_tab._as_images(toy2d_tab.reverse_view, 3)("custom", 10, 0, "0, 0\n1, 1", 2)
+    assert all(isinstance(im, Image.Image) for im in rendered[:3]) and isinstance(rendered[3], str)
+
+
 def test_reverse_view_on_another_schedule_says_which_it_uses():
     toy2d.STORE.clear()
     rev, traj, field, note, info = toy2d_tab.reverse_view("moons", 250, 0, "", 2, **COSINE)
