@@ -6,11 +6,16 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
-from .plots import fig_to_image
+from .plots import RENDER_LOCK, fig_to_image
 
 
 def distance_figure(ts: list[int], dists: np.ndarray, lost_t: int | None = None) -> Image.Image:
     """dists has shape (len(ts), seeds): one faint line per seed, the mean in bold."""
+    with RENDER_LOCK:  # matplotlib's text rendering is not thread-safe
+        return _distance_figure(ts, dists, lost_t)
+
+
+def _distance_figure(ts: list[int], dists: np.ndarray, lost_t: int | None) -> Image.Image:
     fig = Figure(figsize=(7, 3.2), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     for s in range(dists.shape[1]):
