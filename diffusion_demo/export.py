@@ -21,6 +21,7 @@ import argparse
 import importlib
 import math
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -498,9 +499,20 @@ register("reverse", "the reverse chain: noise -> a grid of digits", _reverse_arg
 register("roundtrip", "noise a digit to step t, then denoise it back", _roundtrip_args)(roundtrip_frames)
 
 
-def load_plugins() -> None:
+def load_plugins() -> list[str]:
+    """Import PLUGIN_MODULES; one that fails to import is reported on stderr and left out, so a
+    broken plugin cannot take `sample`, `evaluate` or the other exports down with it."""
+    failed = []
     for name in PLUGIN_MODULES:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            failed.append(name)
+            print(
+                f"warning: export plugin {name} could not be loaded ({type(exc).__name__}: {exc})",
+                file=sys.stderr,
+            )
+    return failed
 
 
 def add_subcommands(parser: argparse.ArgumentParser) -> None:

@@ -270,3 +270,18 @@ def test_a_registered_export_gets_the_common_options(tmp_path, monkeypatch):
     assert main(["export", "toy", "--points", "4", "--out", str(tmp_path / "t.gif")]) == 0
     gif = Image.open(tmp_path / "t.gif")
     assert gif.n_frames == 4 and gif.info["duration"] == 200  # the command's own fps
+
+
+def test_every_plugin_module_loads_and_registers_its_export():
+    assert export.load_plugins() == []
+    assert {"forward", "reverse", "roundtrip"} <= set(export.EXPORTS)
+    if "diffusion_demo.toy2d_export" in export.PLUGIN_MODULES:
+        assert "toy2d" in export.EXPORTS
+
+
+def test_a_broken_plugin_is_reported_not_fatal(monkeypatch, tmp_path, capsys, digit_png):
+    monkeypatch.setattr(export, "PLUGIN_MODULES", ("diffusion_demo.no_such_plugin",))
+    assert export.load_plugins() == ["diffusion_demo.no_such_plugin"]
+    assert "could not be loaded" in capsys.readouterr().err
+    args = ["export", "forward", "--image", str(digit_png), "--frames", "2", "--size", "28", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "f.gif")]) == 0
