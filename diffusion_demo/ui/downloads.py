@@ -151,7 +151,7 @@ def image_path(image: Any, example: Any, choices: dict[str, Path] | None = None)
 
 
 def forward_file(
-    fmt: str = "gif",
+    format: str = "gif",
     image: str | None = None,
     schedule: str = "linear",
     seed: float = 0,
@@ -164,7 +164,7 @@ def forward_file(
     the same x_t as the tab shows) as a GIF, an MP4 or a PNG strip."""
     from .forward_tab import check_seed
 
-    fmt = check_format(fmt, "forward")
+    fmt = check_format(format, "forward")
     spec = validate_spec(schedule, beta_start, beta_end, T)
     seed = check_seed(seed)
     path = image_path(image, example)
@@ -185,11 +185,11 @@ def forward_file(
     return write_frames(frames, fmt, f"forward_{stem}_{spec.name}_T{spec.T}_seed{seed}")
 
 
-def reverse_file(fmt: str = "gif", replay: list[dict] | None = None) -> str:
+def reverse_file(format: str = "gif", replay: list[dict] | None = None) -> str:
     """The last reverse run of this session, from its stored replay frames (no new run)."""
     from .frames import show
 
-    fmt = check_format(fmt, "reverse")
+    fmt = check_format(format, "reverse")
     if not replay:
         raise ValueError("Nothing to export yet: press Generate first.")
     last = len(replay) - 1
@@ -204,7 +204,7 @@ def reverse_file(fmt: str = "gif", replay: list[dict] | None = None) -> str:
 
 def roundtrip_file(
     denoiser: Any,
-    fmt: str = "gif",
+    format: str = "gif",
     image: str | None = None,
     t: float = 400,
     seed: float = 0,
@@ -222,7 +222,7 @@ def roundtrip_file(
     from .frames import tensor_frame
     from .roundtrip_tab import TRAINED, digit_examples
 
-    fmt = check_format(fmt, "roundtrip")
+    fmt = check_format(format, "roundtrip")
     request = validate_request(sampler, steps, 1, seed)
     t = check_t(t, TRAINED.T)
     if denoiser is None:
@@ -251,7 +251,7 @@ def roundtrip_file(
 
 
 def toy2d_file(
-    fmt: str = "gif",
+    format: str = "gif",
     dataset: str = "moons",
     seed: float = 0,
     points: str = "",
@@ -263,7 +263,7 @@ def toy2d_file(
     """The 2D animation (forward, then the learned reverse chain) as GIF or MP4."""
     from .. import toy2d, toy2d_plots
 
-    fmt = check_format(fmt, "toy2d")
+    fmt = check_format(format, "toy2d")
     spec = validate_spec(schedule, beta_start, beta_end, T)
     seed = toy2d.check_seed(seed)
     frames = toy2d_plots.animation_frames(
@@ -282,7 +282,7 @@ def _compare_list(compare: Any) -> list[str]:
 
 
 def schedule_file(
-    fmt: str = "png",
+    format: str = "png",
     schedule: str = "linear",
     beta_start: float = SCHEDULE.default_beta_start,
     beta_end: float = SCHEDULE.default_beta_end,
@@ -293,7 +293,7 @@ def schedule_file(
     """The schedule chart (β_t, ᾱ_t, log-SNR; other schedules overlaid; t marked) as PNG or SVG."""
     from ..config import SCHEDULE_NAMES
 
-    fmt = check_format(fmt, "schedule")
+    fmt = check_format(format, "schedule")
     spec = validate_spec(schedule, beta_start, beta_end, T)
     others = _compare_list(compare)
     for name in others:
@@ -461,9 +461,9 @@ def roundtrip_row(ctx: UIContext, inputs: Sequence[gr.components.Component]) -> 
         a_sampler = gr.Textbox("ddim", label="sampler")
         a_steps = gr.Number(100, label="steps")
 
-    def roundtrip_export(fmt, image, t, seed, example, sampler, steps):
+    def roundtrip_export(format, image, t, seed, example, sampler, steps):
         """x_0, x_t and the reverse chain back to a digit, as gif or mp4."""
-        return roundtrip_file(ctx.denoiser, fmt, image, t, seed, example, sampler, steps)
+        return roundtrip_file(ctx.denoiser, format, image, t, seed, example, sampler, steps)
 
     r.wire(
         model.gpu(roundtrip_export),
