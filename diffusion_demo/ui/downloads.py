@@ -348,9 +348,14 @@ class DownloadRow:
     ) -> None:
         """A click per format (private) and the public endpoint /export_<view>(format, …)."""
         handler = guarded(fn)
+
+        def show(fmt: str, *args: Any) -> dict:
+            # The file box appears with its first file (a fallback link to the download).
+            return gr.update(value=handler(fmt, *args), visible=True)
+
         for fmt, button in self.buttons.items():
             button.click(
-                partial(handler, fmt),
+                partial(show, fmt),
                 list(inputs),
                 self.file,
                 api_visibility="private",
@@ -387,7 +392,13 @@ def row(view: str, label: str) -> DownloadRow:
             for fmt in FORMATS[view]
         }
         file = gr.File(
-            label=label, interactive=False, elem_id=f"{view}-download-file", height=60, scale=3, min_width=200
+            label=label,
+            interactive=False,
+            visible=False,
+            elem_id=f"{view}-download-file",
+            height=60,
+            scale=3,
+            min_width=200,
         )
     return DownloadRow(view, buttons, file)
 

@@ -92,15 +92,16 @@ html.embed .main, html.embed .wrap { padding-top: 0 !important; }
 html.embed #tabs { border: none !important; }
 
 /* ---- projector mode (?projector=1): large fonts, high contrast ----
-   Gradio's theme sets its variables on :root and again on `.dark` (<body> in dark mode),
-   so they are overridden on body in both cases. */
-html.projector body,
+   Gradio's theme declares its variables on :root (many as var(--text-md) and the like,
+   resolved there) and again on `.dark` (<body> in dark mode): override them on <html>
+   itself, and on body.dark for dark mode. */
+html.projector,
 html.projector body.dark {
   --text-xxs: 14px; --text-xs: 16px; --text-sm: 18px; --text-md: 22px;
   --text-lg: 26px; --text-xl: 32px; --text-xxl: 40px;
   --block-border-width: 2px; --input-border-width: 2px;
 }
-html.projector body:not(.dark) {
+html.projector {
   --body-text-color: #000; --body-text-color-subdued: #1a1a1a;
   --block-label-text-color: #000; --block-title-text-color: #000; --block-info-text-color: #1a1a1a;
   --background-fill-primary: #fff; --body-background-fill: #fff; --block-background-fill: #fff;
