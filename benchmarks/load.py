@@ -1,0 +1,268 @@
+"""A bounded load test on loopback: N gradio_client clients for a fixed time.
+
+    python benchmarks/load.py                          # starts the app itself, 8 clients, 60 s
+    python benchmarks/load.py --clients 16 --duration 120
+    python benchmarks/load.py --url http://127.0.0.1:7860/ --pid 1234   # an app already running
+
+Each client loops until the time is up, calling /forward (a random t) or /reverse (a short
+run: --steps, --samples) at random, --reverse-share of the time. Prints completed / busy
+("Queue is full") / errors, p50/p95 latency per endpoint and the app's RSS at start and end
+(psutil when installed, else /proc/<pid>/status), then one JSON line.
+
+Bounded: at most 16 clients and 600 s; calls still running at the end are cancelled; a
+self-started app is stopped. Only 127.0.0.1 / localhost is accepted as a target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_CLIENTS = 16
+MAX_DURATION = 600.0
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def rss_mb(pid: int | None) -> float | None:
+    if pid is None:
+        return None
+    try:
+        import psutil  # type: ignore[import-not-found]
+
+        return psutil.Process(pid).memory_info().rss / 2**20
+    except ImportError:
+        pass
+    except Exception:  # noqa: BLE001 (process gone)
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 (loopback only)
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def start_app(checkpoint: str | None, threads: str | None) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False")
+    if checkpoint:
+        env["DIFFUSION_DEMO_CHECKPOINT"] = checkpoint
+    if threads:
+        env["OMP_NUM_THREADS"] = threads
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"the app exited with {proc.returncode} while starting")
+        if answers(url):
+            return proc, url
+        time.sleep(0.5)
+    stop_app(proc)
+    sys.exit("the app did not answer within 180 s")
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=15)
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latency: dict[str, list[float]] = defaultdict(list)
+        self.busy: dict[str, int] = defaultdict(int)
+        self.errors: dict[str, int] = defaultdict(int)
+        self.examples: list[str] = []
+        self.cancelled = 0
+
+    def ok(self, endpoint: str, seconds: float) -> None:
+        with self.lock:
+            self.latency[endpoint].append(seconds)
+
+    def fail(self, endpoint: str, exc: BaseException) -> None:
+        text = f"{type(exc).__name__}: {exc}"
+        with self.lock:
+            if "Queue is full" in text:
+                self.busy[endpoint] += 1
+            else:
+                self.errors[endpoint] += 1
+                if len(self.examples) < 5:
+                    self.examples.append(f"{endpoint}: {text[:200]}")
+
+
+def worker(i: int, url: str, args, deadline: float, stats: Stats) -> None:
+    from gradio_client import Client
+
+    rng = random.Random(args.seed + i)
+    client = Client(url, verbose=False, download_files=False)
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            if rng.random() < args.reverse_share:
+                endpoint = "/reverse"
+                kwargs = dict(
+                    sampler="ddim",
+                    steps=args.steps,
+                    num_samples=args.samples,
+                    seed=rng.randrange(2**31),
+                    eta=0.0,
+                )
+            else:
+                endpoint = "/forward"
+                kwargs = dict(t=rng.randrange(0, 1001), seed=rng.randrange(1000))
+            start = time.perf_counter()
+            job = client.submit(**kwargs, api_name=endpoint)
+            try:
+                job.result(timeout=left + 1)
+            except TimeoutError:
+                job.cancel()
+                with stats.lock:
+                    stats.cancelled += 1
+                break
+            except Exception as exc:  # noqa: BLE001 (counted and reported)
+                stats.fail(endpoint, exc)
+                if "Queue is full" in str(exc):
+                    time.sleep(0.5)  # back off as a user would
+                continue
+            stats.ok(endpoint, time.perf_counter() - start)
+    finally:
+        client.close()
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--url", help="an app already running on loopback (default: start one)")
+    p.add_argument("--pid", type=int, help="that app's process id, for its RSS")
+    p.add_argument("--clients", type=int, default=8, help=f"concurrent clients, 1..{MAX_CLIENTS} (8)")
+    p.add_argument("--duration", type=float, default=60.0, help=f"seconds, at most {MAX_DURATION:.0f} (60)")
+    p.add_argument("--reverse-share", type=float, default=0.25, help="fraction of /reverse calls (0.25)")
+    p.add_argument("--steps", type=int, default=20, help="/reverse steps per call (20)")
+    p.add_argument("--samples", type=int, default=4, help="/reverse samples per call (4)")
+    p.add_argument("--checkpoint", help="DIFFUSION_DEMO_CHECKPOINT for a self-started app")
+    p.add_argument("--app-threads", help="OMP_NUM_THREADS for a self-started app (torch's default)")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    if not 1 <= args.clients <= MAX_CLIENTS:
+        p.error(f"--clients must be in 1..{MAX_CLIENTS}")
+    if not 0 < args.duration <= MAX_DURATION:
+        p.error(f"--duration must be in (0, {MAX_DURATION:.0f}]")
+    if not 0 <= args.reverse_share <= 1:
+        p.error("--reverse-share must be in [0, 1]")
+
+    proc = None
+    if args.url:
+        host = urllib.parse.urlparse(args.url).hostname
+        if host not in LOOPBACK:
+            p.error(f"only loopback targets are allowed, not {host!r}")
+        url, pid = args.url if args.url.endswith("/") else args.url + "/", args.pid
+        if not answers(url):
+            p.error(f"nothing answers at {url}")
+    else:
+        print("starting the app…", flush=True)
+        proc, url = start_app(args.checkpoint, args.app_threads)
+        pid = proc.pid
+    try:
+        rss_start = rss_mb(pid)
+        stats = Stats()
+        print(f"{args.clients} clients for {args.duration:.0f} s against {url}", flush=True)
+        start = time.monotonic()
+        deadline = start + args.duration
+        threads = [
+            threading.Thread(target=worker, args=(i, url, args, deadline, stats), daemon=True)
+            for i in range(args.clients)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=max(0.0, deadline - time.monotonic()) + 30)
+        wall = time.monotonic() - start
+        rss_end = rss_mb(pid)
+    finally:
+        if proc is not None:
+            stop_app(proc)
+
+    summary = {
+        "clients": args.clients,
+        "duration_s": round(wall, 1),
+        "completed": sum(len(v) for v in stats.latency.values()),
+        "busy": sum(stats.busy.values()),
+        "errors": sum(stats.errors.values()),
+        "cancelled_at_end": stats.cancelled,
+        "rss_mb_start": None if rss_start is None else round(rss_start, 1),
+        "rss_mb_end": None if rss_end is None else round(rss_end, 1),
+        "endpoints": {},
+    }
+    print(f"\n{'endpoint':<10} {'done':>6} {'busy':>6} {'errors':>6} {'p50 s':>8} {'p95 s':>8}")
+    for endpoint in ("/forward", "/reverse"):
+        lat = stats.latency.get(endpoint, [])
+        row = {
+            "completed": len(lat),
+            "busy": stats.busy.get(endpoint, 0),
+            "errors": stats.errors.get(endpoint, 0),
+            "p50_s": round(percentile(lat, 50), 3) if lat else None,
+            "p95_s": round(percentile(lat, 95), 3) if lat else None,
+        }
+        summary["endpoints"][endpoint] = row
+        p50 = f"{row['p50_s']:.3f}" if lat else "-"
+        p95 = f"{row['p95_s']:.3f}" if lat else "-"
+        print(f"{endpoint:<10} {row['completed']:>6} {row['busy']:>6} {row['errors']:>6} {p50:>8} {p95:>8}")
+    fmt = lambda v: "n/a" if v is None else f"{v:.0f} MB"  # noqa: E731
+    print(f"\napp RSS: {fmt(rss_start)} at start, {fmt(rss_end)} at end")
+    for line in stats.examples:
+        print("error:", line)
+    print(json.dumps(summary))
+    return summary
+
+
+if __name__ == "__main__":
+    main()
