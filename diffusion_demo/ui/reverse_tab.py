@@ -156,8 +156,13 @@ def build(ctx: UIContext) -> None:
             status_line(record, request, frame.elapsed)
             + " · done: drag the replay slider to revisit any step.",
             gr.skip(),
-            gr.Slider(
-                0, last, value=last, step=1, interactive=last > 0, label=f"Replay a step ({last + 1} stored)"
+            gr.Slider(  # max(last, 1): a 1-step run would make Slider(0, 0), which Gradio refuses
+                0,
+                max(last, 1),
+                value=last,
+                step=1,
+                interactive=last > 0,
+                label=f"Replay a step ({last + 1} stored)",
             ),
             store.frames,
         )
