@@ -324,25 +324,22 @@ def roundtrip_frames(args: argparse.Namespace) -> Frames:
     """Noise a digit to step t (forward.q_sample: diffusers' add_noise), then denoise it back."""
     from . import forward, model
     from .evaluate import generate
-    from .sampling import make_scheduler, validate_request
+    from .roundtrip import start_timestep
+    from .sampling import validate_request
+    from .schedules import spec_from_config
 
     request = validate_request(
         args.sampler, args.steps, args.num_samples, args.seed, args.eta, max_samples=64
     )
     _check_scale(args.scale)
     den = model.load(args.checkpoint, autocast=args.dtype)
-    spec = _model_spec(den.scheduler_config)
+    spec = spec_from_config(den.scheduler_config)
     t = forward.check_t(args.t, spec.T)
     if t < 1:
         raise ValueError(f"--t must be in [1, {spec.T}] for a round trip; got {args.t}.")
     # Start exactly where the sampler has a step: the largest of its timesteps <= t - 1
     # (diffusers counts from 0, the app from 1); DDPM with 1000 steps hits every t.
-    visited = [int(s) for s in make_scheduler(den.scheduler_config, request.sampler, request.steps).timesteps]
-    start = max((s for s in visited if s <= t - 1), default=None)
-    if start is None:
-        raise ValueError(
-            f"--t {t} is below the sampler's smallest timestep ({min(visited) + 1}); use a larger t."
-        )
+    start = start_timestep(den.scheduler_config, request.sampler, request.steps, t)
     if start + 1 != t and not args.quiet:
         print(f"note: {request.sampler}-{request.steps} has no step at t = {t}; starting at t = {start + 1}.")
     x0 = images.to_digit(images.load_image(_image_path(args.image)), den.sample_shape[-1])
@@ -368,20 +365,6 @@ def roundtrip_frames(args: argparse.Namespace) -> Frames:
     frames += [grid_frame(f, args.scale) for f in (gen.frames or [])[1:]]  # [0] repeats x_t
     captions += [f"reverse {label_t(s)}" for s in gen.frame_steps[1:]]
     return Frames(frames, captions)
-
-
-def _model_spec(scheduler_config: dict):
-    """The checkpoint's training schedule as the app's ScheduleSpec (for forward.q_sample)."""
-    from .schedules import _DIFFUSERS_NAME, ScheduleSpec
-
-    names = {v: k for k, v in _DIFFUSERS_NAME.items()}
-    c = scheduler_config
-    return ScheduleSpec(
-        names[c.get("beta_schedule", "linear")],
-        float(c.get("beta_start", 1e-4)),
-        float(c.get("beta_end", 0.02)),
-        int(c.get("num_train_timesteps", 1000)),
-    )
 
 
 def _check_scale(scale: int) -> None:

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
-from diffusers import DDPMScheduler
 
+from .forward import fixed_noise, q_sample
 from .sampling import ReverseRequest, StepRecord, make_scheduler, reverse_chain
+from .schedules import spec_from_config
 
 
 def start_timestep(scheduler_config: dict, sampler: str, steps: int, t: int) -> int:
@@ -21,15 +22,16 @@ def start_timestep(scheduler_config: dict, sampler: str, steps: int, t: int) -> 
     visited = [int(s) for s in make_scheduler(scheduler_config, sampler, steps).timesteps]
     below = [s for s in visited if s <= t - 1]
     if not below:
-        raise ValueError(f"t = {t} is below the sampler's smallest step; expected t ≥ {min(visited) + 1}.")
+        raise ValueError(
+            f"t = {t} is below the sampler's smallest timestep ({min(visited) + 1}); expected t ≥ {min(visited) + 1}."
+        )
     return below[0]
 
 
 def noise_to(x0: torch.Tensor, timestep: int, scheduler_config: dict, seed: int) -> torch.Tensor:
-    """eq. 4 of Ho et al. 2020, via diffusers' add_noise: x_t for a batch of x_0 (N, C, H, W)."""
-    eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(int(seed)))
-    scheduler = DDPMScheduler.from_config(scheduler_config)
-    return scheduler.add_noise(x0, eps, torch.full((x0.shape[0],), timestep, dtype=torch.long))
+    """eq. 4 of Ho et al. 2020 (forward.q_sample): x_0 (N, C, H, W) pushed to diffusers timestep."""
+    spec = spec_from_config(scheduler_config)
+    return q_sample(x0, timestep + 1, spec, fixed_noise(x0.shape, seed))
 
 
 def round_trip(

@@ -54,6 +54,18 @@ def validate_spec(
     return ScheduleSpec(name, beta_start, beta_end, T)
 
 
+def spec_from_config(scheduler_config: dict) -> ScheduleSpec:
+    """A trained model's scheduler config (diffusers names) as the app's ScheduleSpec."""
+    names = {v: k for k, v in _DIFFUSERS_NAME.items()}
+    c = scheduler_config
+    return ScheduleSpec(
+        names[c.get("beta_schedule", "linear")],
+        float(c.get("beta_start", 1e-4)),
+        float(c.get("beta_end", 0.02)),
+        int(c.get("num_train_timesteps", 1000)),
+    )
+
+
 def _finite(value: float, what: str) -> float:
     try:
         value = float(value)
