@@ -348,3 +348,31 @@ def test_upload_over_the_limit_through_an_endpoint(app, client, described, tmp_p
     # the server's own 413 is checked with a raw upload in test_limits.py.
     assert "413" in out or "maximum allowed size" in out or "exceeds the maximum file size" in out, out
     assert app.answers()
+
+
+# The edges of the allowed ranges must work (the off-by-one side of "out of range").
+# Upper ends only where they do not multiply the work (steps=1000 would take seconds).
+EDGES = {
+    "steps": [1],
+    "num_samples": [1],
+    "n_paths": [1],
+    "t": [0, 1000],
+    "seed": [0, IMAGES.max_seed],
+    "eta": [0.0, 1.0],
+    "index": [0],
+}
+
+
+def test_edges_of_the_ranges_are_accepted(client, described):
+    problems, tried = [], 0
+    for ep in described:
+        if ep.heavy or not ep.base_ok:
+            continue
+        for p in ep.params:
+            for value in EDGES.get(p.name, []):
+                ok, out = call(client, ep, **{p.name: value})
+                tried += 1
+                if not ok:
+                    problems.append(f"{ep.api_name}({p.name}={value}) refused: {str(out)[:300]}")
+    assert tried, "no endpoint has a parameter with known edges"
+    assert not problems, "\n".join(problems)

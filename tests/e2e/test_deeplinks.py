@@ -438,3 +438,82 @@ def test_schedule_svg_download(view, tmp_path):
     assert svg.name == "schedule_sigmoid_T1000.svg"
     text = svg.read_text()
     assert text.lstrip().startswith("<?xml") and "<svg" in text
+
+
+# --------------------------------------------------------------------------------------
+# Embedding (what docs/embedding.md shows), with a host page served on loopback
+# --------------------------------------------------------------------------------------
+
+HOST = "http://127.0.0.1:1"  # never contacted: the browser's route answers for it
+
+
+def host_page(browser, app, html: str, query: str = ""):
+    """A page at HOST/host.html<query> whose HTML is `html` (the app is a third party)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    blocked: list[str] = []
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(HOST + "/"):
+            r.fulfill(status=200, content_type="text/html", body=html)
+        elif url.startswith(("http://127.0.0.1", "data:", "blob:")):
+            r.continue_()
+        else:
+            blocked.append(url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{HOST}/host.html{query}")
+    return context, page, blocked
+
+
+def test_iframe_embed_of_a_deep_link(browser, app):
+    src = app.url + "?tab=reverse&seed=5&embed=1&theme=dark"
+    html = f'<!DOCTYPE html><h1 id="host">Slide 12</h1><iframe id="demo" src="{src}" width="800" height="600"></iframe>'
+    context, page, blocked = host_page(browser, app, html)
+    try:
+        frame = page.frame_locator("#demo")
+        frame.locator("#reverse-generate").wait_for(state="visible", timeout=LOAD_TIMEOUT_MS)
+        wait_for(
+            lambda: frame.locator("#reverse-seed input").input_value() == "5", what="seed 5 in the iframe"
+        )
+        assert frame.locator("#tabs [role=tab][aria-selected=true]").get_attribute("data-tab-id") == "reverse"
+        for selector in CHROME:
+            assert not frame.locator(selector).first.is_visible(), selector
+        inner = page.frames[1]
+        assert inner.evaluate("() => document.body.classList.contains('dark')")
+        assert page.locator("#host").is_visible() and blocked == []
+    finally:
+        context.close()
+
+
+def test_web_component_embed_reads_the_host_pages_query(browser, app):
+    import re
+
+    from .helpers import http_get
+
+    status, body = http_get(app.url)
+    script = re.search(r'src="([^"]*assets/index-[^"]+\.js)"', body.decode())
+    assert status == 200 and script, "the app's page names its loader script"
+    loader = app.url.rstrip("/") + "/" + script.group(1).lstrip("./")
+    html = (
+        "<!DOCTYPE html><html><body><h1 id='host'>Lecture notes</h1>"
+        f'<script type="module" src="{loader}"></script>'
+        f'<gradio-app src="{app.url}"></gradio-app>'
+        "<footer id='host-footer'>host footer</footer></body></html>"
+    )
+    # the deep link and embed=1 are the HOST page's query: the component reads location.search
+    context, page, blocked = host_page(browser, app, html, "?tab=roundtrip&t=300&embed=1")
+    try:
+        page.locator("gradio-app #roundtrip-run").wait_for(state="visible", timeout=LOAD_TIMEOUT_MS)
+        wait_value(page, "gradio-app #roundtrip-t input[type=number]", "300")
+        assert selected_tab(page) == "roundtrip"
+        assert not page.locator("gradio-app #intro").is_visible()
+        assert not page.locator("gradio-app footer").first.is_visible()
+        # the embed CSS is scoped to the app: the host page's own heading and footer stay
+        assert page.locator("#host").is_visible() and page.locator("#host-footer").is_visible()
+        assert blocked == []
+    finally:
+        context.close()
