@@ -6,6 +6,8 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# torch.compile warm-up costs a minute of CPU per app start: tested once, in test_model.py.
+os.environ.setdefault("DIFFUSION_DEMO_COMPILE", "0")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
 import gradio as gr
 
@@ -36,10 +37,21 @@ diffusion model learns to **undo** that, one small step at a time — order from
 def load_denoiser() -> tuple[object | None, str | None]:
     """The shipped model, or (None, message) when it is missing or corrupt."""
     try:
-        return model.load(os.environ.get("DIFFUSION_DEMO_CHECKPOINT") or model.MODEL.checkpoint), None
+        denoiser = model.load(os.environ.get("DIFFUSION_DEMO_CHECKPOINT") or model.MODEL.checkpoint)
     except model.CheckpointError as exc:
         log.warning("%s", exc)
         return None, str(exc)
+    if model.compile_wanted():
+        threading.Thread(target=_warm_up, args=(denoiser,), name="compile-warm-up", daemon=True).start()
+    return denoiser, None
+
+
+def _warm_up(denoiser: model.Denoiser) -> None:
+    """Compile the UNet in the background: the page is served at once, requests run eagerly meanwhile."""
+    try:
+        log.warning("compiled the UNet in %.1f s (torch.compile)", denoiser.warm_up_compile())
+    except Exception as exc:  # no compiler on this machine: stay eager, which is only slower
+        log.warning("torch.compile unavailable (%s); running eagerly", type(exc).__name__)
 
 
 def build_demo(denoiser: object | None = None, checkpoint_error: str | None = None) -> gr.Blocks:

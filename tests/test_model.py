@@ -1,0 +1,61 @@
+"""Loading the checkpoint, device/dtype choice, compile warm-up, clear errors when it is broken."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+from diffusion_demo import model
+
+
+def test_missing_checkpoint_says_how_to_rebuild(tmp_path):
+    with pytest.raises(model.CheckpointError, match="python -m diffusion_demo.train"):
+        model.load(tmp_path / "nothing-here")
+
+
+def test_corrupt_weights_are_a_clear_error(tiny_checkpoint, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_checkpoint, broken)
+    (broken / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(model.CheckpointError, match="could not be read"):
+        model.load(broken)
+
+
+def test_loads_on_cpu_in_eval_mode_without_grad(tiny_denoiser):
+    assert tiny_denoiser.device.type == "cpu"
+    assert not tiny_denoiser.unet.training
+    assert not any(p.requires_grad for p in tiny_denoiser.unet.parameters())
+    assert tiny_denoiser.sample_shape == (1, 28, 28)
+
+
+def test_autocast_choice_is_fp32_or_bf16_and_eps_is_float32(tiny_checkpoint):
+    den = model.load(tiny_checkpoint, autocast="auto")
+    assert den.autocast in (None, torch.bfloat16)
+    assert den.eps(torch.randn(2, 1, 28, 28), 10).dtype == torch.float32
+
+
+def test_gpu_decorator_is_a_no_op_without_spaces():
+    def f(x):
+        return x + 1
+
+    try:
+        import spaces  # noqa: F401
+    except ImportError:
+        assert model.gpu(f) is f
+    else:
+        assert model.gpu(f) is not f
+
+
+@pytest.mark.slow
+def test_compiled_unet_matches_eager(tiny_checkpoint):
+    den = model.load(tiny_checkpoint, autocast="fp32")
+    den.compiled_batch = 2
+    x = torch.randn(2, 1, 28, 28)
+    with torch.inference_mode():
+        eager = den.eps(x, 321)
+        den.warm_up_compile()
+        assert den.compiled is not None
+        compiled = den.eps(x, 321)
+    torch.testing.assert_close(compiled, eager, atol=1e-4, rtol=1e-4)
