@@ -97,14 +97,14 @@ def app_chain(den: model.Denoiser, request: ReverseRequest, frames: bool) -> tup
     return time.perf_counter() - start, first
 
 
-def forward_round_trip(n: int = 30) -> tuple[float, float, float]:
+def forward_round_trip(den: model.Denoiser, n: int = 30) -> tuple[float, float, float]:
     """(p50, p95 in ms, RSS growth in MB over 20 reverse runs) through a real gradio_client."""
     from gradio_client import Client, handle_file
     from PIL import Image
 
     from diffusion_demo.ui import build_demo, launch_kwargs
 
-    demo = build_demo()
+    demo = build_demo(denoiser=den)
     kwargs = launch_kwargs(port=0) | {"server_port": None, "quiet": True, "prevent_thread_lock": True}
     _, url, _ = demo.launch(**kwargs)
     try:
@@ -144,11 +144,13 @@ def main() -> None:
     batch, ddpm_steps, ddim_steps = 16, (100 if args.quick else 1000), 50
 
     den = model.load(args.checkpoint)
+    compile_s = den.warm_up_compile() if model.compile_wanted() else None  # as the app does at start-up
     res: dict[str, object] = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
         "threads": torch.get_num_threads(),
         "compute_dtype": str(den.autocast or torch.float32).replace("torch.", ""),
         "ddpm_steps": ddpm_steps,
+        "compile_s": compile_s,
     }
     res |= stock_pipelines(args.checkpoint, ddpm_steps, ddim_steps, batch)
     for name, steps, sampler in (("ddpm", ddpm_steps, "ddpm"), ("ddim", ddim_steps, "ddim")):
@@ -170,7 +172,7 @@ def main() -> None:
     res["bf16_gemm_peak_gflops"] = gemm_peak(torch.bfloat16)
     res["roofline_fraction_fp32"] = res["ddpm_achieved_gflops"] / res["fp32_gemm_peak_gflops"]
     if not args.skip_server:
-        p50, p95, rss = forward_round_trip()
+        p50, p95, rss = forward_round_trip(den)
         res |= {
             "forward_p50_ms": p50,
             "forward_p95_ms": p95,
@@ -228,7 +230,8 @@ def main() -> None:
                 f"{res['rss_last_mb']:.0f} / {res['rss_peak_mb']:.0f} MB (flat, ≤ 1500)",
             ),
         ]
-    print(f"\n{res['machine']} · {res['threads']} threads · UNet in {res['compute_dtype']}\n")
+    compiled = f"torch.compile'd in {compile_s:.0f} s" if compile_s else "eager"
+    print(f"\n{res['machine']} · {res['threads']} threads · UNet in {res['compute_dtype']}, {compiled}\n")
     for name, value, unit, note in rows:
         print(f"{name:<46} {value:>9.3f} {unit:<3} {note}")
     print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()}))
