@@ -79,17 +79,18 @@ CSS = """
 .downloads { gap: 0.4em; align-items: center; flex-wrap: wrap; }
 .downloads button { flex: 0 0 auto; }
 
-/* ---- embed mode (?embed=1): only the selected panel ---- */
-html.embed #intro,
-html.embed [id$="-intro"],
-html.embed #schedule-hint,
-html.embed #tabs > .tab-wrapper,
-html.embed footer,
-html.embed #share-bar { display: none !important; }
-html.embed:not(.embed-tab-schedule) #schedule-panel { display: none !important; }
+/* ---- embed mode (?embed=1): only the selected panel ----
+   Scoped to .gradio-container: inside a <gradio-app> the classes sit on the host page's
+   <html>, whose own header and footer must stay. */
+html.embed .gradio-container #intro,
+html.embed .gradio-container [id$="-intro"],
+html.embed .gradio-container #schedule-hint,
+html.embed .gradio-container #tabs > .tab-wrapper,
+html.embed .gradio-container footer,
+html.embed .gradio-container #share-bar { display: none !important; }
+html.embed:not(.embed-tab-schedule) .gradio-container #schedule-panel { display: none !important; }
 html.embed .gradio-container { padding: 4px !important; max-width: none !important; }
-html.embed .main, html.embed .wrap { padding-top: 0 !important; }
-html.embed #tabs { border: none !important; }
+html.embed .gradio-container #tabs { border: none !important; }
 
 /* ---- projector mode (?projector=1): large fonts, high contrast ----
    Gradio's theme declares its variables on :root (many as var(--text-md) and the like,

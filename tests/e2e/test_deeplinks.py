@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
@@ -444,35 +445,60 @@ def test_schedule_svg_download(view, tmp_path):
 # Embedding (what docs/embedding.md shows), with a host page served on loopback
 # --------------------------------------------------------------------------------------
 
-HOST = "http://127.0.0.1:1"  # never contacted: the browser's route answers for it
+
+@pytest.fixture(scope="module")
+def host():
+    """A host page server on loopback: PAGES[name] is served at <url>/<name>. A real server,
+    not a routed URL: Chromium's local-network checks let only a page that is itself on
+    loopback frame or fetch the app."""
+    import http.server
+    import threading
+
+    pages: dict[str, str] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            body = pages.get(self.path.split("?")[0].lstrip("/"))
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write((body or "not found").encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_address[1]}", pages=pages)
+    server.shutdown()
+    server.server_close()
 
 
-def host_page(browser, app, html: str, query: str = ""):
-    """A page at HOST/host.html<query> whose HTML is `html` (the app is a third party)."""
+def host_page(browser, host, name: str, html: str, query: str = ""):
+    """A browser page on the host server's page `name` (the app is a third party there)."""
+    host.pages[name] = html
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     blocked: list[str] = []
 
     def route(r):
-        url = r.request.url
-        if url.startswith(HOST + "/"):
-            r.fulfill(status=200, content_type="text/html", body=html)
-        elif url.startswith(("http://127.0.0.1", "data:", "blob:")):
+        if r.request.url.startswith(("http://127.0.0.1", "data:", "blob:")):
             r.continue_()
         else:
-            blocked.append(url)
+            blocked.append(r.request.url)
             r.abort()
 
     context.route("**/*", route)
     page = context.new_page()
     page.set_default_timeout(60_000)
-    page.goto(f"{HOST}/host.html{query}")
+    page.goto(f"{host.url}/{name}{query}")
     return context, page, blocked
 
 
-def test_iframe_embed_of_a_deep_link(browser, app):
+def test_iframe_embed_of_a_deep_link(browser, app, host):
     src = app.url + "?tab=reverse&seed=5&embed=1&theme=dark"
     html = f'<!DOCTYPE html><h1 id="host">Slide 12</h1><iframe id="demo" src="{src}" width="800" height="600"></iframe>'
-    context, page, blocked = host_page(browser, app, html)
+    context, page, blocked = host_page(browser, host, "slide.html", html)
     try:
         frame = page.frame_locator("#demo")
         frame.locator("#reverse-generate").wait_for(state="visible", timeout=LOAD_TIMEOUT_MS)
@@ -489,7 +515,7 @@ def test_iframe_embed_of_a_deep_link(browser, app):
         context.close()
 
 
-def test_web_component_embed_reads_the_host_pages_query(browser, app):
+def test_web_component_embed_reads_the_host_pages_query(browser, app, host):
     import re
 
     from .helpers import http_get
@@ -505,7 +531,7 @@ def test_web_component_embed_reads_the_host_pages_query(browser, app):
         "<footer id='host-footer'>host footer</footer></body></html>"
     )
     # the deep link and embed=1 are the HOST page's query: the component reads location.search
-    context, page, blocked = host_page(browser, app, html, "?tab=roundtrip&t=300&embed=1")
+    context, page, blocked = host_page(browser, host, "notes.html", html, "?tab=roundtrip&t=300&embed=1")
     try:
         page.locator("gradio-app #roundtrip-run").wait_for(state="visible", timeout=LOAD_TIMEOUT_MS)
         wait_value(page, "gradio-app #roundtrip-t input[type=number]", "300")
