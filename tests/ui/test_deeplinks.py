@@ -12,6 +12,7 @@ import math
 import random
 import re
 import string
+from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import parse_qsl
 
@@ -286,6 +287,11 @@ def real_links():
 
     demo = build_demo(denoiser=None, checkpoint_error="no model in this test")
     return demo.deeplinks
+
+
+def test_docs_page_holds_the_parameter_table():
+    page = Path(__file__).resolve().parents[2] / "docs" / "deeplinks.md"
+    assert deeplinks.PARAMETERS_MD in page.read_text(encoding="utf-8")
 
 
 @pytest.mark.slow
