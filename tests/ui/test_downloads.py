@@ -269,3 +269,75 @@ def test_format_check_and_safe_names():
         downloads.check_format(None, "schedule")
     assert downloads._safe("../../etc/passwd") == "etc-passwd"
     assert downloads._safe("") == "x"
+
+
+# --------------------------------------------------------------------------------------
+# The same 2D animation from the command line (export.py's toy2d plugin)
+# --------------------------------------------------------------------------------------
+
+
+def test_cli_export_toy2d_help_lists_every_option(capsys):
+    from diffusion_demo.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", "toy2d", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for option in (
+        "--dataset",
+        "--point",
+        "--points-file",
+        "--seed",
+        "--schedule",
+        "--beta-start",
+        "--beta-end",
+        "--T",
+        "--frames",
+        "--size",
+        "--no-train",
+        "--out",
+        "--fps",
+        "--hold",
+        "--per-row",
+        "--no-captions",
+        "--quiet",
+    ):
+        assert option in text, option
+    assert "moons" in text and "swiss_roll" in text
+
+
+@pytest.mark.slow
+def test_cli_export_toy2d_writes_the_animation(tmp_path, capsys):
+    from diffusion_demo.__main__ import main
+
+    out = tmp_path / "x.gif"
+    assert (
+        main(["export", "toy2d", "--dataset", "moons", "--frames", "4", "--size", "64", "--out", str(out)])
+        == 0
+    )
+    frames = gif_frames(str(out))
+    assert frames[0].shape == (64, 64) and 6 <= len(frames) <= 8  # ~4 each way (t = 0 and T kept)
+    assert f"wrote {out}" in capsys.readouterr().out
+    # a custom set from --point, written as an MP4
+    mp4 = tmp_path / "custom.mp4"
+    args = ["export", "toy2d", "--dataset", "custom", "--point", "0,0", "--point", "1,1", "--point", "2,0"]
+    assert main([*args, "--frames", "3", "--size", "48", "--quiet", "--out", str(mp4)]) == 0
+    assert mp4_frames(str(mp4)).shape[1:3] == (48, 48)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--dataset", "custom"], "--dataset custom needs points"),
+        (["--point", "1,2"], "--point / --points-file need --dataset custom"),
+        (["--dataset", "moons", "--frames", "1"], "n_frames must be in [2, 200]"),
+        (["--dataset", "moons", "--size", "4"], "size must be in [8, 1024]"),
+    ],
+)
+def test_cli_export_toy2d_bad_arguments_exit_2(tmp_path, capsys, args, message):
+    from diffusion_demo.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", "toy2d", *args, "--out", str(tmp_path / "x.gif")])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
