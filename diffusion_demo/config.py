@@ -88,9 +88,9 @@ class ReverseLimits:
 class TrainConfig:
     # Seedable and reproducible: the shipped checkpoint was trained with this seed.
     seed: int = 0
-    # Enough optimiser steps for clean digits; ~0.42 s/step on 2 cores (bf16 autocast),
-    # about 70 minutes in all.
-    steps: int = 10000
+    # The shipped model's step count: ~0.5 s/step on 2 idle cores (bf16 autocast), about
+    # 75 minutes; 7000 -> 9000 steps moved DDIM-50's confident fraction only 85.2% -> 85.8%.
+    steps: int = 9000
     # Small batches give more updates per CPU second; 64 was the best trade here.
     batch_size: int = 64
     # Peak learning rate (AdamW) after warm-up, cosine-decayed to lr_min.
