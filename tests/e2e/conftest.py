@@ -7,7 +7,9 @@ also proves that the app starts and generates offline.
 
 from __future__ import annotations
 
+import faulthandler
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,15 @@ from .helpers import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app, write_checkpo
 
 # CI sets this: a missing browser is then a failure, never a silent skip.
 REQUIRE_BROWSER = os.environ.get("DIFFUSION_DEMO_REQUIRE_BROWSER") == "1"
+# A test still running after this long prints every thread's stack (a hang is diagnosable).
+STACKS_AFTER_S = float(os.environ.get("E2E_STACKS_AFTER_S", "300"))
+
+
+@pytest.fixture(autouse=True)
+def _dump_stacks_if_stuck():
+    faulthandler.dump_traceback_later(STACKS_AFTER_S, repeat=False, file=sys.stderr)
+    yield
+    faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +67,8 @@ def broken_app(tmp_path_factory, corrupt_checkpoint):
 def make_client(url: str):
     from gradio_client import Client
 
-    return Client(url, verbose=False, download_files=False)
+    # Generous HTTP timeouts: on a loaded 2-core machine the first /config can take seconds.
+    return Client(url, verbose=False, download_files=False, httpx_kwargs={"timeout": 120})
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,8 @@
 socket.connect / connect_ex / sendto to a non-loopback address and DNS look-ups of
 non-local names raise ConnectionRefusedError / gaierror, as on a machine with no
 network. Each refused attempt is appended to the file named by $NETWORK_GUARD_LOG
-(if set), so a test can list what the app tried to reach.
+(if set), so a test can list what the app tried to reach. With
+NETWORK_GUARD_EXIT_WITH_PARENT=<pid of the parent> the script exits when that parent dies.
 """
 
 from __future__ import annotations
@@ -97,7 +98,24 @@ def install() -> None:
     socket.getaddrinfo = getaddrinfo
 
 
+def exit_with_parent(parent: int) -> None:
+    """Exit once process `parent` (the one that started us) is gone: a killed test run
+    leaves no app behind. (The pid is passed in: by the time this runs, os.getppid()
+    may already be the reaper that adopted us.)"""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
 if __name__ == "__main__":
+    if os.environ.get("NETWORK_GUARD_EXIT_WITH_PARENT"):
+        exit_with_parent(int(os.environ["NETWORK_GUARD_EXIT_WITH_PARENT"]))
     install()
     script = sys.argv[1]
     sys.argv = sys.argv[1:]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -102,3 +104,45 @@ def test_corrupt_checkpoint_app_serves_forward_and_explains_reverse(broken_app, 
         with pytest.raises(Exception, match="could not be read"):
             broken_client.predict(image=None, api_name="/roundtrip")
     assert broken_app.answers()
+
+
+def test_guarded_process_exits_when_its_parent_dies(tmp_path):
+    """A killed test run leaves no app behind: the guard exits with its parent."""
+    ready = tmp_path / "ready"
+    sleeper = tmp_path / "sleeper.py"
+    sleeper.write_text(f"import time\nopen({str(ready)!r}, 'w').close()\ntime.sleep(120)\n")
+    pid_file = tmp_path / "child.pid"
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, subprocess, sys, time\n"
+            "env = dict(os.environ, NETWORK_GUARD_EXIT_WITH_PARENT=str(os.getpid()))\n"
+            f"p = subprocess.Popen([sys.executable, {str(GUARD)!r}, {str(sleeper)!r}], env=env)\n"
+            f"open({str(pid_file)!r}, 'w').write(str(p.pid))\n"
+            "time.sleep(120)\n",
+        ],
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (pid_file.exists() and ready.exists()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        child = int(pid_file.read_text())
+        assert os.path.exists(f"/proc/{child}")
+        parent.kill()
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and child_alive(child):
+            time.sleep(0.2)
+        assert not child_alive(child), "the guarded process outlived its parent"
+    finally:
+        parent.kill()
+
+
+def child_alive(pid: int) -> bool:
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited

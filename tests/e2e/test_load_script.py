@@ -1,0 +1,50 @@
+"""benchmarks/load.py stays runnable: a few seconds of load against the test app."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from .helpers import ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def load():
+    spec = importlib.util.spec_from_file_location("load_benchmark", ROOT / "benchmarks" / "load.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_load_script_runs_against_the_app(load, app, endpoints, capsys):
+    if not {"/forward", "/reverse"} <= set(endpoints):
+        pytest.skip("/forward or /reverse has not landed yet")
+    argv = ["--url", app.url, "--pid", str(app.proc.pid), "--clients", "2", "--duration", "4"]
+    summary = load.main([*argv, "--steps", "2", "--samples", "1", "--reverse-share", "0.5"])
+    assert summary["completed"] > 0
+    assert summary["errors"] == 0, capsys.readouterr().out
+    assert summary["rss_mb_start"] > 0 and summary["rss_mb_end"] > 0
+    assert summary["duration_s"] < 60  # it stops by itself
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert json.loads(last)["completed"] == summary["completed"]
+    assert app.answers()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--url", "http://10.1.2.3:7860/"],
+        ["--url", "http://example.com/"],
+        ["--clients", "17"],
+        ["--clients", "0"],
+        ["--duration", "601"],
+    ],
+)
+def test_load_script_refuses_non_loopback_and_unbounded_runs(load, argv):
+    with pytest.raises(SystemExit) as info:
+        load.main(argv)
+    assert info.value.code == 2
