@@ -237,7 +237,10 @@ def test_links_of_the_other_tabs(view, query, tab, expected):
     if tab == "roundtrip":
         assert checked_radio(page, "roundtrip-sampler") == "ddpm"
     if tab == "schedule":
-        assert page.locator("#schedule-t input[type=range]").first.get_attribute("max") == "2000"
+        # the schedule tab widens its slider when the panel's T changes (a server event)
+        rng = page.locator("#schedule-t input[type=range]").first
+        wait_for(lambda: rng.get_attribute("max") == "2000", what="the schedule lab's t range [0, 2000]")
+        assert value_of(page, "#schedule-t input[type=number]") == "1500"
         page.locator("#tab-forward-button").click()
         wait_value(page, "#forward-t input[type=number]", "1500")
     assert page.probe.errors == []
