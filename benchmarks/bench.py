@@ -155,7 +155,7 @@ def main() -> None:
     res |= stock_pipelines(args.checkpoint, ddpm_steps, ddim_steps, batch)
     for name, steps, sampler in (("ddpm", ddpm_steps, "ddpm"), ("ddim", ddim_steps, "ddim")):
         request = ReverseRequest(sampler=sampler, steps=steps, num_samples=batch, seed=0)
-        app_chain(den, ReverseRequest(sampler=sampler, steps=5, num_samples=batch))  # warm-up
+        app_chain(den, ReverseRequest(sampler=sampler, steps=5, num_samples=batch), frames=True)  # warm-up
         total, first = app_chain(den, request, frames=True)
         bare, _ = app_chain(den, request, frames=False)
         res |= {
