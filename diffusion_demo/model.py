@@ -49,7 +49,9 @@ class Denoiser:
 
     def eps(self, x_t: torch.Tensor, t: torch.Tensor | int) -> torch.Tensor:
         """ε_θ(x_t, t), returned in float32 whatever the compute dtype."""
-        unet = self.compiled if self.compiled is not None and x_t.shape[0] == self.compiled_batch else self.unet
+        unet = (
+            self.compiled if self.compiled is not None and x_t.shape[0] == self.compiled_batch else self.unet
+        )
         with torch.autocast(
             self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None
         ):
@@ -63,8 +65,11 @@ class Denoiser:
         start = time.perf_counter()
         compiled = torch.compile(self.unet, dynamic=False)
         x = torch.randn(self.compiled_batch, *self.sample_shape, device=self.device)
-        with torch.inference_mode(), torch.autocast(
-            self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None
+        with (
+            torch.inference_mode(),
+            torch.autocast(
+                self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None
+            ),
         ):
             for t in (999, 500):  # twice: the second call must not recompile
                 compiled(x, torch.tensor(t)).sample.float()
