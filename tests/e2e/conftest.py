@@ -134,6 +134,9 @@ def open_page(browser, app):
     pg.set_default_timeout(30_000)
     pg.goto(app.url)
     pg.wait_for_selector("#intro", timeout=60_000)
+    # The tabs and the first tab's images render after the intro: wait for them too.
+    pg.wait_for_selector("#tabs [role=tab]", timeout=60_000)
+    pg.locator("#tabs [role=tabpanel] img").first.wait_for(timeout=60_000)
     return context, pg
 
 
