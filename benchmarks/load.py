@@ -137,7 +137,7 @@ def worker(i: int, url: str, args, deadline: float, stats: Stats) -> None:
     from gradio_client import Client
 
     rng = random.Random(args.seed + i)
-    client = Client(url, verbose=False, download_files=False)
+    client = Client(url, verbose=False, download_files=False, httpx_kwargs={"timeout": 120})
     try:
         while (left := deadline - time.monotonic()) > 0:
             if rng.random() < args.reverse_share:
