@@ -81,6 +81,20 @@ def test_ci_fails_when_tests_fail_or_none_are_collected(tmp_path, pytest_rc):
     assert calls[-1] == "python -m pytest -q"
 
 
+def test_ci_stops_a_hung_test_run(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("pip", "ruff", "apt-get"):
+        (bin_dir / tool).write_text("#!/bin/sh\nexit 0\n")
+        (bin_dir / tool).chmod(0o755)
+    (bin_dir / "python").write_text("#!/bin/sh\nsleep 60\n")
+    (bin_dir / "python").chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "CI_TEST_TIMEOUT": "2"}
+    out = subprocess.run([str(CI)], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 124
+    assert "stopped" in out.stderr
+
+
 @pytest.mark.parametrize("tool", ["pip", "ruff"])
 def test_ci_stops_before_the_tests_when_a_step_fails(tmp_path, tool):
     rc, calls = run_ci(tmp_path, **{tool: 1})
