@@ -142,7 +142,9 @@ def test_forward_t_slider_moves_x_t(page, app):
 
 
 def status_text(page) -> str:
-    return page.locator("#reverse-status").inner_text()
+    """The status Markdown's own text (not Gradio's status-tracker overlay, which can show
+    "Error" for a moment after Stop: the cancelled event ends without success)."""
+    return page.locator("#reverse-status [data-testid=markdown]").inner_text()
 
 
 def test_reverse_streams_stops_and_replays(page, app):
