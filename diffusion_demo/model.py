@@ -36,9 +36,10 @@ class Denoiser:
     # Autocast dtype for the UNet (bf16 on CPUs with AMX, fp16 on CUDA) or None for fp32.
     autocast: torch.dtype | None
     path: Path
-    # torch.compile'd UNet, set by warm_up_compile() once it has run for `compiled_batch`:
-    # ~1.6x faster on these CPUs (fused norms/activations), used only for that batch size so
-    # that no request ever waits for a recompilation.
+    # torch.compile'd UNet, set by warm_up_compile() once it has run for `compiled_batch`,
+    # with inductor's weight freezing (constant-folded, oneDNN-prepacked weights): ~2x faster
+    # than eager on these CPUs. Used only for that batch size and only under inference_mode
+    # (what it was compiled for), so that no request ever waits for a recompilation.
     compiled: Any = None
     compiled_batch: int = REVERSE.max_samples
 
@@ -49,9 +50,12 @@ class Denoiser:
 
     def eps(self, x_t: torch.Tensor, t: torch.Tensor | int) -> torch.Tensor:
         """ε_θ(x_t, t), returned in float32 whatever the compute dtype."""
-        unet = (
-            self.compiled if self.compiled is not None and x_t.shape[0] == self.compiled_batch else self.unet
+        use_compiled = (
+            self.compiled is not None
+            and x_t.shape[0] == self.compiled_batch
+            and torch.is_inference_mode_enabled()
         )
+        unet = self.compiled if use_compiled else self.unet
         with torch.autocast(
             self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None
         ):
@@ -62,10 +66,15 @@ class Denoiser:
 
         Meant for a background thread at start-up: until it finishes, eps() runs eagerly.
         """
+        import torch._inductor.config as inductor_config
+
         start = time.perf_counter()
         compiled = torch.compile(self.unet, dynamic=False)
         x = torch.randn(self.compiled_batch, *self.sample_shape, device=self.device)
         with (
+            # freezing: weights become constants of the graph (inference only), which lets
+            # inductor prepack them for oneDNN; ~1.3x over plain compile here (29 vs 38 ms/step)
+            inductor_config.patch(freezing=True),
             torch.inference_mode(),
             torch.autocast(
                 self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None

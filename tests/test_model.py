@@ -59,3 +59,23 @@ def test_compiled_unet_matches_eager(tiny_checkpoint):
         assert den.compiled is not None
         compiled = den.eps(x, 321)
     torch.testing.assert_close(compiled, eager, atol=1e-4, rtol=1e-4)
+
+
+def test_compiled_unet_is_used_only_for_its_batch_under_inference_mode(tiny_checkpoint):
+    """The frozen graph was compiled for one batch size under inference_mode; anything else
+    must run the eager UNet instead of triggering a (slow) recompilation."""
+    den = model.load(tiny_checkpoint, autocast="fp32")
+    calls = []
+
+    def compiled(x, t):
+        calls.append(x.shape[0])
+        return den.unet(x, t)
+
+    den.compiled, den.compiled_batch = compiled, 2
+    x2, x3 = torch.randn(2, 1, 28, 28), torch.randn(3, 1, 28, 28)
+    with torch.no_grad():
+        den.eps(x2, 10)  # grad disabled but not inference mode: eager
+    with torch.inference_mode():
+        den.eps(x3, 10)  # other batch size: eager
+        den.eps(x2, 10)  # the compiled case
+    assert calls == [2]
