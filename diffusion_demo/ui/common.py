@@ -16,6 +16,11 @@ from ..model import CheckpointError
 
 log = logging.getLogger("diffusion_demo")
 
+# Every event that runs seconds of torch work (the UNet's chains, 2D training and animations,
+# exports) shares one worker: torch already keeps both cores busy, so two such jobs at once
+# would only slow each other down. Others wait in the queue, which shows their position.
+HEAVY: dict[str, Any] = {"concurrency_id": "heavy", "concurrency_limit": 1}
+
 
 def guarded(fn: Callable) -> Callable:
     """Turn user-input errors into gr.Error (a clear message in the UI, a clean API error).

@@ -38,7 +38,7 @@ from .. import export, images, model, plots
 from ..config import SCHEDULE
 from ..forward import check_t
 from ..schedules import validate_spec
-from .common import UIContext, guarded
+from .common import HEAVY, UIContext, guarded
 
 FORMATS: dict[str, tuple[str, ...]] = {
     "forward": ("gif", "mp4", "png"),
@@ -344,7 +344,6 @@ class DownloadRow:
         inputs: Sequence[gr.components.Component],
         api_inputs: Sequence[gr.components.Component] | None = None,
         description: str = "",
-        concurrency_id: str = "export",
     ) -> None:
         """A click per format (private) and the public endpoint /export_<view>(format, …)."""
         handler = guarded(fn)
@@ -360,8 +359,7 @@ class DownloadRow:
                 self.file,
                 api_visibility="private",
                 show_progress="minimal",
-                concurrency_id=concurrency_id,
-                concurrency_limit=1,
+                **HEAVY,
             ).success(None, self.file, None, js=AUTO_DOWNLOAD_JS, api_visibility="private", queue=False)
         with gr.Group(visible=False):
             fmt_box = gr.Textbox(FORMATS[self.view][0], label="format")
@@ -372,8 +370,7 @@ class DownloadRow:
             self.file,
             api_name=f"export_{self.view}",
             api_description=description or (fn.__doc__ or "").strip().splitlines()[0],
-            concurrency_id=concurrency_id,
-            concurrency_limit=1,
+            **HEAVY,
         )
 
 
@@ -481,7 +478,6 @@ def roundtrip_row(ctx: UIContext, inputs: Sequence[gr.components.Component]) -> 
         inputs,
         [a_image, a_t, a_seed, a_example, a_sampler, a_steps],
         "A digit noised to step t and denoised back by the model, frame by frame: gif or mp4.",
-        concurrency_id="model",
     )
     return r
 
@@ -499,6 +495,5 @@ def toy2d_row(inputs: Sequence[gr.components.Component]) -> DownloadRow:
         inputs,
         [a_dataset, a_seed, a_points, *sched],
         "The 2D animation (the data pushed to N(0, I), then brought back by the learned chain) as gif or mp4.",
-        concurrency_id="toy2d_animation",
     )
     return r

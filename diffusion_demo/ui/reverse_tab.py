@@ -11,7 +11,7 @@ from ..config import REVERSE, SAMPLER_NAMES
 from ..equations import LATEX_DELIMITERS
 from ..sampling import SAMPLER_LABELS, ReverseRequest, StepRecord, reverse_chain, validate_request
 from . import downloads
-from .common import UIContext, guarded
+from .common import HEAVY, UIContext, guarded
 from .frames import Replay, Throttle, show, stream, tensor_frame
 
 EXPLAIN = """
@@ -203,8 +203,7 @@ def build(ctx: UIContext) -> None:
         [sampler, steps, num_samples, seed, eta],
         [x_t, x0, eps, status, formula, scrub, replay],
         api_name="reverse",
-        concurrency_id="model",
-        concurrency_limit=1,
+        **HEAVY,
         show_progress="minimal",
     )
     cmp_event = compare.click(
@@ -212,8 +211,7 @@ def build(ctx: UIContext) -> None:
         [steps, num_samples, seed, eta],
         [*cmp_imgs, status],
         api_name="compare",
-        concurrency_id="model",
-        concurrency_limit=1,
+        **HEAVY,
         show_progress="minimal",
     )
     stop.click(None, None, None, cancels=[gen_event, cmp_event])

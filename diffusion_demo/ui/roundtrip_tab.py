@@ -17,7 +17,7 @@ from ..roundtrip import distance_curve, round_trip
 from ..sampling import validate_request
 from ..schedules import ScheduleSpec
 from . import downloads
-from .common import UIContext, guarded
+from .common import HEAVY, UIContext, guarded
 from .frames import Throttle, tensor_frame
 
 EXPLAIN = """
@@ -207,8 +207,7 @@ def build(ctx: UIContext) -> None:
         inputs,
         [recon, x0_img, xt_img, status, formula],
         api_name="roundtrip",
-        concurrency_id="model",
-        concurrency_limit=1,
+        **HEAVY,
         show_progress="minimal",
     )
     curve_btn.click(
@@ -216,6 +215,5 @@ def build(ctx: UIContext) -> None:
         [upload, seed, example, sampler, steps],
         [curve, curve_text],
         api_name="roundtrip_curve",
-        concurrency_id="model",
-        concurrency_limit=1,
+        **HEAVY,
     )

@@ -24,7 +24,7 @@ from ..config import SCHEDULE
 from ..forward import check_t
 from ..schedules import ScheduleSpec, alpha_bar_at, validate_spec
 from . import downloads
-from .common import UIContext, guarded
+from .common import HEAVY, UIContext, guarded
 
 DEFAULT_DATASET = "moons"
 DEFAULT_T = 100
@@ -478,8 +478,7 @@ def build(ctx: UIContext) -> None:
         train_status,
         api_name="toy2d_train_ui",
         api_visibility="private",
-        concurrency_limit=1,
-        concurrency_id="toy2d_train",
+        **HEAVY,
     )
     trained.success(
         guarded(_quiet(_as_images(reverse_view, 3), len(rev_out))), rev_in, rev_out, api_visibility="private"
@@ -490,8 +489,7 @@ def build(ctx: UIContext) -> None:
         gif,
         api_name="toy2d_animation_ui",
         api_visibility="private",
-        concurrency_limit=1,
-        concurrency_id="toy2d_animation",
+        **HEAVY,
     )
 
     _public_api()
@@ -550,8 +548,7 @@ def _public_api() -> None:
             "Train the 2D epsilon-MLP for a data set on a schedule (deterministic, <= 30 s; streams "
             "status lines). Later /toy2d_reverse calls with the same data and schedule use it."
         ),
-        concurrency_limit=1,
-        concurrency_id="toy2d_train",
+        **HEAVY,
     )
     gr.on(
         [],
@@ -560,6 +557,5 @@ def _public_api() -> None:
         a_gif,
         api_name="toy2d_animation",
         api_description="An animated GIF of the forward process, then the learned reverse chain.",
-        concurrency_limit=1,
-        concurrency_id="toy2d_animation",
+        **HEAVY,
     )

@@ -116,6 +116,39 @@ def test_blocks_settings():
     assert demo._queue.max_size and demo._queue.max_size <= 256  # a full queue answers "busy"
 
 
+# Endpoints that run seconds of torch work: the UNet's chains, 2D training, animations, exports.
+HEAVY_APIS = {
+    "reverse",
+    "compare",
+    "roundtrip",
+    "roundtrip_curve",
+    "toy2d_train",
+    "toy2d_animation",
+    "export_forward",
+    "export_schedule",
+    "export_reverse",
+    "export_roundtrip",
+    "export_toy2d",
+}
+
+
+def test_heavy_work_shares_one_worker():
+    """torch uses both cores already: two heavy jobs at once (say a /reverse and a 2D training)
+    would only slow each other, so every heavy event, public or UI-only, queues for one worker."""
+    from diffusion_demo.ui import build_demo
+
+    demo = build_demo(denoiser=None, checkpoint_error="test: no model")
+    fns = {fn.api_name: fn for fn in demo.fns.values() if fn.api_name}
+    assert HEAVY_APIS <= set(fns), sorted(HEAVY_APIS - set(fns))
+    ui_only = {"toy2d_train_ui", "toy2d_animation_ui"}
+    heavy = [fn for name, fn in fns.items() if name in HEAVY_APIS | ui_only]
+    heavy += [fn for fn in demo.fns.values() if fn.concurrency_limit == 1]
+    assert {fn.concurrency_id for fn in heavy} == {"heavy"}
+    assert all(fn.concurrency_limit == 1 for fn in heavy)
+    # and the cheap ones (a slider drag) are not stuck behind them
+    assert fns["forward"].concurrency_id != "heavy"
+
+
 class _Trap:
     """Unpickling this writes a marker file: proof that a loader ran pickle."""
 
