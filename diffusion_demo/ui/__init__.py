@@ -15,7 +15,7 @@ import gradio as gr
 from .. import model
 from ..config import IMAGES
 from . import deeplinks, forward_tab, reverse_tab, roundtrip_tab, schedule_tab, toy2d_tab
-from .common import UIContext, schedule_panel
+from .common import Blocks, UIContext, schedule_panel
 from .theme import CSS, HEAD, theme
 
 log = logging.getLogger("diffusion_demo")
@@ -58,7 +58,7 @@ def build_demo(denoiser: object | None = None, checkpoint_error: str | None = No
     """Build the whole app. Pass a denoiser to skip loading the shipped checkpoint (tests)."""
     if denoiser is None and checkpoint_error is None:
         denoiser, checkpoint_error = load_denoiser()
-    with gr.Blocks(
+    with Blocks(
         title="Order From Chaos — diffusion, step by step", delete_cache=(300, 600), analytics_enabled=False
     ) as demo:
         gr.Markdown(INTRO, elem_id="intro")

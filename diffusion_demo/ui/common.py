@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,69 @@ def guarded(fn: Callable) -> Callable:
             raise convert(exc) from None
 
     return wrapper
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _allowed(component: gr.components.Component) -> str:
+    lo, hi = getattr(component, "minimum", None), getattr(component, "maximum", None)
+    if lo is not None and hi is not None:
+        return f" in [{lo:g}, {hi:g}]"
+    return f" ≥ {lo:g}" if lo is not None else ""
+
+
+_FILES = (gr.File, gr.Image)
+_SEND_FILES = "upload it with gradio_client.handle_file(path)"
+
+
+class Blocks(gr.Blocks):
+    """gr.Blocks whose refusals *before* our handlers run are clear messages too.
+
+    Gradio checks the argument count and lets each component preprocess its value before
+    a handler sees it; its own errors there reach API callers only as "the upstream app
+    has raised an exception" (show_error stays off so nothing internal leaks). This names
+    the parameter and what it expects instead.
+    """
+
+    @staticmethod
+    def _names(block_fn) -> tuple[str, list[str]]:
+        labels = block_fn.input_parameter_names or [c.label for c in block_fn.inputs]
+        endpoint = f"/{block_fn.api_name}" if block_fn.api_name else "this action"
+        return endpoint, [name or f"param_{i}" for i, name in enumerate(labels)]
+
+    def validate_inputs(self, block_fn, inputs: list[Any]) -> None:
+        endpoint, names = self._names(block_fn)
+        if len(inputs) < len(block_fn.inputs):
+            raise gr.Error(
+                f"{endpoint} expects {len(block_fn.inputs)} values ({', '.join(names)}); got {len(inputs)}.",
+                print_exception=False,
+            )
+        for component, name, value in zip(block_fn.inputs, names, inputs, strict=False):
+            if isinstance(component, (gr.Slider, gr.Number)) and value is not None and not _is_real(value):
+                raise gr.Error(
+                    f"{name} must be a number{_allowed(component)}; got {value!r:.80}.", print_exception=False
+                )
+            if isinstance(component, _FILES) and value is not None and not isinstance(value, dict):
+                raise gr.Error(
+                    f"{name} must be a file: {_SEND_FILES}; got {value!r:.80}.", print_exception=False
+                )
+        super().validate_inputs(block_fn, inputs)
+
+    async def preprocess_data(self, block_fn, inputs: list[Any], state, explicit_call: bool = False):
+        try:
+            return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+        except gr.Error:
+            raise
+        except ValueError:  # Gradio's file checks (a path it never received) and component parsing
+            endpoint, names = self._names(block_fn)
+            files = [n for c, n in zip(block_fn.inputs, names, strict=False) if isinstance(c, _FILES)]
+            what = " or ".join(files) if files else "an argument"
+            raise gr.Error(
+                f"{endpoint}: {what} could not be read; {_SEND_FILES}, other values as documented.",
+                print_exception=False,
+            ) from None
 
 
 @dataclass

@@ -129,16 +129,15 @@ GRADIO_GENERIC = "has not enabled verbose error reporting"
 
 def refused_for_this_value(p: Param, value: object, message: str) -> bool:
     """Was the call refused because of `value` (not some other argument)? The message names
-    the parameter or quotes the value; Gradio's own generic message is accepted only for a
-    value of the wrong type, which Gradio's preprocessing rejects before the app sees it."""
+    the parameter or is one of Gradio's component checks (which quote the value). Gradio's
+    generic "has not enabled verbose error reporting" is never enough: it says nothing."""
+    if GRADIO_GENERIC in message:
+        return False
     if re.search(rf"\b{re.escape(p.name)}\b", message):
         return True
     # Gradio's component checks (the other arguments are valid: only this one can be meant).
     component_checks = ("not in the list of choices", "less than minimum value", "greater than maximum value")
-    if any(c in message for c in component_checks):
-        return True
-    wrong_type = not isinstance(value, (int, float)) or isinstance(value, bool)
-    return wrong_type and GRADIO_GENERIC in message
+    return any(c in message for c in component_checks)
 
 
 def short_list(values: list[tuple[object, object]]) -> list[tuple[object, object]]:
@@ -257,6 +256,16 @@ def raw_call(app, api_name: str, body: str) -> tuple[int, str]:
         return r.status_code, r.text
 
 
+def error_message(stream: str) -> str | None:
+    """The text of the stream's error event (None when Gradio sent `null`: no message)."""
+    lines = stream.splitlines()
+    for i, line in enumerate(lines[:-1]):
+        if line.startswith("event:") and line.split(":", 1)[1].strip() == "error":
+            data = lines[i + 1].split(":", 1)[1].strip() if lines[i + 1].startswith("data:") else "null"
+            return json.loads(data) if data else None
+    return None
+
+
 def last_event(stream: str) -> str:
     events = [line.split(":", 1)[1].strip() for line in stream.splitlines() if line.startswith("event:")]
     return events[-1] if events else ""
@@ -292,6 +301,8 @@ def test_nan_infinity_missing_and_malformed_arguments(app, client, described):
             failed = status != 200 or last_event(text) == "error"
             if must_fail and not failed:
                 problems.append(f"{ep.api_name} {label}: accepted ({text[:200]!r})")
+            if failed and status == 200 and error_message(text) is None:
+                problems.append(f"{ep.api_name} {label}: refused without a message ({text[:200]!r})")
             # Only error texts are checked: a success legitimately returns cached file URLs.
             leak = LEAKS.search(text) if failed else None
             if leak:
