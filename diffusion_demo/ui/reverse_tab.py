@@ -43,6 +43,14 @@ def status_line(record: StepRecord, request: ReverseRequest, elapsed: float) -> 
     )
 
 
+def replay_slider(last: int) -> gr.Slider:
+    """The scrubber over stored steps 0 … last."""
+    # max(last, 1): a 1-step run would make Slider(0, 0), which Gradio refuses
+    return gr.Slider(
+        0, max(last, 1), value=last, step=1, interactive=last > 0, label=f"Replay a step ({last + 1} stored)"
+    )
+
+
 def build(ctx: UIContext) -> None:
     gr.Markdown(EXPLAIN)
     with gr.Row():
@@ -136,7 +144,7 @@ def build(ctx: UIContext) -> None:
         request = validate_request(sampler, steps, num_samples, seed, eta)
         denoiser = require_model()
         store = Replay(request.steps)
-        for frame in stream(denoiser, request, store):
+        for n, frame in enumerate(stream(denoiser, request, store)):
             record = frame.record
             yield (
                 frame.x_t,
@@ -145,7 +153,9 @@ def build(ctx: UIContext) -> None:
                 status_line(record, request, frame.elapsed),
                 frame.formula,
                 gr.skip(),
-                gr.skip(),
+                # the replay list is handed over with the first frame and filled as the run
+                # goes, so that a stopped run can be replayed too (see after_stop)
+                store.frames if n == 0 else gr.skip(),
             )
         last = len(store.frames) - 1
         final = store.frames[-1]  # the last step is always stored: the API's final result has the images
@@ -156,16 +166,19 @@ def build(ctx: UIContext) -> None:
             status_line(record, request, frame.elapsed)
             + " · done: drag the replay slider to revisit any step.",
             gr.skip(),
-            gr.Slider(  # max(last, 1): a 1-step run would make Slider(0, 0), which Gradio refuses
-                0,
-                max(last, 1),
-                value=last,
-                step=1,
-                interactive=last > 0,
-                label=f"Replay a step ({last + 1} stored)",
-            ),
+            replay_slider(last),
             store.frames,
         )
+
+    def after_stop(frames, status_text):
+        """After Stop: the steps stored so far become replayable, and the status says so."""
+        text = status_text or ""
+        if not frames or "done:" in text or "stopped:" in text:
+            return gr.skip(), gr.skip()
+        last = len(frames) - 1
+        return replay_slider(
+            last
+        ), text + f" · stopped: drag the replay slider to revisit the {last + 1} stored steps."
 
     @guarded
     def replay_step(index, frames):
@@ -204,7 +217,8 @@ def build(ctx: UIContext) -> None:
         [x_t, x0, eps, status, formula, scrub, replay],
         api_name="reverse",
         **HEAVY,
-        show_progress="minimal",
+        # our status line shows the progress; Gradio's overlay would flash "Error" on Stop
+        show_progress="hidden",
     )
     cmp_event = compare.click(
         model.gpu(compare_samplers),
@@ -214,7 +228,9 @@ def build(ctx: UIContext) -> None:
         **HEAVY,
         show_progress="minimal",
     )
-    stop.click(None, None, None, cancels=[gen_event, cmp_event])
+    stop.click(None, None, None, cancels=[gen_event, cmp_event]).then(
+        after_stop, [replay, status], [scrub, status], api_visibility="private", show_progress="hidden"
+    )
     scrub.release(
         replay_step,
         [scrub, replay],

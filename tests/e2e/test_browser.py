@@ -168,9 +168,11 @@ def test_reverse_streams_stops_and_replays(page, app):
     noisy = element_pixels(page, "#reverse-xt img")
     assert noisy.std() > 10, "the streamed x_t frame is blank"
 
-    # 2. Stop: the frames stop, the status stays part-way, the worker goes idle.
+    # 2. Stop: the frames stop, the status stays part-way and says the steps so far can be
+    #    replayed, the worker goes idle.
     page.locator("#reverse-stop").click()
-    time.sleep(1.5)
+    wait_for(lambda: "stopped:" in status_text(page), what="the status to say the run stopped")
+    time.sleep(1.0)
     frozen_src, frozen_status = img_src(page, "reverse-xt"), status_text(page)
     time.sleep(2.0)
     assert img_src(page, "reverse-xt") == frozen_src, "frames kept coming after Stop"
@@ -179,13 +181,20 @@ def test_reverse_streams_stops_and_replays(page, app):
     assert match and int(match[1]) < 1000, frozen_status
     busy = cpu_busy(app.proc.pid, 2.0)
     assert busy < 0.5, f"the app still uses {busy:.2f} cores after Stop"
+    assert "Error" not in page.locator("#reverse-status").inner_text()  # no overlay over the status
+    # the steps run before Stop are replayable
+    scrub = page.locator("#reverse-scrub input[type=range]")
+    wait_for(lambda: scrub.is_enabled(), what="the scrubber after Stop")
+    stored = int(re.search(r"revisit the (\d+) stored steps", frozen_status)[1])
+    assert stored >= 2 and float(scrub.get_attribute("max")) == stored - 1
+    drag_slider(page, "reverse-scrub", 0.0)
+    wait_for(lambda: "Replaying step 1," in status_text(page), what="the replay of step 1 of the stopped run")
 
     # 3. A short run to the end, then replay its first step with the scrubber.
     set_number(page, "reverse-steps", 20)
     wait_for(lambda: slider_value(page, "reverse-steps") == 20, what="steps = 20")
     page.locator("#reverse-generate").click()
     wait_for(lambda: "done" in status_text(page), timeout=60, what="the short run to finish")
-    scrub = page.locator("#reverse-scrub input[type=range]")
     wait_for(lambda: scrub.is_enabled(), what="the scrubber to become usable")
     assert float(scrub.get_attribute("max")) == 19
     last_src = img_src(page, "reverse-xt")
