@@ -6,6 +6,7 @@ the learned reverse chain -> off the manifold and back -> the 2D picture.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -41,6 +42,7 @@ def load_denoiser() -> tuple[object | None, str | None]:
     except model.CheckpointError as exc:
         log.warning("%s", exc)
         return None, str(exc)
+    gc.freeze()  # the libraries' and the model's objects live as long as the app: never rescan them
     if model.compile_wanted():
         threading.Thread(target=_warm_up, args=(denoiser,), name="compile-warm-up", daemon=True).start()
     return denoiser, None
