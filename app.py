@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from diffusion_demo.ui import build_demo, launch_kwargs
+from diffusion_demo.ui import SERVING, build_demo, launch_kwargs
 
 demo = build_demo()
 
@@ -16,4 +16,6 @@ if __name__ == "__main__":
     parser.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="port (default 7860)")
     args = parser.parse_args()
-    demo.launch(**launch_kwargs(args.host, args.port))
+    demo.launch(**launch_kwargs(args.host, args.port), prevent_thread_lock=True)
+    SERVING.set()  # now the background torch.compile may start (see diffusion_demo.ui.SERVING)
+    demo.block_thread()

@@ -48,8 +48,15 @@ def load_denoiser() -> tuple[object | None, str | None]:
     return denoiser, None
 
 
+# Set once the server answers (app.py, after launch()). Gradio's launch() gives up when its
+# first request to itself takes over 3 s, which a compile hogging both cores can cause on a
+# 2-core Space; the warm-up waits for this (or at most a minute, if launched another way).
+SERVING = threading.Event()
+
+
 def _warm_up(denoiser: model.Denoiser) -> None:
     """Compile the UNet in the background: the page is served at once, requests run eagerly meanwhile."""
+    SERVING.wait(timeout=60)
     try:
         log.warning("compiled the UNet in %.1f s (torch.compile)", denoiser.warm_up_compile())
     except Exception as exc:  # no compiler on this machine: stay eager, which is only slower
