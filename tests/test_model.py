@@ -79,3 +79,21 @@ def test_compiled_unet_is_used_only_for_its_batch_under_inference_mode(tiny_chec
         den.eps(x3, 10)  # other batch size: eager
         den.eps(x2, 10)  # the compiled case
     assert calls == [2]
+
+
+@pytest.mark.slow
+def test_a_chain_after_the_warm_up_never_recompiles(tiny_checkpoint):
+    """The frozen graph must serve every step of a chain: x_T (a normal tensor), later
+    steps (inference tensors), any t. A recompilation would stall a request for seconds
+    and fall back to an unfrozen, slower graph."""
+    import torch._dynamo
+
+    from diffusion_demo.sampling import ReverseRequest, reverse_chain
+
+    den = model.load(tiny_checkpoint, autocast="fp32")
+    den.compiled_batch = 2
+    den.warm_up_compile()
+    with torch._dynamo.config.patch(error_on_recompile=True):
+        for sampler in ("ddpm", "ddim", "dpmsolver"):
+            records = list(reverse_chain(den, ReverseRequest(sampler=sampler, steps=4, num_samples=2)))
+            assert len(records) == 4
