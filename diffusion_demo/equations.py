@@ -14,6 +14,8 @@ convention (diffusers timestep k is x_{k+1}).
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -249,6 +251,13 @@ class SamplerNumbers:
         return _finite_dict(asdict(self))
 
 
+@functools.lru_cache(maxsize=16)
+def _read_only_scheduler(sampler: str, config_json: str):
+    """One scheduler per (sampler, config), only ever read (ᾱ): building one costs ~2 ms, and
+    the reverse tab asks for the numbers of every frame it streams."""
+    return scheduler_class(sampler).from_config(json.loads(config_json))
+
+
 def sampler_numbers(
     sampler: str,
     scheduler_config: Any,
@@ -266,7 +275,7 @@ def sampler_numbers(
     """
     if sampler not in SAMPLER_NAMES:
         raise ValueError(f"Unknown sampler {sampler!r}: expected one of {', '.join(SAMPLER_NAMES)}.")
-    sched = scheduler_class(sampler).from_config(scheduler_config)
+    sched = _read_only_scheduler(sampler, json.dumps(dict(scheduler_config), sort_keys=True, default=str))
     T = int(sched.config.num_train_timesteps)
     t = check_t(t, T - 1)
     prev_t = _int_in(prev_t, "prev_t", -1, t - 1)

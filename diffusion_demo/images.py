@@ -128,13 +128,13 @@ def grid(batch: torch.Tensor, nrow: int | None = None, pad: int = 1) -> torch.Te
     n, c, h, w = batch.shape
     nrow = nrow or math.ceil(math.sqrt(n))
     rows = math.ceil(n / nrow)
-    out = torch.full((c, rows * (h + pad) + pad, nrow * (w + pad) + pad), -1.0)
-    for i in range(n):
-        r, q = divmod(i, nrow)
-        out[
-            :, pad + r * (h + pad) : pad + r * (h + pad) + h, pad + q * (w + pad) : pad + q * (w + pad) + w
-        ] = batch[i]
-    return out
+    # each cell is the image with `pad` black pixels below and to its right; the cells are
+    # laid out by one reshape (no Python loop: the reverse tab builds grids for every frame)
+    cells = torch.full((rows * nrow, c, h + pad, w + pad), -1.0)
+    cells[:n, :, :h, :w] = batch
+    out = cells.reshape(rows, nrow, c, h + pad, w + pad).permute(2, 0, 3, 1, 4)
+    out = out.reshape(c, rows * (h + pad), nrow * (w + pad))
+    return torch.nn.functional.pad(out, (pad, 0, pad, 0), value=-1.0)
 
 
 def strip(frames: list[torch.Tensor], pad: int = 2) -> torch.Tensor:
