@@ -68,6 +68,14 @@ def _is_real(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _bounded_number(component: gr.components.Component) -> bool:
+    """A slider or number whose bounds Gradio checks itself (and fails on a non-number);
+    unbounded API numbers reach our handlers, whose messages are more precise."""
+    if isinstance(component, gr.Slider):
+        return True
+    return isinstance(component, gr.Number) and (component.minimum, component.maximum) != (None, None)
+
+
 def _allowed(component: gr.components.Component) -> str:
     lo, hi = getattr(component, "minimum", None), getattr(component, "maximum", None)
     if lo is not None and hi is not None:
@@ -102,7 +110,7 @@ class Blocks(gr.Blocks):
                 print_exception=False,
             )
         for component, name, value in zip(block_fn.inputs, names, inputs, strict=False):
-            if isinstance(component, (gr.Slider, gr.Number)) and value is not None and not _is_real(value):
+            if _bounded_number(component) and value is not None and not _is_real(value):
                 raise gr.Error(
                     f"{name} must be a number{_allowed(component)}; got {value!r:.80}.", print_exception=False
                 )

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -65,8 +67,9 @@ $x_t - \sqrt{\bar\alpha_t}\,x_0$ has the predicted standard deviation in both ro
 
 
 class _LRU:
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, on_evict: Callable[[Any], None] | None = None) -> None:
         self._size = size
+        self._on_evict = on_evict
         self._data: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -80,13 +83,32 @@ class _LRU:
             self._data[key] = value
             self._data.move_to_end(key)
             while len(self._data) > self._size:
-                self._data.popitem(last=False)
+                _, old = self._data.popitem(last=False)
+                if self._on_evict is not None:
+                    self._on_evict(old)
         return value
 
 
 _SOURCES = _LRU(32)
 _NOISE = _LRU(16)
 _CHAINS = _LRU(16)
+# /forward's x_0 and ε repeat from call to call (same image, same seed): their PNGs are
+# written once and handed to Gradio by path instead of being encoded again on every call
+# (~5 ms each for a noisy 256 px image: enough to push a round trip past gradio_client's
+# 50 ms polling tick). Files live in a private temp folder, at most 64 of them.
+_PNG_DIR = tempfile.TemporaryDirectory(prefix="order-from-chaos-")
+_PNGS = _LRU(64, on_evict=lambda path: Path(path).unlink(missing_ok=True))
+
+
+def png_file(key: Hashable, make_image: Callable[[], Image.Image]) -> str:
+    """The path of a PNG of `make_image()`, written once per key."""
+
+    def write() -> str:
+        path = Path(_PNG_DIR.name) / f"{uuid.uuid4().hex}.png"
+        make_image().save(path)
+        return str(path)
+
+    return _PNGS.get(key, write)
 
 
 @dataclass(frozen=True)
@@ -194,14 +216,14 @@ def forward_api(
     beta_start: float = SCHEDULE.default_beta_start,
     beta_end: float = SCHEDULE.default_beta_end,
     T: float = SCHEDULE.default_T,
-) -> tuple[Image.Image, Image.Image, Image.Image, str]:
-    """/forward: x_t (first), then x_0, ε and the formula with the current numbers."""
+) -> tuple[Image.Image, str, str, str]:
+    """/forward: x_t (first), then x_0, ε (PNG files) and the formula with the current numbers."""
     req = validate(image, t, schedule, seed, example, beta_start, beta_end, T)
     x_t, eps = compute_xt(req)
     return (
         images.to_pil(x_t),
-        req.source.image,
-        images.noise_to_pil(eps),
+        png_file(("x0", req.source.key), lambda: req.source.image),
+        png_file(("eps", tuple(eps.shape), req.seed), lambda: images.noise_to_pil(eps)),
         str(equations.forward_md(req.spec, req.t)),
     )
 

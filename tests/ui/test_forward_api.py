@@ -118,7 +118,10 @@ def test_forward_handler_is_the_closed_form():
     eps = forward.fixed_noise(tuple(src.x0.shape), 4)
     expected = images.to_pil(forward.q_sample(src.x0, 300, spec, eps))
     assert np.array_equal(np.asarray(x_t), np.asarray(expected))
-    assert x0_img is src.image and eps_img.size == src.image.size
+    # x_0 and ε come as PNG files, written once and reused: lossless, the same pixels
+    assert np.array_equal(np.asarray(Image.open(x0_img)), np.asarray(src.image))
+    assert np.array_equal(np.asarray(Image.open(eps_img)), np.asarray(images.noise_to_pil(eps)))
+    assert forward_tab.forward_api(None, 800, "cosine", 4, "photo-shapes")[1:3] == (x0_img, eps_img)
     assert md == equations.forward_md(spec, 300)
     # same seed -> same ε; another seed -> another x_t
     again = forward_tab.forward_api(None, 300, "cosine", 4, "photo-shapes")[0]
