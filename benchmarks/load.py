@@ -221,12 +221,26 @@ def main(argv: list[str] | None = None) -> dict:
             threading.Thread(target=worker, args=(i, url, args, deadline, stats), daemon=True)
             for i in range(args.clients)
         ]
+        rss_samples: list[tuple[float, float]] = []  # (seconds since start, MB), every 2 s
+
+        def sample_rss() -> None:
+            while time.monotonic() < deadline:
+                value = rss_mb(pid)
+                if value is not None:
+                    rss_samples.append((time.monotonic() - start, value))
+                time.sleep(2.0)
+
+        threads.append(threading.Thread(target=sample_rss, daemon=True))
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=max(0.0, deadline - time.monotonic()) + 30)
         wall = time.monotonic() - start
         rss_end = rss_mb(pid)
+        # "flat": the app warms up (compiles, fills its caches) early on; compare from there
+        warm = [mb for at, mb in rss_samples if at >= args.duration / 4]
+        rss_warm = warm[0] if warm else None
+        rss_peak = max([mb for _, mb in rss_samples] + [rss_end or 0.0]) or None
     finally:
         if proc is not None:
             stop_app(proc)
@@ -240,6 +254,8 @@ def main(argv: list[str] | None = None) -> dict:
         "cancelled_at_end": stats.cancelled,
         "rss_mb_start": None if rss_start is None else round(rss_start, 1),
         "rss_mb_end": None if rss_end is None else round(rss_end, 1),
+        "rss_mb_after_first_quarter": None if rss_warm is None else round(rss_warm, 1),
+        "rss_mb_peak": None if rss_peak is None else round(rss_peak, 1),
         "endpoints": {},
     }
     print(f"\n{'endpoint':<10} {'done':>6} {'busy':>6} {'errors':>6} {'p50 s':>8} {'p95 s':>8}")
@@ -257,7 +273,10 @@ def main(argv: list[str] | None = None) -> dict:
         p95 = f"{row['p95_s']:.3f}" if lat else "-"
         print(f"{endpoint:<10} {row['completed']:>6} {row['busy']:>6} {row['errors']:>6} {p50:>8} {p95:>8}")
     fmt = lambda v: "n/a" if v is None else f"{v:.0f} MB"  # noqa: E731
-    print(f"\napp RSS: {fmt(rss_start)} at start, {fmt(rss_end)} at end")
+    print(
+        f"\napp RSS: {fmt(rss_start)} at start, {fmt(rss_warm)} after the first quarter (warmed up), "
+        f"{fmt(rss_end)} at end, peak {fmt(rss_peak)}"
+    )
     for line in stats.examples:
         print("error:", line)
     print(json.dumps(summary))
