@@ -98,23 +98,30 @@ class Blocks(gr.Blocks):
 
     @staticmethod
     def _names(block_fn) -> tuple[str, list[str]]:
+        """The endpoint and its parameter names, for messages (built only when one is needed)."""
         labels = block_fn.input_parameter_names or [c.label for c in block_fn.inputs]
         endpoint = f"/{block_fn.api_name}" if block_fn.api_name else "this action"
         return endpoint, [name or f"param_{i}" for i, name in enumerate(labels)]
 
     def validate_inputs(self, block_fn, inputs: list[Any]) -> None:
-        endpoint, names = self._names(block_fn)
+        # runs before every event, slider drags included: the checks are cheap isinstance
+        # tests, and names are looked up only for the message of a refusal
         if len(inputs) < len(block_fn.inputs):
+            endpoint, names = self._names(block_fn)
             raise gr.Error(
                 f"{endpoint} expects {len(block_fn.inputs)} values ({', '.join(names)}); got {len(inputs)}.",
                 print_exception=False,
             )
-        for component, name, value in zip(block_fn.inputs, names, inputs, strict=False):
-            if _bounded_number(component) and value is not None and not _is_real(value):
+        for i, (component, value) in enumerate(zip(block_fn.inputs, inputs, strict=False)):
+            if value is None:
+                continue
+            if _bounded_number(component) and not _is_real(value):
+                name = self._names(block_fn)[1][i]
                 raise gr.Error(
                     f"{name} must be a number{_allowed(component)}; got {value!r:.80}.", print_exception=False
                 )
-            if isinstance(component, _FILES) and value is not None and not isinstance(value, dict):
+            if isinstance(component, _FILES) and not isinstance(value, dict):
+                name = self._names(block_fn)[1][i]
                 raise gr.Error(
                     f"{name} must be a file: {_SEND_FILES}; got {value!r:.80}.", print_exception=False
                 )

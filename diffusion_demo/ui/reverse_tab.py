@@ -43,6 +43,10 @@ def status_line(record: StepRecord, request: ReverseRequest, elapsed: float) -> 
     )
 
 
+# How a run's status line ends once it is over (after_stop reads them back).
+DONE, STOPPED = "done:", "stopped:"
+
+
 def replay_slider(last: int) -> gr.Slider:
     """The scrubber over stored steps 0 … last."""
     # max(last, 1): a 1-step run would make Slider(0, 0), which Gradio refuses
@@ -164,7 +168,7 @@ def build(ctx: UIContext) -> None:
             show(final["x0"]),
             show(final["eps"]),
             status_line(record, request, frame.elapsed)
-            + " · done: drag the replay slider to revisit any step.",
+            + f" · {DONE} drag the replay slider to revisit any step.",
             gr.skip(),
             replay_slider(last),
             store.frames,
@@ -173,12 +177,12 @@ def build(ctx: UIContext) -> None:
     def after_stop(frames, status_text):
         """After Stop: the steps stored so far become replayable, and the status says so."""
         text = status_text or ""
-        if not frames or "done:" in text or "stopped:" in text:
+        if not frames or DONE in text or STOPPED in text:  # finished, or Stop pressed twice
             return gr.skip(), gr.skip()
         last = len(frames) - 1
         return replay_slider(
             last
-        ), text + f" · stopped: drag the replay slider to revisit the {last + 1} stored steps."
+        ), f"{text} · {STOPPED} drag the replay slider to revisit the {last + 1} stored steps."
 
     @guarded
     def replay_step(index, frames):
