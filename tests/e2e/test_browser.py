@@ -154,6 +154,10 @@ def test_reverse_streams_stops_and_replays(page, app):
     set_number(page, "reverse-steps", 1000)
     wait_for(lambda: slider_value(page, "reverse-steps") == 1000, what="steps = 1000")
 
+    # The page's own load-time work (the 2D tab draws its first views, seconds on a busy
+    # machine) must be over, or it would be counted below as the chain running after Stop.
+    wait_for(lambda: cpu_busy(app.proc.pid, 1.0) < 0.5, timeout=120, what="the app to idle after page load")
+
     # 1. Generate: frames stream (x_t's src changes several times while it runs).
     page.locator("#reverse-generate").click()
     seen: list[str] = []
