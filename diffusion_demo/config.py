@@ -78,7 +78,12 @@ class ReverseLimits:
     default_steps: int = 50
     # Browsers cannot show more than this; more frames only fill Gradio's cache.
     max_fps: float = 20.0
-    # Each streamed frame is the grid upscaled to this many pixels wide (small WebP).
+    # The most of a run's time that streamed frames may take. Gradio handles a frame on the
+    # chain's own time (~15 ms for three small PNGs here), so 20 frames/s of a 30 ms/step
+    # chain would slow it by half; the throttle spaces frames to stay within this fraction.
+    frame_budget: float = 0.05
+    # Exported frames (GIF, MP4) are the grid upscaled to this width; the UI streams
+    # native-size PNGs (~0.3 KB a digit) and the browser upscales them.
     frame_width: int = 256
     # Frames kept for the replay scrubber: bounded memory whatever the step count.
     max_replay_frames: int = 200

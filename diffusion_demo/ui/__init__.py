@@ -15,7 +15,7 @@ import gradio as gr
 
 from .. import model
 from ..config import IMAGES
-from . import deeplinks, forward_tab, reverse_tab, roundtrip_tab, schedule_tab, toy2d_tab
+from . import deeplinks, forward_tab, reverse_tab, roundtrip_tab, schedule_tab, torch_thread, toy2d_tab
 from .common import Blocks, UIContext, schedule_panel
 from .theme import CSS, HEAD, theme
 
@@ -38,7 +38,11 @@ diffusion model learns to **undo** that, one small step at a time — order from
 def load_denoiser() -> tuple[object | None, str | None]:
     """The shipped model, or (None, message) when it is missing or corrupt."""
     try:
-        denoiser = model.load(os.environ.get("DIFFUSION_DEMO_CHECKPOINT") or model.MODEL.checkpoint)
+        # on the torch thread, like every chain later: a first parallel op here would give
+        # this thread an OpenMP pool of its own for good (see ui.torch_thread)
+        denoiser = torch_thread.call(
+            model.load, os.environ.get("DIFFUSION_DEMO_CHECKPOINT") or model.MODEL.checkpoint
+        )
     except model.CheckpointError as exc:
         log.warning("%s", exc)
         return None, str(exc)
@@ -81,6 +85,7 @@ def build_demo(denoiser: object | None = None, checkpoint_error: str | None = No
                 with gr.Tab(label, id=tab_id, elem_id=f"tab-{tab_id}"):
                     module.build(ctx)
         deeplinks.wire(demo, tabs, ctx)
+    demo.run_heavy_on_torch_thread()
     demo.queue(max_size=64, default_concurrency_limit=2)
     return demo
 

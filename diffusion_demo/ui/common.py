@@ -14,13 +14,27 @@ import gradio as gr
 
 from ..config import SCHEDULE, SCHEDULE_NAMES
 from ..model import CheckpointError
+from . import torch_thread
 
 log = logging.getLogger("diffusion_demo")
 
 # Every event that runs seconds of torch work (the UNet's chains, 2D training and animations,
 # exports) shares one worker: torch already keeps both cores busy, so two such jobs at once
 # would only slow each other down. Others wait in the queue, which shows their position.
+# Blocks.run_heavy_on_torch_thread puts their handlers on the torch thread (ui.torch_thread).
 HEAVY: dict[str, Any] = {"concurrency_id": "heavy", "concurrency_limit": 1}
+
+
+def frame_image(label: str, elem_id: str, height: int) -> gr.Image:
+    """An output image for streamed digit grids, sent at native size as PNG.
+
+    A 4×4 grid of 28×28 digits is a ~0.3 KB PNG, encoded in well under a millisecond; the
+    browser upscales it with crisp pixels (the `pixels` class in theme.CSS). Every streamed
+    frame is handled by Gradio on the chain's time, so small frames leave more of it to the chain.
+    """
+    return gr.Image(
+        label=label, format="png", interactive=False, elem_id=elem_id, elem_classes=["pixels"], height=height
+    )
 
 
 def guarded(fn: Callable) -> Callable:
@@ -45,6 +59,7 @@ def guarded(fn: Callable) -> Callable:
 
         @functools.wraps(fn)
         def gen_wrapper(*args: Any, **kwargs: Any):
+            torch_thread.single_threaded()  # a no-op on the torch thread (heavy handlers)
             try:
                 yield from fn(*args, **kwargs)
             except GeneratorExit:
@@ -56,6 +71,7 @@ def guarded(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any):
+        torch_thread.single_threaded()
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
@@ -95,6 +111,26 @@ class Blocks(gr.Blocks):
     has raised an exception" (show_error stays off so nothing internal leaks). This names
     the parameter and what it expects instead.
     """
+
+    # Gradio's queue looks for new jobs every 1 ms and for progress to send every 10 ms
+    # (queueing.Queue.sleep_when_free, .progress_update_sleep_when_free). Each wake-up takes
+    # the GIL and a core away from torch's two threads: with a launched app, DDIM-50 took
+    # 1.70 s instead of 1.37 s here. 5 ms and 50 ms give that time back; a job still starts
+    # within 5 ms of its request, and a gr.Progress bar (2D training) still moves 20 times a second.
+    QUEUE_POLL_S = 0.005
+    PROGRESS_POLL_S = 0.05
+
+    def run_heavy_on_torch_thread(self) -> None:
+        """Move every HEAVY event's handler to the torch thread (call once, after building)."""
+        for block_fn in self.fns.values():
+            if block_fn.fn is not None and block_fn.concurrency_id == HEAVY["concurrency_id"]:
+                block_fn.fn = torch_thread.heavy(block_fn.fn)
+
+    def queue(self, *args: Any, **kwargs: Any) -> Blocks:
+        super().queue(*args, **kwargs)
+        self._queue.sleep_when_free = self.QUEUE_POLL_S
+        self._queue.progress_update_sleep_when_free = self.PROGRESS_POLL_S
+        return self
 
     @staticmethod
     def _names(block_fn) -> tuple[str, list[str]]:

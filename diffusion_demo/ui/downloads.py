@@ -35,7 +35,7 @@ from typing import Any
 import gradio as gr
 
 from .. import export, images, model, plots
-from ..config import SCHEDULE
+from ..config import REVERSE, SCHEDULE
 from ..forward import check_t
 from ..schedules import validate_spec
 from .common import HEAVY, UIContext, guarded
@@ -195,7 +195,7 @@ def reverse_file(format: str = "gif", replay: list[dict] | None = None) -> str:
     last = len(replay) - 1
     shots, captions = [], []
     for i, f in enumerate(replay):
-        shots.append(show(f["x_t"]))
+        shots.append(show(f["x_t"], REVERSE.frame_width))
         captions.append("x_0" if i == last else f"step {f['index'] + 1}, t = {f['t'] + 1}")
     info = replay[-1]
     name = f"reverse_{len(replay)}frames_step{info['index'] + 1}"
@@ -231,10 +231,10 @@ def roundtrip_file(
     path = image_path(image, example, digits)
     img = images.load_image(path)
     x0 = images.to_digit(images.fit(img, 256) if image else img, MODEL.sample_size)[None]
-    shots, captions = [tensor_frame(x0)], ["x_0"]
+    shots, captions = [tensor_frame(x0, REVERSE.frame_width)], ["x_0"]
     if t > 0:
         x_t, timestep, chain = round_trip(denoiser, x0, t, request)
-        shots.append(tensor_frame(x_t))
+        shots.append(tensor_frame(x_t, REVERSE.frame_width))
         captions.append(f"x_t, t = {timestep + 1}")
         keep: set[int] = set()
         with torch.inference_mode():
@@ -243,7 +243,7 @@ def roundtrip_file(
                     keep = set(frame_indices(record.num_steps, DOWNLOADS.roundtrip_frames))
                 if record.index in keep:
                     last = record.index == record.num_steps - 1
-                    shots.append(tensor_frame(record.prev_sample.clamp(-1, 1)))
+                    shots.append(tensor_frame(record.prev_sample.clamp(-1, 1), REVERSE.frame_width))
                     captions.append("back: x_0" if last else f"back: t = {record.t + 1}")
     stem = _safe(path.stem if image else example)
     name = f"roundtrip_{stem}_t{t}_{request.sampler}{request.steps}_seed{request.seed}"

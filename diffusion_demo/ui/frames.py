@@ -19,18 +19,33 @@ from ..sampling import ReverseRequest, StepRecord, reverse_chain
 
 
 class Throttle:
-    """True at most `fps` times a second, and always for the last step."""
+    """Which steps become frames: the first, the last, and between them at most `fps` a
+    second, and no more than fit in `budget`.
 
-    def __init__(self, fps: float = REVERSE.max_fps) -> None:
+    A frame costs time in which the chain does not run: making its images here, then Gradio
+    encoding, caching and sending them while the generator waits at its yield (serial with
+    the chain; ~15 ms a frame on 2 cores). Report that cost with `spent()`, and the next
+    frame waits long enough that frames take at most `budget` of the run's time.
+    """
+
+    def __init__(self, fps: float = REVERSE.max_fps, budget: float = REVERSE.frame_budget) -> None:
         self.interval = 1.0 / fps
+        self.budget = budget
+        self.cost = 0.0  # what the last frame took, made and shown
         self.last = -float("inf")
 
     def __call__(self, record: StepRecord) -> bool:
         now = time.perf_counter()
-        if record.index == record.num_steps - 1 or now - self.last >= self.interval:
+        wait = max(self.interval, self.cost / self.budget)
+        if record.index in (0, record.num_steps - 1) or now - self.last >= wait:
             self.last = now
             return True
         return False
+
+    def spent(self, seconds: float) -> None:
+        """The frame just shown took `seconds`: the wait for the next one starts now."""
+        self.cost = seconds
+        self.last = time.perf_counter()
 
 
 def grid_uint8(batch: torch.Tensor) -> np.ndarray:
@@ -38,13 +53,17 @@ def grid_uint8(batch: torch.Tensor) -> np.ndarray:
     return to_uint8(grid(batch.float().cpu()))
 
 
-def show(a: np.ndarray, width: int = REVERSE.frame_width) -> Image.Image:
-    """A stored uint8 grid, upscaled with nearest neighbours so pixels stay crisp."""
+def show(a: np.ndarray, width: int | None = None) -> Image.Image:
+    """A stored uint8 grid as an image: native size for the UI (the browser upscales it,
+    see `common.frame_image`), or upscaled to `width` with nearest neighbours (exports)."""
     img = Image.fromarray(a)
+    if width is None:
+        return img
     return img.resize((width, round(img.height * width / img.width)), Image.Resampling.NEAREST)
 
 
-def tensor_frame(batch: torch.Tensor, width: int = REVERSE.frame_width) -> Image.Image:
+def tensor_frame(batch: torch.Tensor, width: int | None = None) -> Image.Image:
+    """(N, C, H, W) in [-1, 1] -> one grid image, native size unless `width` is given."""
     return to_pil(grid(batch.float().cpu()), width)
 
 
@@ -87,15 +106,18 @@ class Frame:
 
 
 def stream(denoiser, request: ReverseRequest, store: Replay | None = None, fps: float = REVERSE.max_fps):
-    """Consume the reverse chain and yield a Frame at most `fps` times a second (and the last step).
+    """Consume the reverse chain and yield a Frame for the steps `Throttle` picks.
 
     Only the frames that will be shown become images; `store` keeps the replay copies.
+    The time a frame takes, including the wait at its yield while the consumer shows it,
+    is charged to the throttle, so a slow consumer gets fewer frames, not a slower chain.
     """
     throttle, start, last_t = Throttle(fps), time.perf_counter(), None
     for record in reverse_chain(denoiser, request):
         if store is not None:
             store.add(record)
         if throttle(record):
+            begun = time.perf_counter()
             yield Frame(
                 record,
                 tensor_frame(record.prev_sample.clamp(-1, 1)),
@@ -104,6 +126,7 @@ def stream(denoiser, request: ReverseRequest, store: Replay | None = None, fps: 
                 sampler_update_md(
                     request.sampler, denoiser.scheduler_config, record.t, record.prev_t, request.eta, last_t
                 ),
-                time.perf_counter() - start,
+                begun - start,
             )
+            throttle.spent(time.perf_counter() - begun)
         last_t = record.t

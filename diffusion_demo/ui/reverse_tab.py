@@ -11,7 +11,7 @@ from ..config import REVERSE, SAMPLER_NAMES
 from ..equations import LATEX_DELIMITERS
 from ..sampling import SAMPLER_LABELS, ReverseRequest, StepRecord, reverse_chain, validate_request
 from . import downloads
-from .common import HEAVY, UIContext, guarded
+from .common import HEAVY, UIContext, frame_image, guarded
 from .frames import Replay, Throttle, show, stream, tensor_frame
 
 EXPLAIN = """
@@ -87,27 +87,9 @@ def build(ctx: UIContext) -> None:
         with gr.Column(scale=3):
             status = gr.Markdown(ctx.checkpoint_error or "Press **Generate**.", elem_id="reverse-status")
             with gr.Row():
-                x_t = gr.Image(
-                    label="x_t (the chain)",
-                    format="webp",
-                    elem_id="reverse-xt",
-                    interactive=False,
-                    height=300,
-                )
-                x0 = gr.Image(
-                    label="x̂_0 (the network's guess)",
-                    format="webp",
-                    elem_id="reverse-x0",
-                    interactive=False,
-                    height=300,
-                )
-                eps = gr.Image(
-                    label="ε̂ (predicted noise)",
-                    format="webp",
-                    elem_id="reverse-eps",
-                    interactive=False,
-                    height=300,
-                )
+                x_t = frame_image("x_t (the chain)", "reverse-xt", 300)
+                x0 = frame_image("x̂_0 (the network's guess)", "reverse-x0", 300)
+                eps = frame_image("ε̂ (predicted noise)", "reverse-eps", 300)
             formula = gr.Markdown(latex_delimiters=LATEX_DELIMITERS, elem_id="reverse-formula")
             scrub = gr.Slider(
                 0,
@@ -120,16 +102,7 @@ def build(ctx: UIContext) -> None:
             )
             download_row = downloads.reverse_row()
             with gr.Row(visible=True):
-                cmp_imgs = [
-                    gr.Image(
-                        label=SAMPLER_LABELS[s],
-                        format="webp",
-                        interactive=False,
-                        elem_id=f"compare-{s}",
-                        height=240,
-                    )
-                    for s in SAMPLER_NAMES
-                ]
+                cmp_imgs = [frame_image(SAMPLER_LABELS[s], f"compare-{s}", 240) for s in SAMPLER_NAMES]
     gr.Markdown(MODEL_NOTE)
     replay = gr.State(None, time_to_live=900)
     downloads.wire_reverse(download_row, replay)
@@ -203,13 +176,16 @@ def build(ctx: UIContext) -> None:
         """The same x_T through every sampler: one grid each, in turn."""
         denoiser = require_model()
         outs: list = [gr.skip()] * len(SAMPLER_NAMES)
+        unchanged = [gr.skip()] * len(SAMPLER_NAMES)
         lines = []
         for k, name in enumerate(SAMPLER_NAMES):
             request = validate_request(name, steps, num_samples, seed, eta)
             start, throttle = time.perf_counter(), Throttle(fps=4)
             for record in reverse_chain(denoiser, request):
                 if throttle(record):  # a yield per few steps lets Stop end the run promptly
-                    yield (*outs, f"{name}: step {record.index + 1}/{record.num_steps}")
+                    begun = time.perf_counter()
+                    yield (*unchanged, f"{name}: step {record.index + 1}/{record.num_steps}")
+                    throttle.spent(time.perf_counter() - begun)
             outs[k] = tensor_frame(record.prev_sample.clamp(-1, 1))
             lines.append(f"{name}: {time.perf_counter() - start:.2f} s")
             yield (*outs, "Same x_T, " + f"{request.steps} steps · " + " · ".join(lines))

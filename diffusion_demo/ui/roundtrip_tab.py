@@ -17,7 +17,7 @@ from ..roundtrip import distance_curve, round_trip
 from ..sampling import validate_request
 from ..schedules import ScheduleSpec
 from . import downloads
-from .common import HEAVY, UIContext, guarded
+from .common import HEAVY, UIContext, frame_image, guarded
 from .frames import Throttle, tensor_frame
 
 EXPLAIN = """
@@ -93,27 +93,9 @@ def build(ctx: UIContext) -> None:
                 elem_id="roundtrip-status",
             )
             with gr.Row():
-                recon = gr.Image(
-                    label="reconstruction (x_0 again?)",
-                    format="webp",
-                    interactive=False,
-                    elem_id="roundtrip-recon",
-                    height=260,
-                )
-                x0_img = gr.Image(
-                    label="x_0 (the digit)",
-                    format="webp",
-                    interactive=False,
-                    elem_id="roundtrip-x0",
-                    height=260,
-                )
-                xt_img = gr.Image(
-                    label="x_t (pushed off the manifold)",
-                    format="webp",
-                    interactive=False,
-                    elem_id="roundtrip-xt",
-                    height=260,
-                )
+                recon = frame_image("reconstruction (x_0 again?)", "roundtrip-recon", 260)
+                x0_img = frame_image("x_0 (the digit)", "roundtrip-x0", 260)
+                xt_img = frame_image("x_t (pushed off the manifold)", "roundtrip-xt", 260)
             formula = gr.Markdown(latex_delimiters=LATEX_DELIMITERS, elem_id="roundtrip-formula")
             downloads.roundtrip_row(ctx, [upload, t, seed, example, sampler, steps])
             curve = gr.Image(
@@ -157,6 +139,7 @@ def build(ctx: UIContext) -> None:
         eq = forward_md(TRAINED, timestep + 1)
         for record in chain:
             if throttle(record):
+                begun = time.perf_counter()
                 yield (
                     tensor_frame(record.pred_original_sample),
                     tensor_frame(x0),
@@ -164,6 +147,7 @@ def build(ctx: UIContext) -> None:
                     f"step {record.index + 1}/{record.num_steps} · t = {record.t + 1}",
                     eq,
                 )
+                throttle.spent(time.perf_counter() - begun)
         out = record.prev_sample.clamp(-1, 1)
         dist = float(((out - x0) / 2).pow(2).mean().sqrt())
         msg = (

@@ -74,6 +74,10 @@ CSS = """
 #intro h1 { margin-bottom: 0.2em; }
 .formula { font-size: 1.1em; }
 
+/* Streamed digit grids arrive at native size (ui.common.frame_image): fill the panel, and
+   keep every pixel square and sharp instead of blurring it (Gradio's default scales down only). */
+.pixels img { object-fit: contain !important; image-rendering: pixelated; }
+
 /* Share bar and download rows: small and out of the way. */
 #share-bar { margin-top: 0.5em; align-items: end; }
 .downloads { gap: 0.4em; align-items: center; flex-wrap: wrap; }

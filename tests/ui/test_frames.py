@@ -1,0 +1,73 @@
+"""Which steps become frames, what they cost, and what the UI is sent."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from diffusion_demo.config import REVERSE
+from diffusion_demo.sampling import ReverseRequest, StepRecord
+from diffusion_demo.ui.frames import Replay, Throttle, show, stream, tensor_frame
+
+
+def record(index: int, num_steps: int = 100) -> StepRecord:
+    x = torch.zeros(1, 1, 4, 4)
+    return StepRecord(index, num_steps, 999 - index, 998 - index, x, x, x, x)
+
+
+def test_throttle_always_shows_the_first_and_last_step_and_at_most_fps():
+    throttle = Throttle(fps=10, budget=1.0)
+    picks = [throttle(record(i, 50)) for i in range(50)]  # 50 steps in far less than 0.1 s
+    assert picks[0] and picks[-1]
+    assert sum(picks) == 2
+
+
+def test_throttle_waits_long_enough_for_frames_to_stay_within_the_budget():
+    throttle = Throttle(fps=1000, budget=0.1)
+    assert throttle(record(0))
+    throttle.spent(0.02)  # the frame took 20 ms to make and show: the next waits 0.2 s
+    start = time.perf_counter()
+    shown_at = None
+    i = 1
+    while shown_at is None:
+        if throttle(record(i, num_steps=10**9)):
+            shown_at = time.perf_counter() - start
+        i += 1
+    assert 0.19 <= shown_at < 0.4
+
+
+def test_a_slow_consumer_gets_fewer_frames_not_a_slower_chain(tiny_denoiser):
+    request = ReverseRequest(sampler="ddim", steps=60, num_samples=2, seed=0)
+
+    def consume(delay: float) -> int:
+        frames = 0
+        for _frame in stream(tiny_denoiser, request, fps=1000):
+            frames += 1
+            time.sleep(delay)  # Gradio encoding and sending the frame
+        return frames
+
+    fast_frames = consume(0.0)
+    slow_frames = consume(0.01)
+    assert slow_frames < fast_frames
+    # frames may take about REVERSE.frame_budget of the run (the first and last come anyway)
+    assert slow_frames <= 2 + 60 * REVERSE.frame_budget, slow_frames
+
+
+def test_streamed_frames_are_native_size_and_exports_upscaled():
+    batch = torch.rand(16, 1, 28, 28) * 2 - 1
+    native = tensor_frame(batch)
+    assert native.size == (4 * 28 + 5, 4 * 28 + 5)  # a 4×4 grid with 1 px borders
+    assert tensor_frame(batch, REVERSE.frame_width).width == REVERSE.frame_width
+    stored = np.asarray(native)
+    assert show(stored).size == native.size
+    assert show(stored, REVERSE.frame_width).size == (REVERSE.frame_width,) * 2
+
+
+@pytest.mark.parametrize("steps", [1, 7, 1000])
+def test_replay_keeps_a_bounded_even_spread_with_the_last_step(steps):
+    replay = Replay(steps)
+    assert len(replay.keep) == min(steps, REVERSE.max_replay_frames)
+    assert steps - 1 in replay.keep and 0 in replay.keep
