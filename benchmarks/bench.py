@@ -9,7 +9,9 @@ Prints a table and one JSON line. Measures, in one run, on the shipped checkpoin
 3. the same generator producing no frames (streaming overhead = 2 vs 3);
 4. the fp32 and bf16 GEMM peaks of this machine and the chain's FLOPs (torch.utils.flop_counter);
 5. time to first frame, /forward p50/p95 through gradio_client (512×512 RGB), the app's RSS
-   over 20 reverse runs.
+   over 20 reverse runs;
+6. /reverse through the running app (`python app.py` in its own process, as users run it) with
+   gradio_client: what a user waits for, frames and all, next to the bare chain of 3.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -149,6 +152,52 @@ def forward_round_trip(den: model.Denoiser, n: int = 30) -> dict:
         demo.close()
 
 
+def through_app(ddpm_steps: int, port: int = 7897) -> dict:
+    """/reverse DDIM-50 and DDPM through `python app.py` (its own process) with gradio_client:
+    total seconds, streamed updates and the first update's arrival."""
+    from gradio_client import Client
+
+    root = Path(__file__).resolve().parent.parent
+    out: dict = {}
+    with tempfile.TemporaryFile("w+") as log:
+        app = subprocess.Popen(
+            [sys.executable, "app.py", "--port", str(port)], cwd=root, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.time() + 600
+            while time.time() < deadline:  # served, and the background compile is done
+                log.seek(0)
+                text = log.read()
+                if "compiled the UNet" in text or "running eagerly" in text or app.poll() is not None:
+                    break
+                time.sleep(1)
+            client = Client(
+                f"http://127.0.0.1:{port}/", verbose=False, download_files=False, ssl_verify=False
+            )
+            args = dict(num_samples=16, seed=0, eta=0.0, api_name="/reverse")
+            client.predict(sampler="ddim", steps=5, **args)  # warm-up
+            for name, steps, repeats in (("ddim", 50, 3), ("ddpm", ddpm_steps, 1)):
+                best = (float("inf"), 0, 0.0)
+                for _ in range(repeats):
+                    start, first, updates = time.perf_counter(), None, 0
+                    job = client.submit(sampler=name, steps=steps, **args)
+                    for _update in job:
+                        updates += 1
+                        first = first or time.perf_counter() - start
+                    job.result()
+                    best = min(best, (time.perf_counter() - start, updates, first))
+                out |= {
+                    f"{name}_through_app_s": best[0],
+                    f"{name}_through_app_updates": best[1],
+                    f"{name}_through_app_first_s": best[2],
+                }
+            client.close()
+        finally:
+            app.terminate()
+            app.wait(timeout=30)
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="100 DDPM steps instead of 1000")
@@ -188,6 +237,9 @@ def main() -> None:
     res["roofline_fraction_fp32"] = res["ddpm_achieved_gflops"] / res["fp32_gemm_peak_gflops"]
     if not args.skip_server:
         res |= forward_round_trip(den)
+        res |= through_app(ddpm_steps)
+        for name in ("ddim", "ddpm"):
+            res[f"{name}_through_app_vs_bare"] = res[f"{name}_through_app_s"] / res[f"{name}_app_noframes_s"]
 
     rows = [
         (f"DDPMPipeline, {ddpm_steps} steps, 16 samples", res["ddpm_pipeline_s"], "s", "peer"),
@@ -240,6 +292,20 @@ def main() -> None:
                 res["forward_default_p50_ms"],
                 "ms",
                 f"p95 {res['forward_default_p95_ms']:.0f} ms (a new TLS context per request)",
+            ),
+            (
+                "/reverse DDIM-50 through `python app.py`",
+                res["ddim_through_app_s"],
+                "s",
+                f"{res['ddim_through_app_vs_bare']:.2f}× the bare chain; {res['ddim_through_app_updates']} "
+                f"updates, first after {res['ddim_through_app_first_s'] * 1000:.0f} ms",
+            ),
+            (
+                f"/reverse DDPM-{ddpm_steps} through `python app.py`",
+                res["ddpm_through_app_s"],
+                "s",
+                f"{res['ddpm_through_app_vs_bare']:.2f}× the bare chain; {res['ddpm_through_app_updates']} "
+                f"updates, first after {res['ddpm_through_app_first_s'] * 1000:.0f} ms",
             ),
             (
                 "RSS after run 1 / 20 / peak",

@@ -6,6 +6,7 @@ The reverse generator yields every step; this module decides which ones become i
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,12 +106,20 @@ class Frame:
     elapsed: float  # seconds since the run started
 
 
-def stream(denoiser, request: ReverseRequest, store: Replay | None = None, fps: float = REVERSE.max_fps):
+def stream(
+    denoiser,
+    request: ReverseRequest,
+    store: Replay | None = None,
+    fps: float = REVERSE.max_fps,
+    stop: Callable[[], bool] | None = None,
+):
     """Consume the reverse chain and yield a Frame for the steps `Throttle` picks.
 
     Only the frames that will be shown become images; `store` keeps the replay copies.
     The time a frame takes, including the wait at its yield while the consumer shows it,
     is charged to the throttle, so a slow consumer gets fewer frames, not a slower chain.
+    `stop` is asked after every step: once it says so, no further step runs (Stop within a
+    step, though frames, where a consumer's own cancel takes effect, are further apart).
     """
     throttle, start, last_t = Throttle(fps), time.perf_counter(), None
     for record in reverse_chain(denoiser, request):
@@ -130,3 +139,5 @@ def stream(denoiser, request: ReverseRequest, store: Replay | None = None, fps: 
             )
             throttle.spent(time.perf_counter() - begun)
         last_t = record.t
+        if stop is not None and stop():  # before the next step is computed
+            return

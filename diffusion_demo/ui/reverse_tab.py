@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import gradio as gr
@@ -45,6 +46,11 @@ def status_line(record: StepRecord, request: ReverseRequest, elapsed: float) -> 
 
 # How a run's status line ends once it is over (after_stop reads them back).
 DONE, STOPPED = "done:", "stopped:"
+
+# The running chain of each browser session. Stop sets its flag, which the chain checks after
+# every step; Gradio's own cancel takes effect only at the generator's next yield (the next
+# frame, which the throttle may space by a few tenths of a second).
+_running: dict[object, threading.Event] = {}
 
 
 def replay_slider(last: int) -> gr.Slider:
@@ -116,12 +122,20 @@ def build(ctx: UIContext) -> None:
         return ctx.denoiser
 
     @guarded
-    def run(sampler, steps, num_samples, seed, eta):
+    def run(sampler, steps, num_samples, seed, eta, session: gr.Request):
         """Run the reverse chain and stream x_t, x̂_0 and ε̂ (throttled to ~20 frames/s)."""
         request = validate_request(sampler, steps, num_samples, seed, eta)
         denoiser = require_model()
         store = Replay(request.steps)
-        for n, frame in enumerate(stream(denoiser, request, store)):
+        key = getattr(session, "session_hash", None) or object()  # an API call may have none
+        stopped = _running[key] = threading.Event()
+        try:
+            yield from _frames(request, denoiser, store, stopped)
+        finally:
+            _running.pop(key, None)
+
+    def _frames(request, denoiser, store, stopped):
+        for n, frame in enumerate(stream(denoiser, request, store, stop=stopped.is_set)):
             record = frame.record
             yield (
                 frame.x_t,
@@ -134,6 +148,8 @@ def build(ctx: UIContext) -> None:
                 # goes, so that a stopped run can be replayed too (see after_stop)
                 store.frames if n == 0 else gr.skip(),
             )
+        if stopped.is_set():  # Stop: after_stop writes the status and enables the replay
+            return
         last = len(store.frames) - 1
         final = store.frames[-1]  # the last step is always stored: the API's final result has the images
         yield (
@@ -146,6 +162,11 @@ def build(ctx: UIContext) -> None:
             replay_slider(last),
             store.frames,
         )
+
+    def stop_run(session: gr.Request) -> None:
+        """Stop: the session's chain ends after its current step."""
+        if (stopped := _running.get(getattr(session, "session_hash", None))) is not None:
+            stopped.set()
 
     def after_stop(frames, status_text):
         """After Stop: the steps stored so far become replayable, and the status says so."""
@@ -208,7 +229,7 @@ def build(ctx: UIContext) -> None:
         **HEAVY,
         show_progress="minimal",
     )
-    stop.click(None, None, None, cancels=[gen_event, cmp_event]).then(
+    stop.click(stop_run, None, None, cancels=[gen_event, cmp_event], api_visibility="private").then(
         after_stop, [replay, status], [scrub, status], api_visibility="private", show_progress="hidden"
     )
     scrub.release(

@@ -429,11 +429,16 @@ def test_reverse_gif_download_of_the_last_run(view, tmp_path):
     gif = download(page, "#reverse-download-gif", tmp_path)
     frames = gif_frames(gif)
     assert len(frames) == 5 and frames[0].shape[1] == 256
-    # the last frame is what the page shows as x_t at the end of the run
-    shown = fetch_gray(page, page.locator("#reverse-xt img").first.get_attribute("src"))
+    # the last frame is what the page shows as x_t at the end of the run: the page gets the
+    # native-size grid (a 2×2 grid of 28 px digits) and draws it large with square pixels
+    img = page.locator("#reverse-xt img").first
+    shown = fetch_gray(page, img.get_attribute("src"))
+    assert shown.shape == (2 * 28 + 3, 2 * 28 + 3)
+    natural, rendering = img.evaluate("e => [e.naturalWidth, getComputedStyle(e).imageRendering]")
+    assert img.bounding_box()["width"] > 3 * natural and rendering == "pixelated"
     last = frames[-1][: frames[-1].shape[0] - CAPTION].astype(np.float64)
-    assert last.shape == shown.shape
-    assert np.abs(last - shown).mean() < 8  # WebP on the page, lossless-ish GIF here
+    upscaled = Image.fromarray(shown.astype(np.uint8)).resize(last.shape[::-1], Image.Resampling.NEAREST)
+    assert np.abs(last - np.asarray(upscaled, dtype=np.float64)).mean() < 8  # GIF's palette
     assert page.probe.errors == []
 
 

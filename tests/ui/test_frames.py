@@ -71,3 +71,13 @@ def test_replay_keeps_a_bounded_even_spread_with_the_last_step(steps):
     replay = Replay(steps)
     assert len(replay.keep) == min(steps, REVERSE.max_replay_frames)
     assert steps - 1 in replay.keep and 0 in replay.keep
+
+
+def test_stop_ends_the_chain_before_another_step(tiny_denoiser):
+    request = ReverseRequest(sampler="ddpm", steps=500, num_samples=1, seed=0)
+    store, pressed = Replay(500, limit=500), []  # every step stored
+    for frame in stream(tiny_denoiser, request, store, fps=1000, stop=lambda: bool(pressed)):
+        if frame.record.index >= 3:
+            pressed.append(frame.record.index)  # Stop, while this frame is on screen
+    assert len(pressed) == 1  # no frame after it
+    assert store.frames[-1]["index"] == pressed[0]  # and not one step more was computed
