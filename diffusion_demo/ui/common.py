@@ -115,22 +115,47 @@ class Blocks(gr.Blocks):
     # Gradio's queue looks for new jobs every 1 ms and for progress to send every 10 ms
     # (queueing.Queue.sleep_when_free, .progress_update_sleep_when_free). Each wake-up takes
     # the GIL and a core away from torch's two threads: with a launched app, DDIM-50 took
-    # 1.70 s instead of 1.37 s here. 5 ms and 50 ms give that time back; a job still starts
-    # within 5 ms of its request, and a gr.Progress bar (2D training) still moves 20 times a second.
-    QUEUE_POLL_S = 0.005
-    PROGRESS_POLL_S = 0.05
+    # 1.70 s instead of 1.37 s here. While a heavy job runs the queue polls every 5 ms and
+    # 50 ms instead (a job still starts within 5 ms; a gr.Progress bar moves 20 times a
+    # second); idle, it keeps Gradio's 1 ms, which /forward's latency needs.
+    QUEUE_POLL_S = 0.001, 0.005  # idle, busy
+    PROGRESS_POLL_S = 0.01, 0.05
+
+    def _poll(self, busy: bool) -> None:
+        queue = getattr(self, "_queue", None)
+        if queue is not None:
+            queue.sleep_when_free = self.QUEUE_POLL_S[busy]
+            queue.progress_update_sleep_when_free = self.PROGRESS_POLL_S[busy]
+
+    def _polling_slowly(self, fn: Callable) -> Callable:
+        """fn, with Gradio's queue polling slowly while it runs (one heavy job at a time)."""
+        if inspect.isgeneratorfunction(fn):
+
+            @functools.wraps(fn)
+            def gen_wrapper(*args: Any, **kwargs: Any):
+                self._poll(busy=True)
+                try:
+                    yield from fn(*args, **kwargs)
+                finally:
+                    self._poll(busy=False)
+
+            return gen_wrapper
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any):
+            self._poll(busy=True)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._poll(busy=False)
+
+        return wrapper
 
     def run_heavy_on_torch_thread(self) -> None:
         """Move every HEAVY event's handler to the torch thread (call once, after building)."""
         for block_fn in self.fns.values():
             if block_fn.fn is not None and block_fn.concurrency_id == HEAVY["concurrency_id"]:
-                block_fn.fn = torch_thread.heavy(block_fn.fn)
-
-    def queue(self, *args: Any, **kwargs: Any) -> Blocks:
-        super().queue(*args, **kwargs)
-        self._queue.sleep_when_free = self.QUEUE_POLL_S
-        self._queue.progress_update_sleep_when_free = self.PROGRESS_POLL_S
-        return self
+                block_fn.fn = torch_thread.heavy(self._polling_slowly(block_fn.fn))
 
     @staticmethod
     def _names(block_fn) -> tuple[str, list[str]]:

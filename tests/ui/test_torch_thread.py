@@ -95,6 +95,16 @@ def test_every_heavy_event_of_the_app_runs_on_the_torch_thread(tiny_denoiser):
         assert getattr(block_fn.fn, "on_torch_thread", False), block_fn.name
     reverse = next(fn for fn in heavy if fn.api_name == "reverse")
     assert reverse.types_generator
-    # Gradio's queue polls every 5 ms, not 1 ms (its wake-ups slowed the chain ~25%)
-    assert demo._queue.sleep_when_free == demo.QUEUE_POLL_S == 0.005
-    assert demo._queue.progress_update_sleep_when_free == demo.PROGRESS_POLL_S
+    # Gradio's queue polls every 1 ms when idle, every 5 ms while a heavy job runs (its
+    # wake-ups slowed the chain by ~25%)
+    queue = demo._queue
+    assert (queue.sleep_when_free, queue.progress_update_sleep_when_free) == (0.001, 0.01)
+    seen = []
+
+    def job():
+        seen.append((queue.sleep_when_free, queue.progress_update_sleep_when_free))
+        yield 1
+
+    assert list(demo._polling_slowly(job)()) == [1]
+    assert seen == [(0.005, 0.05)]
+    assert (queue.sleep_when_free, queue.progress_update_sleep_when_free) == (0.001, 0.01)
