@@ -1,6 +1,6 @@
 """Speed and memory of the reverse chain against diffusers' stock pipelines, on this machine.
 
-    python benchmarks/bench.py            # full run (~3-4 minutes on 2 cores)
+    python benchmarks/bench.py            # full run (~6 minutes on 2 cores)
     python benchmarks/bench.py --quick    # fewer steps, a smoke run
 
 Prints a table and one JSON line. Measures, in one run, on the shipped checkpoint:
