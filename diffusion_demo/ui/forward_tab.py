@@ -8,6 +8,7 @@ unbounded components so that every check — and its message — is ours, not a 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import tempfile
@@ -29,6 +30,7 @@ from ..config import FORWARD, IMAGES, SCHEDULE, SCHEDULE_NAMES
 from ..schedules import ScheduleSpec, validate_spec
 from . import downloads
 from .common import UIContext, guarded
+from .torch_thread import heavy as torch_work
 
 DEFAULT_EXAMPLE = "photo-landscape"
 DEFAULT_T = 250
@@ -130,8 +132,10 @@ def resolve_source(image: str | os.PathLike | None, example: str | None = DEFAUL
     if image is not None and str(image).strip():
         path = Path(image)
         try:
-            st = path.stat()
-            key: Hashable = ("upload", str(path), st.st_mtime_ns, st.st_size)
+            # by content: an API client uploads the same image again with every call (a new
+            # file, or the same path rewritten), and decoding, resizing and re-encoding x_0 and
+            # ε took ~35 ms of a /forward call; hashing a 512×512 PNG takes ~1 ms
+            key: Hashable = ("upload", hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest())
         except OSError:
             raise ValueError("No image file was received.") from None
         return _SOURCES.get(key, lambda: _make_source(key, path, f"your upload **{path.name}**"))
@@ -509,13 +513,16 @@ def build(ctx: UIContext) -> None:
     ctx.links["example"] = example
 
     view_inputs = [upload, t, panel.schedule, seed, example, *panel.inputs[1:]]
+    # Noising is a few ms of torch, which runs on the torch thread too (with both cores, and
+    # without a second OpenMP pool that would slow the chains: see ui.torch_thread), in
+    # between the steps of a running chain.
     chain_inputs = [upload, panel.schedule, seed, example, *panel.inputs[1:]]
 
     # Dragging t: only x_t, the formula and the histogram change (two events, so x_t is
     # not held back by matplotlib; stale drags are dropped). Bad input is reported once, in
     # the status line, by `prepare`; these events then leave their outputs as they are.
     t.change(
-        guarded(_quiet(forward_view, 2)),
+        torch_work(guarded(_quiet(forward_view, 2))),
         view_inputs,
         [xt_img, formula],
         api_name="forward_view",
@@ -525,7 +532,7 @@ def build(ctx: UIContext) -> None:
         queue=False,  # a few ms of work: skip the queue's round trips while dragging
     )
     t.change(
-        _quiet(histogram, 1),
+        torch_work(_quiet(histogram, 1)),
         view_inputs,
         hist,
         api_name="forward_histogram",
@@ -536,7 +543,7 @@ def build(ctx: UIContext) -> None:
     # A new image, seed or schedule: validate once (one message on bad input), then refresh.
     prep = gr.on(
         [upload.change, example.change, seed.change, *(c.change for c in panel.inputs)],
-        guarded(prepare),
+        torch_work(guarded(prepare)),
         view_inputs,
         [x0_img, eps_img, xt_img, info, t],
         api_name="forward_prepare",
@@ -553,7 +560,7 @@ def build(ctx: UIContext) -> None:
         show_progress="hidden",
     )
     prep.success(
-        _quiet(histogram, 1),
+        torch_work(_quiet(histogram, 1)),
         view_inputs,
         hist,
         api_name="forward_refresh_histogram",
@@ -589,7 +596,7 @@ def build(ctx: UIContext) -> None:
     api_common = [api_schedule, api_seed, api_example, api_beta_start, api_beta_end, api_T]
     gr.on(
         [],
-        guarded(forward_api),
+        torch_work(guarded(forward_api)),
         [api_image, api_t, *api_common],
         [api_xt, api_x0, api_eps, api_md],
         api_name="forward",
@@ -601,7 +608,7 @@ def build(ctx: UIContext) -> None:
     )
     gr.on(
         [],
-        guarded(chain_api),
+        torch_work(guarded(chain_api)),
         [api_image, *api_common],
         [api_strip, api_md],
         api_name="chain",

@@ -364,3 +364,17 @@ def test_bad_files_through_the_api(client, bad_uploads, name, words):
 )
 def test_schedule_bad_input_through_the_api(client, kwargs, words):
     _expect_error(client, "/schedule", words, **kwargs)
+
+
+def test_the_same_upload_again_is_not_decoded_again(tmp_path):
+    """API clients upload the image with every call: the source is cached by content."""
+    from diffusion_demo.ui.forward_tab import resolve_source
+
+    img = Image.fromarray(np.random.default_rng(3).integers(0, 255, (64, 48, 3), dtype=np.uint8))
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    img.save(a)
+    img.save(b)
+    assert resolve_source(str(a)) is resolve_source(str(b))
+    img.rotate(90, expand=True).save(b)  # other content at the same path
+    assert resolve_source(str(b)) is not resolve_source(str(a))
+    assert resolve_source(str(b)).x0.shape != resolve_source(str(a)).x0.shape
