@@ -30,7 +30,6 @@ from ..config import FORWARD, IMAGES, SCHEDULE, SCHEDULE_NAMES
 from ..schedules import ScheduleSpec, validate_spec
 from . import downloads
 from .common import UIContext, guarded
-from .torch_thread import heavy as torch_work
 
 DEFAULT_EXAMPLE = "photo-landscape"
 DEFAULT_T = 250
@@ -513,16 +512,15 @@ def build(ctx: UIContext) -> None:
     ctx.links["example"] = example
 
     view_inputs = [upload, t, panel.schedule, seed, example, *panel.inputs[1:]]
-    # Noising is a few ms of torch, which runs on the torch thread too (with both cores, and
-    # without a second OpenMP pool that would slow the chains: see ui.torch_thread), in
-    # between the steps of a running chain.
+    # These run off the torch thread (see ui.torch_thread), with one OpenMP thread each (by
+    # `guarded`): a few ms of noising must not wait behind a long export or 2D training.
     chain_inputs = [upload, panel.schedule, seed, example, *panel.inputs[1:]]
 
     # Dragging t: only x_t, the formula and the histogram change (two events, so x_t is
     # not held back by matplotlib; stale drags are dropped). Bad input is reported once, in
     # the status line, by `prepare`; these events then leave their outputs as they are.
     t.change(
-        torch_work(guarded(_quiet(forward_view, 2))),
+        guarded(_quiet(forward_view, 2)),
         view_inputs,
         [xt_img, formula],
         api_name="forward_view",
@@ -532,7 +530,7 @@ def build(ctx: UIContext) -> None:
         queue=False,  # a few ms of work: skip the queue's round trips while dragging
     )
     t.change(
-        torch_work(_quiet(histogram, 1)),
+        guarded(_quiet(histogram, 1)),
         view_inputs,
         hist,
         api_name="forward_histogram",
@@ -543,7 +541,7 @@ def build(ctx: UIContext) -> None:
     # A new image, seed or schedule: validate once (one message on bad input), then refresh.
     prep = gr.on(
         [upload.change, example.change, seed.change, *(c.change for c in panel.inputs)],
-        torch_work(guarded(prepare)),
+        guarded(prepare),
         view_inputs,
         [x0_img, eps_img, xt_img, info, t],
         api_name="forward_prepare",
@@ -560,7 +558,7 @@ def build(ctx: UIContext) -> None:
         show_progress="hidden",
     )
     prep.success(
-        torch_work(_quiet(histogram, 1)),
+        guarded(_quiet(histogram, 1)),
         view_inputs,
         hist,
         api_name="forward_refresh_histogram",
@@ -596,7 +594,7 @@ def build(ctx: UIContext) -> None:
     api_common = [api_schedule, api_seed, api_example, api_beta_start, api_beta_end, api_T]
     gr.on(
         [],
-        torch_work(guarded(forward_api)),
+        guarded(forward_api),
         [api_image, api_t, *api_common],
         [api_xt, api_x0, api_eps, api_md],
         api_name="forward",
@@ -608,7 +606,7 @@ def build(ctx: UIContext) -> None:
     )
     gr.on(
         [],
-        torch_work(guarded(chain_api)),
+        guarded(chain_api),
         [api_image, *api_common],
         [api_strip, api_md],
         api_name="chain",
