@@ -548,6 +548,9 @@ def build(ctx: UIContext) -> None:
         api_visibility="private",
         trigger_mode="always_last",
         show_progress="hidden",
+        # one at a time: a deep link changes several inputs at once, and two prepares running
+        # side by side could finish out of order, leaving x_0 of an earlier value on screen
+        concurrency_limit=1,
     )
     prep.success(
         _quiet(forward_view, 2),
