@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 import torch
@@ -34,6 +35,36 @@ def test_autocast_choice_is_fp32_or_bf16_and_eps_is_float32(tiny_checkpoint):
     den = model.load(tiny_checkpoint, autocast="auto")
     assert den.autocast in (None, torch.bfloat16)
     assert den.eps(torch.randn(2, 1, 28, 28), 10).dtype == torch.float32
+
+
+def _fake_eps(den, seconds):
+    """den.eps that takes seconds[autocast].pop(0) (a scripted timing), returning zeros."""
+
+    def eps(x_t, t):
+        time.sleep(seconds[den.autocast].pop(0))
+        return torch.zeros_like(x_t)
+
+    return eps
+
+
+@pytest.mark.parametrize(
+    ("bf16_times", "fp32_times", "expected"),
+    [
+        # bf16 twice as fast, but a burst of load elsewhere during its first timed call
+        ([0.01, 0.12, 0.01, 0.01, 0.01, 0.01], [0.01] + [0.03] * 5, torch.bfloat16),
+        # bf16 only ~5% faster: not clearly, so fp32 stays
+        ([0.01] + [0.029] * 5, [0.01] + [0.03] * 5, None),
+        # bf16 slower (no bf16 units), a burst during fp32's first call
+        ([0.01] + [0.06] * 5, [0.01, 0.2, 0.03, 0.03, 0.03, 0.03], None),
+    ],
+)
+def test_autocast_choice_survives_a_burst_of_load(
+    tiny_denoiser, monkeypatch, bf16_times, fp32_times, expected
+):
+    monkeypatch.setattr(
+        tiny_denoiser, "eps", _fake_eps(tiny_denoiser, {torch.bfloat16: bf16_times, None: fp32_times})
+    )
+    assert model.choose_autocast(tiny_denoiser) is expected
 
 
 def test_gpu_decorator_is_a_no_op_without_spaces():
