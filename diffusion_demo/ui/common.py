@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
@@ -25,6 +26,23 @@ log = logging.getLogger("diffusion_demo")
 HEAVY: dict[str, Any] = {"concurrency_id": "heavy", "concurrency_limit": 1}
 
 
+def figure_image(
+    label: str, elem_id: str, value: Any = None, *, format: str = "png", **kwargs: Any
+) -> gr.Image:
+    """A read-only rendered image (a chart, a strip, a digit) with download and fullscreen
+    buttons; `kwargs` go to gr.Image (height, show_label)."""
+    return gr.Image(
+        value,
+        label=label,
+        type="pil",
+        format=format,
+        interactive=False,
+        buttons=["download", "fullscreen"],
+        elem_id=elem_id,
+        **kwargs,
+    )
+
+
 def frame_image(label: str, elem_id: str, height: int) -> gr.Image:
     """An output image for streamed digit grids, sent at native size as PNG.
 
@@ -37,6 +55,26 @@ def frame_image(label: str, elem_id: str, height: int) -> gr.Image:
     )
 
 
+def around(fn: Callable, context: Callable[[], contextlib.AbstractContextManager]) -> Callable:
+    """fn run inside a fresh `context()`: around the call, or around a generator handler's
+    whole iteration (closing the generator, as Stop does, exits the context too)."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def gen_wrapper(*args: Any, **kwargs: Any):
+            with context():
+                yield from fn(*args, **kwargs)
+
+        return gen_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any):
+        with context():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def guarded(fn: Callable) -> Callable:
     """Turn user-input errors into gr.Error (a clear message in the UI, a clean API error).
 
@@ -44,40 +82,23 @@ def guarded(fn: Callable) -> Callable:
     logged server-side and reported without a traceback or internal path.
     """
 
-    def convert(exc: Exception) -> gr.Error:
-        if isinstance(exc, gr.Error):
-            return exc
-        if isinstance(exc, (ValueError, CheckpointError)):
-            return gr.Error(str(exc), print_exception=False)
-        log.exception("unexpected error in %s", fn.__name__)
-        return gr.Error(
-            f"Something went wrong in {fn.__name__} ({type(exc).__name__}); please try again.",
-            print_exception=False,
-        )
-
-    if inspect.isgeneratorfunction(fn):
-
-        @functools.wraps(fn)
-        def gen_wrapper(*args: Any, **kwargs: Any):
-            torch_thread.single_threaded()  # a no-op on the torch thread (heavy handlers)
-            try:
-                yield from fn(*args, **kwargs)
-            except GeneratorExit:
-                raise
-            except Exception as exc:
-                raise convert(exc) from None
-
-        return gen_wrapper
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any):
-        torch_thread.single_threaded()
+    @contextlib.contextmanager
+    def user_errors():
+        torch_thread.single_threaded()  # a no-op on the torch thread (heavy handlers)
         try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            raise convert(exc) from None
+            yield
+        except gr.Error:
+            raise
+        except (ValueError, CheckpointError) as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        except Exception as exc:  # not GeneratorExit (a BaseException): Stop closes generators
+            log.exception("unexpected error in %s", fn.__name__)
+            raise gr.Error(
+                f"Something went wrong in {fn.__name__} ({type(exc).__name__}); please try again.",
+                print_exception=False,
+            ) from None
 
-    return wrapper
+    return around(fn, user_errors)
 
 
 def _is_real(value: object) -> bool:
@@ -127,35 +148,20 @@ class Blocks(gr.Blocks):
             queue.sleep_when_free = self.QUEUE_POLL_S[busy]
             queue.progress_update_sleep_when_free = self.PROGRESS_POLL_S[busy]
 
-    def _polling_slowly(self, fn: Callable) -> Callable:
-        """fn, with Gradio's queue polling slowly while it runs (one heavy job at a time)."""
-        if inspect.isgeneratorfunction(fn):
-
-            @functools.wraps(fn)
-            def gen_wrapper(*args: Any, **kwargs: Any):
-                self._poll(busy=True)
-                try:
-                    yield from fn(*args, **kwargs)
-                finally:
-                    self._poll(busy=False)
-
-            return gen_wrapper
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any):
-            self._poll(busy=True)
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self._poll(busy=False)
-
-        return wrapper
+    @contextlib.contextmanager
+    def _polling_slowly(self):
+        """Gradio's queue polls slowly while this context is open (one heavy job at a time)."""
+        self._poll(busy=True)
+        try:
+            yield
+        finally:
+            self._poll(busy=False)
 
     def run_heavy_on_torch_thread(self) -> None:
         """Move every HEAVY event's handler to the torch thread (call once, after building)."""
         for block_fn in self.fns.values():
             if block_fn.fn is not None and block_fn.concurrency_id == HEAVY["concurrency_id"]:
-                block_fn.fn = torch_thread.heavy(self._polling_slowly(block_fn.fn))
+                block_fn.fn = torch_thread.heavy(around(block_fn.fn, self._polling_slowly))
 
     @staticmethod
     def _names(block_fn) -> tuple[str, list[str]]:

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from diffusion_demo.ui import torch_thread
-from diffusion_demo.ui.common import HEAVY
+from diffusion_demo.ui.common import HEAVY, around
 
 needs_libgomp = pytest.mark.skipif(torch_thread.openmp_threads() is None, reason="torch without libgomp")
 
@@ -107,6 +107,6 @@ def test_every_heavy_event_of_the_app_runs_on_the_torch_thread(tiny_denoiser):
         seen.append((queue.sleep_when_free, queue.progress_update_sleep_when_free))
         yield 1
 
-    assert list(demo._polling_slowly(job)()) == [1]
+    assert list(around(job, demo._polling_slowly)()) == [1]
     assert seen == [(0.005, 0.05)]
     assert (queue.sleep_when_free, queue.progress_update_sleep_when_free) == (0.001, 0.01)

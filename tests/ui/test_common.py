@@ -1,0 +1,110 @@
+"""The UI's handler wrappers: `around` (a context around a call or a generator's whole run)
+and `guarded` (user errors become clear gr.Error messages, nothing else leaks)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import gradio as gr
+import pytest
+
+from diffusion_demo.model import CheckpointError
+from diffusion_demo.ui.common import around, guarded
+
+
+def recording_context(log: list[str]):
+    @contextlib.contextmanager
+    def context():
+        log.append("enter")
+        try:
+            yield
+        finally:
+            log.append("exit")
+
+    return context
+
+
+def test_around_a_call_enters_and_exits_once_and_passes_the_result():
+    log: list[str] = []
+
+    def add(a, b=0):
+        log.append("call")
+        return a + b
+
+    wrapped = around(add, recording_context(log))
+    assert wrapped(2, b=3) == 5
+    assert log == ["enter", "call", "exit"]
+    assert wrapped.__wrapped__ is add  # Gradio reads the signature through functools.wraps
+
+
+def test_around_a_generator_spans_its_whole_run_and_exits_when_closed():
+    log: list[str] = []
+
+    def count(n):
+        for i in range(n):
+            log.append(f"step {i}")
+            yield i
+
+    assert list(around(count, recording_context(log))(2)) == [0, 1]
+    assert log == ["enter", "step 0", "step 1", "exit"]
+
+    log.clear()
+    gen = around(count, recording_context(log))(5)
+    assert next(gen) == 0
+    assert log == ["enter", "step 0"]  # still inside while the generator is paused
+    gen.close()  # what Gradio does on Stop
+    assert log == ["enter", "step 0", "exit"]
+
+
+@pytest.mark.parametrize("error", [ValueError("steps must be ≤ 1000"), CheckpointError("rebuild it so")])
+def test_guarded_turns_user_errors_into_their_own_message(error):
+    def handler():
+        raise error
+
+    def gen_handler():
+        yield 1
+        raise error
+
+    with pytest.raises(gr.Error) as caught:
+        guarded(handler)()
+    assert caught.value.message == str(error)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__  # no traceback chain
+
+    gen = guarded(gen_handler)()
+    assert next(gen) == 1
+    with pytest.raises(gr.Error) as caught:
+        next(gen)
+    assert caught.value.message == str(error)
+
+
+def test_guarded_reports_an_unexpected_error_without_its_internals(caplog):
+    def export_gif():
+        raise KeyError("/srv/secret/path")
+
+    with pytest.raises(gr.Error) as caught:
+        guarded(export_gif)()
+    assert caught.value.message == "Something went wrong in export_gif (KeyError); please try again."
+    assert "secret" not in caught.value.message
+    assert "unexpected error in export_gif" in caplog.text  # logged on the server instead
+
+
+def test_guarded_passes_gradio_errors_through_and_lets_stop_close_a_generator():
+    def handler():
+        raise gr.Error("already clear")
+
+    with pytest.raises(gr.Error, match="already clear"):
+        guarded(handler)()
+
+    closed = []
+
+    def chain():
+        try:
+            yield 1
+            yield 2
+        finally:
+            closed.append(True)
+
+    gen = guarded(chain)()
+    assert next(gen) == 1
+    gen.close()  # GeneratorExit is not an error to convert: it must reach the chain
+    assert closed == [True]
