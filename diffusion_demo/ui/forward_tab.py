@@ -29,7 +29,7 @@ from .. import equations, forward, images, plots
 from ..config import FORWARD, IMAGES, SCHEDULE, SCHEDULE_NAMES
 from ..schedules import ScheduleSpec, validate_spec
 from . import downloads
-from .common import UIContext, guarded
+from .common import UIContext, figure_image, guarded
 
 DEFAULT_EXAMPLE = "photo-landscape"
 DEFAULT_T = 250
@@ -481,27 +481,9 @@ def build(ctx: UIContext) -> None:
                 elem_classes=["formula"],
             )
         with gr.Column(scale=1):
-            hist = gr.Image(
-                hist0,
-                label="Pixel statistics of xₜ",
-                show_label=False,
-                type="pil",
-                format="png",
-                interactive=False,
-                buttons=["download", "fullscreen"],
-                elem_id="forward-histogram",
-            )
+            hist = figure_image("Pixel statistics of xₜ", "forward-histogram", hist0, show_label=False)
     with gr.Accordion("The Markov chain, step by step vs. in one jump", open=True, elem_id="forward-chain"):
-        strip = gr.Image(
-            strip0,
-            label="x₀ … x_T at 9 evenly spaced t",
-            show_label=False,
-            type="pil",
-            format="png",
-            interactive=False,
-            buttons=["download", "fullscreen"],
-            elem_id="forward-chain-strip",
-        )
+        strip = figure_image("x₀ … x_T at 9 evenly spaced t", "forward-chain-strip", strip0, show_label=False)
         chain_md = gr.Markdown(
             chain_md0, latex_delimiters=equations.LATEX_DELIMITERS, elem_id="forward-chain-note"
         )
@@ -621,16 +603,7 @@ def build(ctx: UIContext) -> None:
 
 
 def _image(label: str, value: Image.Image, elem_id: str) -> gr.Image:
-    return gr.Image(
-        value,
-        label=label,
-        type="pil",
-        format="webp",
-        interactive=False,
-        height=280,
-        buttons=["download", "fullscreen"],
-        elem_id=elem_id,
-    )
+    return figure_image(label, elem_id, value, format="webp", height=280)
 
 
 def _betas(spec: ScheduleSpec) -> tuple[float, float, int]:

@@ -18,7 +18,7 @@ from ..config import SCHEDULE, SCHEDULE_NAMES
 from ..forward import check_t
 from ..schedules import ScheduleSpec, build_scheduler, validate_spec
 from . import downloads
-from .common import UIContext, guarded
+from .common import UIContext, figure_image, guarded
 
 DEFAULT_T = 250
 T_LIMIT_STEPS = (10, 100, 1000, 4000)
@@ -202,16 +202,12 @@ def build(ctx: UIContext) -> None:
             scale=3,
         )
     status = gr.Markdown(status_md(spec0), elem_id="schedule-status")
-    chart = gr.Image(
+    chart = figure_image(
+        "β_t, ᾱ_t and log-SNR against t",
+        "schedule-chart",
         plots.schedule_chart(spec0, [], DEFAULT_T),
-        label="β_t, ᾱ_t and log-SNR against t",
         show_label=False,
         height=340,
-        type="pil",
-        format="png",
-        interactive=False,
-        buttons=["download", "fullscreen"],
-        elem_id="schedule-chart",
     )
     downloads.schedule_row([*panel.inputs, compare, t])
     with gr.Row(equal_height=False):

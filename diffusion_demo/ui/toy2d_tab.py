@@ -24,7 +24,7 @@ from ..config import SCHEDULE
 from ..forward import check_t
 from ..schedules import ScheduleSpec, alpha_bar_at, validate_spec
 from . import downloads
-from .common import HEAVY, UIContext, guarded
+from .common import HEAVY, UIContext, figure_image, guarded
 
 DEFAULT_DATASET = "moons"
 DEFAULT_T = 100
@@ -316,15 +316,7 @@ def _as_images(fn: Callable, n_figures: int) -> Callable:
 def _plot(label: str, elem_id: str) -> gr.Image:
     # A rendered image, not gr.Plot (see _as_images). No label badge: it would cover the
     # figure's own title, which carries t and ᾱ_t.
-    return gr.Image(
-        label=label,
-        type="pil",
-        format="webp",
-        interactive=False,
-        show_label=False,
-        buttons=["download", "fullscreen"],
-        elem_id=elem_id,
-    )
+    return figure_image(label, elem_id, format="webp", show_label=False)
 
 
 def build(ctx: UIContext) -> None:
