@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,11 @@ class Denoiser:
         """
         import torch._inductor.config as inductor_config
 
+        # diffusers' up-sampling calls its lru_cache'd torch-version check; dynamo traces
+        # through the cache (a constant answer here) and would print two warnings about it
+        warnings.filterwarnings(
+            "ignore", message="Dynamo detected a call to a `functools.lru_cache`", category=UserWarning
+        )
         start = time.perf_counter()
         compiled = torch.compile(self.unet, dynamic=False)
         with (
