@@ -166,16 +166,20 @@ def choose_autocast(den: Denoiser, batch: int = 16, repeats: int = 5) -> torch.d
         return torch.float16
     x = torch.randn(batch, *den.sample_shape)
     fastest = {None: float("inf"), torch.bfloat16: float("inf")}
-    with torch.inference_mode():
-        for dtype in fastest:  # warm-up
-            den.autocast = dtype
-            den.eps(x, 500)
-        for _ in range(repeats):
-            for dtype in fastest:
+    chosen = den.autocast
+    try:
+        with torch.inference_mode():
+            for dtype in fastest:  # warm-up
                 den.autocast = dtype
-                start = time.perf_counter()
                 den.eps(x, 500)
-                fastest[dtype] = min(fastest[dtype], time.perf_counter() - start)
+            for _ in range(repeats):
+                for dtype in fastest:
+                    den.autocast = dtype
+                    start = time.perf_counter()
+                    den.eps(x, 500)
+                    fastest[dtype] = min(fastest[dtype], time.perf_counter() - start)
+    finally:
+        den.autocast = chosen  # timing only: the caller decides
     return torch.bfloat16 if fastest[torch.bfloat16] < 0.9 * fastest[None] else None  # bf16 must win clearly
 
 

@@ -64,7 +64,9 @@ def test_autocast_choice_survives_a_burst_of_load(
     monkeypatch.setattr(
         tiny_denoiser, "eps", _fake_eps(tiny_denoiser, {torch.bfloat16: bf16_times, None: fp32_times})
     )
+    before = tiny_denoiser.autocast
     assert model.choose_autocast(tiny_denoiser) is expected
+    assert tiny_denoiser.autocast is before  # only timed: the shared fixture keeps its dtype
 
 
 def test_gpu_decorator_is_a_no_op_without_spaces():
