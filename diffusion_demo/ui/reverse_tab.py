@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -46,6 +47,10 @@ def status_line(record: StepRecord, request: ReverseRequest, elapsed: float) -> 
 
 # How a run's status line ends once it is over (after_stop reads them back).
 DONE, STOPPED = "done:", "stopped:"
+# The status before a run, and from the click until its first frame: written in the browser
+# at once, since a run may wait in the queue behind another's (one heavy job at a time).
+IDLE = "Press **Generate**."
+WAITING = "Waiting for the model… (another run may be ahead of yours; it starts as soon as that one ends)"
 
 # The running chain of each browser session. Stop sets its flag, which the chain checks after
 # every step; Gradio's own cancel takes effect only at the generator's next yield (the next
@@ -91,7 +96,7 @@ def build(ctx: UIContext) -> None:
                 stop = gr.Button("Stop", variant="stop", elem_id="reverse-stop")
             compare = gr.Button("Same seed, every sampler", elem_id="reverse-compare")
         with gr.Column(scale=3):
-            status = gr.Markdown(ctx.checkpoint_error or "Press **Generate**.", elem_id="reverse-status")
+            status = gr.Markdown(ctx.checkpoint_error or IDLE, elem_id="reverse-status")
             with gr.Row():
                 x_t = frame_image("x_t (the chain)", "reverse-xt", 300)
                 x0 = frame_image("x̂_0 (the network's guess)", "reverse-x0", 300)
@@ -171,6 +176,8 @@ def build(ctx: UIContext) -> None:
     def after_stop(frames, status_text):
         """After Stop: the steps stored so far become replayable, and the status says so."""
         text = status_text or ""
+        if text == WAITING:  # stopped while still in the queue: nothing ran
+            return gr.skip(), IDLE
         if not frames or DONE in text or STOPPED in text:  # finished, or Stop pressed twice
             return gr.skip(), gr.skip()
         last = len(frames) - 1
@@ -212,6 +219,12 @@ def build(ctx: UIContext) -> None:
             yield (*outs, "Same x_T, " + f"{request.steps} steps · " + " · ".join(lines))
 
     run_handler = model.gpu(run)
+    if ctx.denoiser is not None:  # (else the status explains the broken checkpoint: keep it)
+        # The browser runs one click's listeners in turn, each to its end: this one must come
+        # before the run's, or the note would appear only once the run is over.
+        generate.click(
+            None, None, status, js=f"() => {json.dumps(WAITING)}", api_visibility="private", queue=False
+        )
     gen_event = generate.click(
         run_handler,
         [sampler, steps, num_samples, seed, eta],
@@ -221,6 +234,15 @@ def build(ctx: UIContext) -> None:
         # our status line shows the progress; Gradio's overlay would flash "Error" on Stop
         show_progress="hidden",
     )
+    if ctx.denoiser is not None:
+        # a run refused (a bad value through the UI) never writes its status: undo the wait
+        gen_event.failure(
+            lambda text: IDLE if text == WAITING else gr.skip(),
+            status,
+            status,
+            api_visibility="private",
+            show_progress="hidden",
+        )
     cmp_event = compare.click(
         model.gpu(compare_samplers),
         [steps, num_samples, seed, eta],

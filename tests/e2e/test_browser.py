@@ -210,6 +210,55 @@ def test_reverse_streams_stops_and_replays(page, app):
     assert page.probe.errors == []
 
 
+def test_a_run_queued_behind_another_says_so_and_can_be_called_off(page, app, client):
+    """One heavy job at a time: a student's Generate, pressed while another user's run holds
+    the model, says at once that it waits (not a silent page); Stop calls it off without
+    touching the other run; pressed again, it runs once the other has ended."""
+    require(app, "reverse-generate", "the reverse tab")
+    open_tab(page, "3")
+    page.locator("#reverse-generate").wait_for(state="visible")
+    set_number(page, "reverse-steps", 10)
+    wait_for(lambda: slider_value(page, "reverse-steps") == 10, what="steps = 10")
+
+    other = client.submit(sampler="ddpm", steps=400, num_samples=16, seed=0, eta=0.0, api_name="/reverse")
+    wait_for(lambda: len(other.outputs()) >= 1, timeout=60, what="the other user's run to start")
+
+    page.locator("#reverse-generate").click()
+    wait_for(lambda: "Waiting for the model" in status_text(page), timeout=5, what="the waiting note")
+    time.sleep(1.0)
+    assert "Waiting for the model" in status_text(page), "a queued run must not look started"
+    assert not other.done()
+
+    page.locator("#reverse-stop").click()
+    wait_for(lambda: status_text(page).strip() == "Press Generate.", what="the status to return to idle")
+    assert not other.done(), "Stop in one browser must not end another user's run"
+
+    page.locator("#reverse-generate").click()
+    wait_for(lambda: "Waiting for the model" in status_text(page), timeout=5, what="the waiting note again")
+    final = other.result(timeout=180)
+    assert final is not None and "done" in final[3]  # the other run went to its end
+    wait_for(lambda: "done" in status_text(page), timeout=120, what="the queued run to finish")
+    assert "step 10/10" in status_text(page)
+    assert page.probe.errors == []
+
+
+def test_a_refused_run_leaves_no_waiting_note(page, app):
+    """The waiting note is written in the browser at the click; a run the server refuses
+    (a seed below 0, typed into the box) says why in a toast and the status goes back."""
+    require(app, "reverse-generate", "the reverse tab")
+    open_tab(page, "3")
+    page.locator("#reverse-generate").wait_for(state="visible")
+    seed = page.locator("#reverse-seed input")
+    seed.fill("-5")
+    seed.press("Enter")
+    page.locator("#reverse-generate").click()
+    toast = page.get_by_test_id("toast-body")
+    toast.first.wait_for(state="visible", timeout=30_000)
+    assert "less than minimum value 0" in toast.first.inner_text()
+    wait_for(lambda: status_text(page).strip() == "Press Generate.", what="the status to return to idle")
+    assert page.probe.errors == []
+
+
 def test_corrupt_checkpoint_page_explains_and_forward_still_works(broken_page, broken_app):
     page = broken_page
     require(broken_app, "reverse-status", "the reverse tab")
