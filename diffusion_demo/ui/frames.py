@@ -81,17 +81,21 @@ class Replay:
         n = min(self.num_steps, self.limit)
         self.keep = {int(round(i)) for i in np.linspace(0, self.num_steps - 1, n)}
 
-    def add(self, record: StepRecord) -> None:
-        if record.index in self.keep:
-            self.frames.append(
-                {
-                    "index": record.index,
-                    "t": record.t,
-                    "x_t": grid_uint8(record.prev_sample.clamp(-1, 1)),
-                    "x0": grid_uint8(record.pred_original_sample),
-                    "eps": grid_uint8(record.eps_hat / 3),
-                }
-            )
+    def add(self, record: StepRecord) -> dict | None:
+        """Store the step if it is one to keep; returns what was stored (or None)."""
+        if record.index not in self.keep:
+            return None
+        self.frames.append({"index": record.index, "t": record.t, **step_grids(record)})
+        return self.frames[-1]
+
+
+def step_grids(record: StepRecord) -> dict[str, np.ndarray]:
+    """The three grids of a step as uint8 arrays: x_t (clipped), x̂_0 and ε̂ (±3σ)."""
+    return {
+        "x_t": grid_uint8(record.prev_sample.clamp(-1, 1)),
+        "x0": grid_uint8(record.pred_original_sample),
+        "eps": grid_uint8(record.eps_hat / 3),
+    }
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,8 @@ def stream(
 ):
     """Consume the reverse chain and yield a Frame for the steps `Throttle` picks.
 
-    Only the frames that will be shown become images; `store` keeps the replay copies.
+    Only the frames that will be shown become images (from the replay copy, when `store`
+    keeps the step).
     The time a frame takes, including the wait at its yield while the consumer shows it,
     is charged to the throttle, so a slow consumer gets fewer frames, not a slower chain.
     `stop` is asked after every step: once it says so, no further step runs (Stop within a
@@ -123,15 +128,15 @@ def stream(
     """
     throttle, start, last_t = Throttle(fps), time.perf_counter(), None
     for record in reverse_chain(denoiser, request):
-        if store is not None:
-            store.add(record)
+        stored = store.add(record) if store is not None else None
         if throttle(record):
             begun = time.perf_counter()
+            grids = stored or step_grids(record)  # a stored step's grids are not made twice
             yield Frame(
                 record,
-                tensor_frame(record.prev_sample.clamp(-1, 1)),
-                tensor_frame(record.pred_original_sample),
-                tensor_frame(record.eps_hat / 3),
+                show(grids["x_t"]),
+                show(grids["x0"]),
+                show(grids["eps"]),
                 sampler_update_md(
                     request.sampler, denoiser.scheduler_config, record.t, record.prev_t, request.eta, last_t
                 ),

@@ -81,3 +81,24 @@ def test_stop_ends_the_chain_before_another_step(tiny_denoiser):
             pressed.append(frame.record.index)  # Stop, while this frame is on screen
     assert len(pressed) == 1  # no frame after it
     assert store.frames[-1]["index"] == pressed[0]  # and not one step more was computed
+
+
+def test_frames_show_the_pixels_the_replay_keeps_with_or_without_a_store(tiny_denoiser):
+    request = ReverseRequest(sampler="ddim", steps=12, num_samples=4, seed=0)
+    store = Replay(12)
+    frames = list(stream(tiny_denoiser, request, store, fps=1000))
+    kept = {f["index"]: f for f in store.frames}
+    assert {0, 11} <= {f.record.index for f in frames}
+    for frame in frames:  # made from the stored copy: the very pixels the scrubber replays
+        for key in ("x_t", "x0", "eps"):
+            np.testing.assert_array_equal(np.asarray(getattr(frame, key)), kept[frame.record.index][key])
+    bare = {f.record.index: f for f in stream(tiny_denoiser, request, fps=1000)}  # no store
+    for frame in frames:
+        if frame.record.index in bare:  # (the throttle may pick other steps in between)
+            for key in ("x_t", "x0", "eps"):
+                np.testing.assert_array_equal(
+                    np.asarray(getattr(frame, key)), np.asarray(getattr(bare[frame.record.index], key))
+                )
+    assert (
+        np.asarray(frames[-1].x_t).std() > 0 and frames[-1].x_t.size == (2 * (28 + 1) + 1,) * 2
+    )  # 2×2 digits
