@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import signal
@@ -229,3 +230,11 @@ def fn_index(config: dict, api_name: str) -> int:
         if dep.get("api_name") == api_name.lstrip("/"):
             return dep["id"]
     raise KeyError(api_name)
+
+
+def benchmark_script(name: str):
+    """benchmarks/<name>.py imported as a module (the folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -3,24 +3,19 @@ tiny UNet (the full run takes ~8 minutes on the shipped model: not a test)."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 import torch
 
 from diffusion_demo.sampling import ReverseRequest
 
-from .helpers import ROOT
+from .helpers import benchmark_script
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_benchmark", ROOT / "benchmarks" / "bench.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("bench")
 
 
 def test_a_streamed_run_splits_into_chain_steps_and_streaming(bench, tiny_denoiser):

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
 
-from .helpers import ROOT
+from .helpers import benchmark_script
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def load():
-    spec = importlib.util.spec_from_file_location("load_benchmark", ROOT / "benchmarks" / "load.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("load")
 
 
 def test_load_script_runs_against_the_app(load, app, endpoints, capsys):
