@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +31,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # load.py: starting and stopping the app
 
+import load  # noqa: E402
 from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
@@ -191,28 +192,23 @@ def forward_round_trip(den: model.Denoiser, n: int = 30) -> dict:
         demo.close()
 
 
-def through_app(ddpm_steps: int, port: int = 7897) -> dict:
+def through_app(ddpm_steps: int) -> dict:
     """/reverse DDIM-50 and DDPM through `python app.py` (its own process) with gradio_client:
     total seconds, streamed updates and the first update's arrival."""
     from gradio_client import Client
 
-    root = Path(__file__).resolve().parent.parent
     out: dict = {}
     with tempfile.TemporaryFile("w+") as log:
-        app = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(port)], cwd=root, stdout=log, stderr=subprocess.STDOUT
-        )
+        app, url = load.start_app(None, None, log=log)
         try:
             deadline = time.time() + 600
-            while time.time() < deadline:  # served, and the background compile is done
+            while time.time() < deadline:  # the background compile is done
                 log.seek(0)
                 text = log.read()
                 if "compiled the UNet" in text or "running eagerly" in text or app.poll() is not None:
                     break
                 time.sleep(1)
-            client = Client(
-                f"http://127.0.0.1:{port}/", verbose=False, download_files=False, ssl_verify=False
-            )
+            client = Client(url, verbose=False, download_files=False, ssl_verify=False)
             args = dict(num_samples=16, seed=0, eta=0.0, api_name="/reverse")
             client.predict(sampler="ddim", steps=5, **args)  # warm-up
             for name, steps, repeats in (("ddim", 50, 3), ("ddpm", ddpm_steps, 1)):
@@ -232,8 +228,7 @@ def through_app(ddpm_steps: int, port: int = 7897) -> dict:
                 }
             client.close()
         finally:
-            app.terminate()
-            app.wait(timeout=30)
+            load.stop_app(app)
     return out
 
 

@@ -71,7 +71,11 @@ def answers(url: str) -> bool:
         return False
 
 
-def start_app(checkpoint: str | None, threads: str | None) -> tuple[subprocess.Popen, str]:
+def start_app(
+    checkpoint: str | None, threads: str | None, log=subprocess.DEVNULL
+) -> tuple[subprocess.Popen, str]:
+    """`python app.py` on a free loopback port, in its own process group; returns once it
+    answers. `log`: a file for its output (bench.py waits there for the compile to finish)."""
     port = free_port()
     env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False")
     if checkpoint:
@@ -82,8 +86,8 @@ def start_app(checkpoint: str | None, threads: str | None) -> tuple[subprocess.P
         [sys.executable, "app.py", "--port", str(port)],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT if log is not subprocess.DEVNULL else subprocess.DEVNULL,
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/"

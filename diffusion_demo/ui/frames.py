@@ -15,7 +15,7 @@ from PIL import Image
 
 from ..config import REVERSE
 from ..equations import sampler_update_md
-from ..images import grid, to_pil, to_uint8
+from ..images import grid, to_uint8
 from ..sampling import ReverseRequest, StepRecord, reverse_chain
 
 
@@ -65,7 +65,7 @@ def show(a: np.ndarray, width: int | None = None) -> Image.Image:
 
 def tensor_frame(batch: torch.Tensor, width: int | None = None) -> Image.Image:
     """(N, C, H, W) in [-1, 1] -> one grid image, native size unless `width` is given."""
-    return to_pil(grid(batch.float().cpu()), width)
+    return show(grid_uint8(batch), width)
 
 
 @dataclass
