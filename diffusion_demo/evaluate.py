@@ -395,13 +395,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """The `evaluate` sub-command. ValueError / CheckpointError for bad input (exit 2 upstream)."""
-    from . import classifier, model
+    from . import classifier, data, model
     from .sampling import validate_request
 
     if args.save_samples is not None and args.save_samples.suffix.lower() != ".npy":
         raise ValueError(
             f"--save-samples must end in .npy; got {args.save_samples.name!r}: expected one of .npy."
         )
+    data.require()  # the real digits are the reference: say so before minutes of sampling
     clf = classifier.load(args.classifier) if args.classifier else classifier.load()
     info: dict = {}
     if args.samples is not None:

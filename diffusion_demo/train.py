@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from diffusers import DDPMScheduler, UNet2DModel
 
+from . import data
 from .config import MODEL, TRAIN, TrainConfig
 
 STATE_FILE = "training_state.pt"
@@ -190,6 +191,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--limit-digits", type=int, default=None, help="train on the first N digits only")
     p.add_argument("--fp32", action="store_true", help="disable bf16 autocast")
     a = p.parse_args(argv)
+    try:
+        data.require()
+    except ValueError as exc:
+        p.error(str(exc))
     cfg = dataclasses.replace(
         TRAIN,
         steps=a.steps,

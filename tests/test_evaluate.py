@@ -208,3 +208,40 @@ def test_evaluate_cli_generates_with_a_checkpoint(tiny_checkpoint, tmp_path, cap
     assert result["sampler"] == "ddim" and result["steps"] == 2 and result["num_samples"] == 12
     assert not result["passed"]  # an untrained UNet makes noise
     assert np.load(saved).shape == (12, 28, 28)
+
+
+@pytest.fixture
+def without_mlxtend(monkeypatch):
+    """As after `pip install -r requirements.txt` alone: the app's dependencies, no mlxtend."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "mlxtend" else real(name, *a)
+    )
+
+
+def test_evaluate_without_mlxtend_says_what_to_install_before_sampling(without_mlxtend, monkeypatch, capsys):
+    from diffusion_demo import __main__ as cli
+    from diffusion_demo import evaluate as ev
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("sampled before checking for the reference digits")
+
+    monkeypatch.setattr(ev, "generate", no_sampling)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["evaluate", "--sampler", "ddim", "--steps", "5", "--num-samples", "4"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "mlxtend" in err and "pip install -r requirements-dev.txt" in err
+    assert "Traceback" not in err
+
+
+def test_train_without_mlxtend_says_what_to_install(without_mlxtend, tmp_path, capsys):
+    from diffusion_demo import train
+
+    with pytest.raises(SystemExit) as exit_:
+        train.main(["--out", str(tmp_path / "ckpt"), "--steps", "1", "--tiny"])
+    assert exit_.value.code == 2
+    assert "pip install -r requirements-dev.txt" in capsys.readouterr().err
+    assert not (tmp_path / "ckpt").exists()
