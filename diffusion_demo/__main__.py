@@ -45,7 +45,10 @@ DTYPES: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
 
 
 def _sample_args(p: argparse.ArgumentParser) -> None:
+    from .evaluate import add_guidance_arguments
+
     p.add_argument("--sampler", choices=SAMPLER_NAMES, default="ddim", help="reverse-chain sampler")
+    add_guidance_arguments(p)
     p.add_argument("--steps", type=int, default=REVERSE.default_steps, help="sampler steps (1 … 1000)")
     p.add_argument("--num-samples", type=int, default=REVERSE.default_samples, help="how many digits")
     p.add_argument("--seed", type=int, default=0, help="seed (0 … 2^32-1); batch 0 matches the UI's grid")
@@ -80,7 +83,14 @@ def run_sample(args: argparse.Namespace) -> int:
             f"expected one of {', '.join(SAMPLE_EXTENSIONS)}."
         )
     request = validate_request(
-        args.sampler, args.steps, args.num_samples, args.seed, args.eta, max_samples=CLI.max_samples
+        args.sampler,
+        args.steps,
+        args.num_samples,
+        args.seed,
+        args.eta,
+        max_samples=CLI.max_samples,
+        digit=args.digit,
+        guidance=args.guidance,
     )
     if not 1 <= args.batch_size <= CLI.max_batch_size:
         raise ValueError(f"--batch-size must be in [1, {CLI.max_batch_size}]; got {args.batch_size}.")
@@ -89,6 +99,9 @@ def run_sample(args: argparse.Namespace) -> int:
     if ext == ".gif" and args.max_frames < 2:
         raise ValueError(f"--max-frames must be at least 2 (x_T and x_0); got {args.max_frames}.")
     den = model.load(args.checkpoint, autocast=args.dtype)
+    model.compile_if_worth_it(
+        den, min(args.batch_size, request.num_samples), request.num_samples * request.steps
+    )
     gen = generate(
         den,
         request,

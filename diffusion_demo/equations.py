@@ -431,6 +431,48 @@ def sampler_update_md(
     return Formula(text, n)
 
 
+@dataclass(frozen=True)
+class GuidanceNumbers:
+    """The classifier-free guidance of one step (Ho & Salimans 2022, eq. 6)."""
+
+    w: float  # the weight used at this step (1 outside the guidance interval)
+    digit: str  # what the labels y are: "any", "0" … "9" or "each"
+    direction_rms: float | None  # RMS of ε̂_y − ε̂_∅ over the batch (None: not computed, w ∈ {0, 1})
+
+
+def guidance_md(w: float, digit: str, direction_rms: float | None = None) -> Formula:
+    """The guided noise estimate of the current step with w and the guidance direction's size."""
+    n = GuidanceNumbers(float(w), str(digit), None if direction_rms is None else float(direction_rms))
+    general = (
+        r"$$\hat\varepsilon = \hat\varepsilon_\varnothing + w\,"
+        r"(\hat\varepsilon_y - \hat\varepsilon_\varnothing)$$"
+    )
+    y = {"any": "a label per sample, drawn from the seed", "each": "0, 1, …, 9 across the grid"}.get(
+        n.digit, f"the digit {n.digit}"
+    )
+    if n.w == 0:
+        live = r"$$\hat\varepsilon = \hat\varepsilon_\varnothing$$"
+        what = "w = 0: the unconditional model (the null label ∅), one UNet pass; the labels are ignored."
+    elif n.w == 1:
+        live = r"$$\hat\varepsilon = \hat\varepsilon_y$$"
+        what = f"w = 1: the plain conditional model, one UNet pass, y = {y}."
+    else:
+        live = (
+            rf"$$\hat\varepsilon = \hat\varepsilon_\varnothing + {tex_number(n.w, 3)}\,"
+            r"(\hat\varepsilon_y - \hat\varepsilon_\varnothing)$$"
+        )
+        size = "" if n.direction_rms is None else f" (its RMS this step: {n.direction_rms:.3f})"
+        what = (
+            f"w > 1 pushes past the conditional model, along the guidance direction{size}: y = {y}; "
+            "both terms come from one UNet call on [x_t, x_t] with [y, ∅]."
+        )
+    text = (
+        "**Classifier-free guidance** (Ho & Salimans 2022), steering the chain towards the label y:"
+        f"\n\n{general}\n\nThis step: {live}\n\n{what}"
+    )
+    return Formula(text, n)
+
+
 def _clips(scheduler_config: Any) -> bool:
     get = (
         scheduler_config.get

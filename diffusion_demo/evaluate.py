@@ -18,6 +18,7 @@ Four figures, each against a target (the targets of the reverse-chain issue):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
@@ -54,6 +55,12 @@ class EvalSettings:
     batch_size: int = 64
     # Subsampling the held-out digits for the baseline is seeded: reruns compare equal.
     reference_seed: int = 0
+    # The steps-vs-quality sweep (the reverse tab's chart): the step counts, per sampler.
+    # DDIM and DPM-Solver++ have converged by 250 steps; DDPM needs its 1000.
+    sweep_steps: tuple[int, ...] = (10, 20, 50, 100, 250, 1000)
+    sweep_max_steps: tuple[tuple[str, int], ...] = (("ddpm", 1000), ("ddim", 250), ("dpmsolver", 250))
+    # Samples per point of the sweep: 40 points, so fewer than the 500 of a full evaluation.
+    sweep_samples: int = 200
 
 
 TARGETS = Targets()
@@ -72,6 +79,7 @@ class Generated:
     frames: list[np.ndarray] | None = None
     frame_steps: list[int] = field(default_factory=list)  # the timestep each frame shows (-1: x_0)
     seconds: float = 0.0
+    labels: np.ndarray | None = None  # the label y of each sample (a class-conditional model)
 
 
 def batch_seed(seed: int, index: int) -> int:
@@ -121,13 +129,14 @@ def generate(
     n = request.num_samples if x_start is None else len(x_start)
     keep: set[int] = set()
     samples: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
     frames: list[list[np.ndarray]] | None = None
     timesteps: list[int] = []
     start = time.perf_counter()
     bar = None
     for b, lo in enumerate(range(0, n, batch_size)):
         size = min(batch_size, n - lo)
-        req = ReverseRequest(request.sampler, request.steps, size, batch_seed(request.seed, b), request.eta)
+        req = dataclasses.replace(request, num_samples=size, seed=batch_seed(request.seed, b))
         chain = reverse_chain(
             denoiser, req, None if x_start is None else x_start[lo : lo + size], start_t=start_t
         )
@@ -147,6 +156,8 @@ def generate(
                         keep = set(frame_indices(record.num_steps, max_frames))
                 if b == 0:
                     timesteps.append(record.t)
+                if record.index == 0 and record.labels is not None:
+                    labels.append(record.labels.numpy())
                 if max_frames and record.index == 0:
                     batch_frames.append(_uint8(record.x_t))
                 if record.index in keep:
@@ -171,6 +182,7 @@ def generate(
         # frame 0 shows x_T at the first timestep; step i's output is x at step i+1's timestep
         frame_steps=(timesteps[:1] + [(timesteps + [-1])[i + 1] for i in sorted(keep)]) if max_frames else [],
         seconds=time.perf_counter() - start,
+        labels=np.concatenate(labels) if labels else None,
     )
 
 
@@ -219,10 +231,12 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 def nn_distances(x: np.ndarray, ref: np.ndarray, chunk: int = 256) -> np.ndarray:
     """For each image in x, the L2 pixel distance to its nearest neighbour in ref."""
-    r = torch.from_numpy(np.ascontiguousarray(ref, dtype=np.float32).reshape(len(ref), -1))
-    q = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32).reshape(len(x), -1))
+    # float64: cdist's matrix-product form (|a|² + |b|² - 2ab) loses ~3e-3 to cancellation in
+    # float32 on some CPUs (AMX), which would hide an exact copy (distance 0)
+    r = torch.from_numpy(np.ascontiguousarray(ref, dtype=np.float64).reshape(len(ref), -1))
+    q = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64).reshape(len(x), -1))
     out = [torch.cdist(q[i : i + chunk], r).min(dim=1).values for i in range(0, len(q), chunk)]
-    return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
+    return torch.cat(out).float().numpy() if out else np.zeros(0, np.float32)
 
 
 @dataclass(frozen=True)
@@ -246,6 +260,8 @@ class Report:
     nn_median: float
     nn_heldout_median: float
     classifier_accuracy: float
+    # The fraction the classifier reads as the label the chain was steered to (None: unsteered).
+    label_accuracy: float | None = None
     targets: Targets = TARGETS
 
     @property
@@ -303,12 +319,22 @@ class Report:
         )
         for k in ("confident_fraction", "fd", "fd_baseline", "nn_median", "nn_heldout_median"):
             d[k] = round(d[k], 4)
+        if d["label_accuracy"] is not None:
+            d["label_accuracy"] = round(d["label_accuracy"], 4)
         d["class_fractions"] = [round(v, 4) for v in self.class_fractions]
         return d
 
 
-def score(samples: np.ndarray, clf, refs: References, targets: Targets = TARGETS) -> Report:
-    """Score digits in [0, 1] (N, 28, 28) against the references; see the module docstring."""
+def score(
+    samples: np.ndarray,
+    clf,
+    refs: References,
+    targets: Targets = TARGETS,
+    labels: np.ndarray | None = None,
+) -> Report:
+    """Score digits in [0, 1] (N, 28, 28) against the references; see the module docstring.
+
+    `labels`: what each sample was steered to; the report then says how often it is read so."""
     samples = np.asarray(samples, dtype=np.float32)
     if samples.ndim == 4 and samples.shape[1] == 1:
         samples = samples[:, 0]
@@ -334,6 +360,7 @@ def score(samples: np.ndarray, clf, refs: References, targets: Targets = TARGETS
         nn_median=float(np.median(nn_distances(samples, refs.train))),
         nn_heldout_median=float(np.median(nn_distances(refs.heldout[held], refs.train))),
         classifier_accuracy=float(getattr(clf, "accuracy", float("nan"))),
+        label_accuracy=None if labels is None else float((pred.labels == np.asarray(labels)).mean()),
         targets=targets,
     )
 
@@ -345,6 +372,8 @@ def format_report(report: Report, title: str) -> str:
         lines.append(f"  {'PASS' if c.passed else 'FAIL'}  {c.name:<22} {c.value:<44} target {c.target}")
     hist = "  ".join(f"{d}:{f:.0%}" for d, f in enumerate(report.class_fractions))
     lines.append(f"  classes  {hist}")
+    if report.label_accuracy is not None:
+        lines.append(f"  read as the digit asked for: {report.label_accuracy:.1%}")
     lines.append(f"  overall  {'PASS' if report.passed else 'FAIL'}")
     return "\n".join(lines)
 
@@ -367,10 +396,45 @@ def load_samples(path: str | os.PathLike) -> np.ndarray:
 # --- CLI ----------------------------------------------------------------------------------
 
 
+def add_guidance_arguments(p: argparse.ArgumentParser, default_w: float | None = None) -> None:
+    """--digit and --guidance, with the reverse tab's meaning and defaults (sample, evaluate,
+    export)."""
+    from .config import DIGIT_CHOICES, GUIDANCE
+
+    w = GUIDANCE.default_w if default_w is None else default_w
+    p.add_argument(
+        "--digit",
+        choices=DIGIT_CHOICES,
+        default="any",
+        help="any (a label per sample from the seed), a digit 0-9, or each (0-9 in turn)",
+    )
+    p.add_argument(
+        "--guidance",
+        type=float,
+        default=w,
+        help=f"classifier-free guidance w in [0, {GUIDANCE.max_w:g}] (default {w:g}): 0 unconditional, "
+        "1 conditional, more steers harder",
+    )
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from .config import MODEL, SAMPLER_NAMES
 
     p.add_argument("--sampler", choices=SAMPLER_NAMES, default="ddim", help="reverse-chain sampler")
+    add_guidance_arguments(p)
+    p.add_argument(
+        "--guidance-interval",
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=("LO", "HI"),
+        help="apply w only at diffusers timesteps LO..HI (plain conditional elsewhere)",
+    )
+    p.add_argument(
+        "--sweep",
+        action="store_true",
+        help="steps-vs-quality sweep (every sampler, w = 0 and --guidance): writes CHECKPOINT/quality.json",
+    )
     p.add_argument("--steps", type=int, default=50, help="sampler steps (1 … 1000)")
     p.add_argument("--num-samples", type=int, default=EVAL.num_samples, help="samples to generate and score")
     p.add_argument("--seed", type=int, default=0, help="seed of the first batch's x_T")
@@ -411,9 +475,21 @@ def run(args: argparse.Namespace) -> int:
         info["source"] = str(args.samples)
     else:
         request = validate_request(
-            args.sampler, args.steps, args.num_samples, args.seed, args.eta, max_samples=1_000_000
+            args.sampler,
+            args.steps,
+            args.num_samples,
+            args.seed,
+            args.eta,
+            max_samples=1_000_000,
+            digit=args.digit,
+            guidance=args.guidance,
         )
+        if args.guidance_interval is not None:
+            request = dataclasses.replace(request, guidance_interval=check_interval(args.guidance_interval))
         den = model.load(args.checkpoint, autocast=args.dtype)
+        model.compile_if_worth_it(den, args.batch_size, request.num_samples * request.steps)
+        if getattr(args, "sweep", False):
+            return sweep(den, clf, args)
         gen = generate(den, request, args.batch_size, progress=not args.quiet)
         samples = gen.samples
         if args.save_samples is not None:
@@ -424,6 +500,9 @@ def run(args: argparse.Namespace) -> int:
             "sampler": request.sampler,
             "steps": request.steps,
             "eta": request.eta,
+            "digit": request.digit if den.null_label is not None else None,
+            "guidance": request.guidance if den.null_label is not None else None,
+            "guidance_interval": list(request.guidance_interval),
             "seed": request.seed,
             "checkpoint": str(args.checkpoint),
             "checkpoint_step": card.get("steps"),
@@ -434,10 +513,13 @@ def run(args: argparse.Namespace) -> int:
         title = (
             f"{request.sampler.upper()}-{request.steps}"
             + (f" eta={request.eta:g}" if request.sampler == "ddim" and request.eta else "")
+            + (f", digit {request.digit}, w={request.guidance:g}" if den.null_label is not None else "")
             + f", {len(samples)} samples, seed {request.seed}, checkpoint step {card.get('steps', '?')}"
             + f", {gen.seconds:.0f} s"
         )
-    report = score(samples, clf, references(clf))
+    # how often a sample is read as the digit it was steered to (w > 0: a conditional run)
+    labels = gen.labels if args.samples is None and request.guidance > 0 else None
+    report = score(samples, clf, references(clf), labels=labels)
     print(format_report(report, title))
     line = json.dumps(info | report.to_dict())
     print(line)
@@ -452,3 +534,47 @@ def _training_card(path: Path) -> dict:
         return json.loads((Path(path) / "training.json").read_text())
     except (OSError, ValueError):
         return {}
+
+
+def check_interval(interval: list[int]) -> tuple[int, int]:
+    """--guidance-interval LO HI: diffusers timesteps with 0 <= LO <= HI <= 999."""
+    lo, hi = (int(v) for v in interval)
+    if not 0 <= lo <= hi <= 999:
+        raise ValueError(f"--guidance-interval must be LO HI with 0 <= LO <= HI <= 999; got {lo} {hi}.")
+    return lo, hi
+
+
+def sweep(den, clf, args: argparse.Namespace) -> int:
+    """Every sampler at each of EVAL.sweep_steps, at w = 0 and w = --guidance: confident
+    fraction and Fréchet ratio per point, written to CHECKPOINT/quality.json (the reverse
+    tab's steps-vs-quality chart)."""
+    from .plots_quality import QUALITY_FILE
+    from .sampling import validate_request
+
+    n = min(args.num_samples, EVAL.sweep_samples)
+    refs = references(clf)
+    ws = sorted({0.0, float(args.guidance)}) if den.null_label is not None else [0.0]
+    points = []
+    for sampler, max_steps in EVAL.sweep_max_steps:
+        for steps in (s for s in EVAL.sweep_steps if s <= max_steps):
+            for w in ws:
+                request = validate_request(sampler, steps, n, args.seed, max_samples=1_000_000, guidance=w)
+                gen = generate(den, request, args.batch_size, progress=False)
+                report = score(gen.samples, clf, refs, labels=gen.labels if w else None)
+                points.append(
+                    {
+                        "sampler": sampler,
+                        "steps": steps,
+                        "w": w,
+                        "confident": round(report.confident_fraction, 4),
+                        "fd_ratio": round(report.fd_ratio, 4),
+                        "label_accuracy": report.label_accuracy,
+                        "seconds": round(gen.seconds, 1),
+                    }
+                )
+                print(json.dumps(points[-1]), flush=True)
+    card = _training_card(args.checkpoint)
+    out = {"checkpoint_step": card.get("steps"), "num_samples": n, "seed": args.seed, "points": points}
+    (Path(args.checkpoint) / QUALITY_FILE).write_text(json.dumps(out, indent=1) + "\n")
+    print(f"wrote {Path(args.checkpoint) / QUALITY_FILE}: {len(points)} points")
+    return 0

@@ -311,10 +311,18 @@ def reverse_frames(args: argparse.Namespace) -> Frames:
     from .sampling import validate_request
 
     request = validate_request(
-        args.sampler, args.steps, args.num_samples, args.seed, args.eta, max_samples=256
+        args.sampler,
+        args.steps,
+        args.num_samples,
+        args.seed,
+        args.eta,
+        max_samples=256,
+        digit=args.digit,
+        guidance=args.guidance,
     )
     _check_scale(args.scale)
     den = model.load(args.checkpoint, autocast=args.dtype)
+    model.compile_if_worth_it(den, min(64, request.num_samples), request.num_samples * request.steps)
     gen = generate(den, request, batch_size=64, max_frames=_max_frames(args), progress=not args.quiet)
     frames = [grid_frame(f, args.scale) for f in gen.frames or []]
     return Frames(frames, [label_t(t) for t in gen.frame_steps])
@@ -329,10 +337,18 @@ def roundtrip_frames(args: argparse.Namespace) -> Frames:
     from .schedules import spec_from_config
 
     request = validate_request(
-        args.sampler, args.steps, args.num_samples, args.seed, args.eta, max_samples=64
+        args.sampler,
+        args.steps,
+        args.num_samples,
+        args.seed,
+        args.eta,
+        max_samples=64,
+        digit=args.digit,
+        guidance=args.guidance,
     )
     _check_scale(args.scale)
     den = model.load(args.checkpoint, autocast=args.dtype)
+    model.compile_if_worth_it(den, request.num_samples, request.num_samples * request.steps)
     spec = spec_from_config(den.scheduler_config)
     t = forward.check_t(args.t, spec.T)
     if t < 1:
@@ -466,7 +482,10 @@ def _sampler_args(
 
 
 def _reverse_args(p: argparse.ArgumentParser) -> None:
+    from .evaluate import add_guidance_arguments
+
     _sampler_args(p, "ddim", 50, 16)
+    add_guidance_arguments(p)
 
 
 def _roundtrip_args(p: argparse.ArgumentParser) -> None:
@@ -474,7 +493,10 @@ def _roundtrip_args(p: argparse.ArgumentParser) -> None:
         "--image", type=Path, default=None, help="a digit image (default: the first shipped example)"
     )
     p.add_argument("--t", type=int, default=500, help="noise the image to step t (1 … T), then denoise")
+    from .evaluate import add_guidance_arguments
+
     _sampler_args(p, "ddpm", 1000, 1, "seed of the noise ε added to the image and of the reverse steps")
+    add_guidance_arguments(p, default_w=0.0)  # the round trip runs the unconditional model
 
 
 register("forward", "the forward (noising) chain of an image", _forward_args)(forward_frames)

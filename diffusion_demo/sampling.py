@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .config import REVERSE, SAMPLER_NAMES
+from .config import DIGIT_CHOICES, GUIDANCE, REVERSE, SAMPLER_NAMES
 from .schedules import scheduler_class
 
 SAMPLER_LABELS = {
@@ -34,6 +34,12 @@ class StepRecord:
     eps_hat: torch.Tensor  # ε_θ(x_t, t), the predicted noise
     pred_original_sample: torch.Tensor  # x̂_0, the network's current guess of the clean image
     prev_sample: torch.Tensor  # the next state of the chain (x_{t-1} or the next spaced step)
+    # With a class-conditional model: ε_θ(x_t, t, y) and ε_θ(x_t, t, ∅) when they were computed
+    # (w = 1 needs only the first, w = 0 only the second), and the labels y.
+    eps_cond: torch.Tensor | None = None
+    eps_uncond: torch.Tensor | None = None
+    labels: torch.Tensor | None = None
+    guidance: float = 1.0  # the w used at this step (1 outside the guidance interval)
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,11 @@ class ReverseRequest:
     num_samples: int = REVERSE.default_samples
     seed: int = 0
     eta: float = 0.0
+    # With a class-conditional model: which digits (config.DIGIT_CHOICES) and the guidance
+    # weight w. An unconditional model ignores both.
+    digit: str = "any"
+    guidance: float = GUIDANCE.default_w
+    guidance_interval: tuple[int, int] = GUIDANCE.interval
 
 
 def _number(value: object, name: str, lo: float, hi: float, integer: bool) -> float:
@@ -66,6 +77,8 @@ def validate_request(
     eta: object = 0.0,
     max_samples: int = REVERSE.max_samples,
     T: int = REVERSE.max_steps,
+    digit: object = "any",
+    guidance: object = GUIDANCE.default_w,
 ) -> ReverseRequest:
     """Check user input; raise ValueError naming the field and its allowed range."""
     if sampler not in SAMPLER_NAMES:
@@ -76,7 +89,61 @@ def validate_request(
         num_samples=int(_number(num_samples, "num_samples", 1, max_samples, True)),
         seed=int(_number(seed, "seed", 0, 2**32 - 1, True)),
         eta=float(_number(eta, "eta", 0.0, 1.0, False)),
+        digit=validate_digit(digit),
+        guidance=float(_number(guidance, "guidance", 0.0, GUIDANCE.max_w, False)),
     )
+
+
+def validate_digit(digit: object) -> str:
+    """ "any", "0" … "9" or "each" (an int 0 … 9 is taken as its string)."""
+    if isinstance(digit, int) and not isinstance(digit, bool) and 0 <= digit <= 9:
+        digit = str(digit)
+    if not isinstance(digit, str) or digit not in DIGIT_CHOICES:
+        raise ValueError(f"Unknown digit {digit!r}: expected one of {', '.join(DIGIT_CHOICES)}.")
+    return digit
+
+
+def class_labels(digit: str, n: int, seed: int) -> torch.Tensor:
+    """The label y of each of n samples: "any" draws them from the seed (independently of
+    x_T), "each" cycles 0 … 9 across the grid, a digit gives it to all."""
+    if digit == "any":
+        return torch.randint(0, 10, (n,), generator=torch.Generator().manual_seed(int(seed) + 2))
+    if digit == "each":
+        return torch.arange(n) % 10
+    return torch.full((n,), int(validate_digit(digit)))
+
+
+def guidance_at(request: ReverseRequest, t: int) -> float:
+    """w inside the guidance interval (Kynkäänniemi et al. 2024), the plain conditional 1 outside."""
+    lo, hi = request.guidance_interval
+    return request.guidance if lo <= t <= hi else min(request.guidance, 1.0)
+
+
+def guided_eps(
+    denoiser, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None, w: float
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """Classifier-free guidance (Ho & Salimans 2022, eq. 6): ε̂ = ε̂_∅ + w (ε̂_y − ε̂_∅).
+
+    Returns (ε̂, ε̂_y or None, ε̂_∅ or None). w = 0 is one pass with the null label (the
+    unconditional model), w = 1 one pass with y; otherwise [x, x] with [y, ∅] go through the
+    UNet as one batch. `labels` None: an unconditional model, ε_θ(x_t, t).
+    """
+    if labels is None:
+        return denoiser.eps(x, t), None, None
+    null = torch.full_like(labels, denoiser.null_label)
+    if w == 0:
+        eps_u = denoiser.eps(x, t, null)
+        return eps_u, None, eps_u
+    if w == 1:
+        eps_c = denoiser.eps(x, t, labels)
+        return eps_c, eps_c, None
+    eps_c, eps_u = denoiser.eps(torch.cat([x, x]), t, torch.cat([labels, null])).chunk(2)
+    return eps_u + w * (eps_c - eps_u), eps_c, eps_u
+
+
+def is_conditional(denoiser) -> bool:
+    """Whether the denoiser takes class labels (a UNet trained with num_class_embeds)."""
+    return getattr(denoiser, "null_label", None) is not None
 
 
 def make_scheduler(scheduler_config: dict, sampler: str, steps: int):
@@ -103,6 +170,11 @@ def reverse_chain(
     Yields one StepRecord per network evaluation. Closing the generator (Stop in the UI)
     ends the loop at the next yield, i.e. within one step.
     """
+    if not is_conditional(denoiser) and request.digit != "any":
+        raise ValueError(
+            f"digit {request.digit!r} needs the class-conditional model; this checkpoint is unconditional "
+            "(expected one of: any)."
+        )
     # 1. one scheduler for this request, and the timesteps it will visit
     scheduler = make_scheduler(denoiser.scheduler_config, request.sampler, request.steps)
     timesteps = [int(t) for t in scheduler.timesteps]
@@ -120,11 +192,15 @@ def reverse_chain(
     )
     gen.manual_seed(request.seed + 1)  # the per-step noise z is independent of x_T
     kwargs = {"eta": request.eta} if request.sampler == "ddim" else {}
+    # 3. the labels y (a conditional model only), drawn from the seed for "any"
+    labels = class_labels(request.digit, len(x), request.seed) if is_conditional(denoiser) else None
     for i, t in enumerate(timesteps):
+        w = guidance_at(request, t)
         with torch.inference_mode():
-            # 3. ε_θ(x_t, t): the only learned part of the whole process
-            eps = denoiser.eps(x, torch.tensor(t)).to(x.device)
-            # 4. the sampler's update (eq. 11 of Ho et al. 2020 for DDPM, eq. 12 of Song et al. 2021 for DDIM)
+            # 4. ε_θ(x_t, t), guided towards y when w > 1: the only learned part of the process
+            eps, eps_c, eps_u = guided_eps(denoiser, x, torch.tensor(t), labels, w)
+            eps = eps.to(x.device)
+            # 5. the sampler's update (eq. 11 of Ho et al. 2020 for DDPM, eq. 12 of Song et al. 2021 for DDIM)
             out = scheduler.step(eps, t, x, generator=gen, **kwargs)
             x0_hat = getattr(out, "pred_original_sample", None)
             if x0_hat is None:
@@ -132,7 +208,9 @@ def reverse_chain(
                 ab = alpha_bar[t]
                 x0_hat = ((x - (1 - ab).sqrt() * eps) / ab.sqrt()).clamp(-1, 1)
         prev_t = timesteps[i + 1] if i + 1 < len(timesteps) else -1
-        yield StepRecord(i, len(timesteps), t, prev_t, x, eps, x0_hat, out.prev_sample)
+        yield StepRecord(
+            i, len(timesteps), t, prev_t, x, eps, x0_hat, out.prev_sample, eps_c, eps_u, labels, w
+        )
         x = out.prev_sample
 
 

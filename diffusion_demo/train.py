@@ -1,12 +1,15 @@
-"""Train the digits DDPM: a diffusers UNet2DModel with ε-prediction (Ho et al. 2020).
+"""Train the digits DDPM: a class-conditional diffusers UNet2DModel with ε-prediction.
 
-    python -m diffusion_demo.train --out assets/ddpm-digits          # the shipped recipe
-    python -m diffusion_demo.train --steps 2 --out /tmp/tiny --tiny  # a smoke test
+    python -m diffusion_demo train --out assets/ddpm-digits          # the shipped recipe
+    python -m diffusion_demo train --steps 2 --out /tmp/tiny --tiny  # a smoke test
 
 Only the decoder is trained: the forward process q(x_t | x_0) is fixed, so each
-step draws (x_0, t, ε), forms x_t with the scheduler's add_noise and regresses ε.
-Resumable: a training-state file is written next to the output every few hundred
-steps, and a rerun with the same --out picks it up.
+step draws (x_0, y, t, ε), forms x_t with the scheduler's add_noise and regresses ε.
+The label y is replaced by the null label for a fraction p_uncond of the examples, so
+that one network is both ε_θ(x_t, t, y) and ε_θ(x_t, t, ∅): classifier-free guidance
+(Ho & Salimans 2022) needs both. Resumable: a training-state file is written next to
+the output every few hundred steps, and a rerun with the same --out picks it up.
+On a CUDA machine (found by itself) the same command takes minutes.
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ from .config import MODEL, TRAIN, TrainConfig
 STATE_FILE = "training_state.pt"
 
 
-def build_unet(cfg: TrainConfig = TRAIN, tiny: bool = False) -> UNet2DModel:
-    """The UNet of the shipped model (or a tiny one of the same shape, for tests)."""
+def build_unet(cfg: TrainConfig = TRAIN, tiny: bool = False, conditional: bool = True) -> UNet2DModel:
+    """The UNet of the shipped model (or a tiny one of the same shape, for tests); with
+    conditional=False (or cfg.num_class_embeds = 0) it takes no labels, like the first model."""
     widths = (8, 16, 16) if tiny else cfg.block_out_channels
     return UNet2DModel(
         sample_size=MODEL.sample_size,
@@ -42,6 +46,7 @@ def build_unet(cfg: TrainConfig = TRAIN, tiny: bool = False) -> UNet2DModel:
         layers_per_block=cfg.layers_per_block,
         norm_num_groups=4 if tiny else cfg.norm_num_groups,
         attention_head_dim=8,
+        num_class_embeds=(cfg.num_class_embeds or None) if conditional else None,
     )
 
 
@@ -63,6 +68,21 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
     return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def min_snr_weight(alpha_bar_t: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Min-SNR-γ weights for ε-prediction (Hang et al. 2023, eq. 8): min(SNR_t, γ) / SNR_t,
+    with SNR_t = ᾱ_t / (1 − ᾱ_t). γ = 0: all ones (the simple loss of Ho et al. 2020)."""
+    if gamma <= 0:
+        return torch.ones_like(alpha_bar_t)
+    snr = alpha_bar_t / (1 - alpha_bar_t)
+    return snr.clamp(max=gamma) / snr
+
+
+def drop_labels(labels: torch.Tensor, p_uncond: float, null_label: int, gen: torch.Generator) -> torch.Tensor:
+    """Replace each label by the null label with probability p_uncond (Ho & Salimans 2022, alg. 1)."""
+    drop = torch.rand(labels.shape, generator=gen) < p_uncond
+    return torch.where(drop, torch.full_like(labels, null_label), labels)
 
 
 @torch.no_grad()
@@ -97,13 +117,17 @@ def train(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
-    (x_train, _), _ = split(cfg.holdout_per_class)
+    (x_train, y_train), _ = split(cfg.holdout_per_class)
     if limit_digits:
-        x_train = x_train[:limit_digits]
+        x_train, y_train = x_train[:limit_digits], y_train[:limit_digits]
     data = torch.from_numpy(x_train).unsqueeze(1) * 2 - 1  # [0, 1] -> [-1, 1]
+    labels = torch.from_numpy(y_train).long()
+    null_label = cfg.num_class_embeds - 1
 
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = build_unet(cfg, tiny)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
+    extra = {d: copy.deepcopy(model).eval().requires_grad_(False) for d in cfg.extra_ema_decays}
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
     scheduler = build_train_scheduler()
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -114,6 +138,9 @@ def train(
         state = torch.load(state_path, weights_only=False)
         model.load_state_dict(state["model"])
         ema.load_state_dict(state["ema"])
+        for d, m in extra.items():
+            if d in state.get("extra_ema", {}):
+                m.load_state_dict(state["extra_ema"][d])
         opt.load_state_dict(state["opt"])
         gen.set_state(state["gen"])
         step, elapsed, losses = state["step"], state["elapsed"], state["losses"]
@@ -133,6 +160,7 @@ def train(
             {
                 "model": model.state_dict(),
                 "ema": ema.state_dict(),
+                "extra_ema": {d: m.state_dict() for d, m in extra.items()},
                 "opt": opt.state_dict(),
                 "gen": gen.get_state(),
                 "step": step,
@@ -141,32 +169,41 @@ def train(
             },
             state_path,
         )
-        export(ema, out, card)
+        export(ema.cpu(), out, card)
+        ema.to(device)
         return card
 
+    for m in (model, ema, *extra.values()):
+        m.to(device)
+    alphas_cumprod = scheduler.alphas_cumprod.to(device)
+    amp = torch.bfloat16 if device.type == "cpu" else torch.float16
     bar = tqdm(total=cfg.steps, initial=step, desc="train", unit="step", dynamic_ncols=True)
     model.train()
     while step < cfg.steps:
         t0 = time.perf_counter()
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg)
-        # 1. a batch of clean digits x_0, timesteps t ~ U{0..T-1} and noise ε
+        # 1. a batch of clean digits x_0 with labels y (some dropped to ∅), t ~ U{0..T-1}, ε
         idx = torch.randint(0, len(data), (cfg.batch_size,), generator=gen)
         x0 = data[idx]
+        y = drop_labels(labels[idx], cfg.p_uncond, null_label, gen)
         t = torch.randint(0, scheduler.config.num_train_timesteps, (len(idx),), generator=gen)
         noise = torch.randn(x0.shape, generator=gen)
         # 2. eq. 4 of Ho et al. 2020: x_t ~ q(x_t | x_0), by the scheduler
         x_t = scheduler.add_noise(x0, noise, t)
-        # 3. eq. 14 of Ho et al. 2020: the simple loss ||ε - ε_θ(x_t, t)||²
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-            eps_hat = model(x_t, t).sample
-        loss = torch.nn.functional.mse_loss(eps_hat.float(), noise)
+        x_t, t, y, noise = x_t.to(device), t.to(device), y.to(device), noise.to(device)
+        # 3. eq. 14 of Ho et al. 2020, ||ε - ε_θ(x_t, t, y)||², weighted per example by min-SNR-γ
+        with torch.autocast(device.type, dtype=amp, enabled=cfg.bf16):
+            eps_hat = model(x_t, t, class_labels=y if cfg.num_class_embeds else None).sample
+        per_example = (eps_hat.float() - noise).pow(2).mean(dim=(1, 2, 3))
+        loss = (min_snr_weight(alphas_cumprod[t], cfg.min_snr_gamma) * per_example).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         # EMA warm-up (as in diffusers' EMAModel): short memory early, cfg.ema_decay later.
-        ema_update(ema, model, min(cfg.ema_decay, (1 + step) / (10 + step)))
+        for decay, m in ((cfg.ema_decay, ema), *extra.items()):
+            ema_update(m, model, min(decay, (1 + step) / (10 + step)))
         step += 1
         elapsed += time.perf_counter() - t0
         losses.append(loss.item())
@@ -190,6 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--tiny", action="store_true", help="a tiny UNet (tests, smoke runs)")
     p.add_argument("--limit-digits", type=int, default=None, help="train on the first N digits only")
     p.add_argument("--fp32", action="store_true", help="disable bf16 autocast")
+    p.add_argument("--unconditional", action="store_true", help="no class labels (the first recipe's model)")
     a = p.parse_args(argv)
     try:
         data.require()
@@ -203,6 +241,7 @@ def main(argv: list[str] | None = None) -> None:
         seed=a.seed,
         checkpoint_every=a.checkpoint_every,
         bf16=not a.fp32,
+        num_class_embeds=0 if a.unconditional else TRAIN.num_class_embeds,
         warmup_steps=min(TRAIN.warmup_steps, max(1, a.steps // 10)),
     )
     card = train(a.out, cfg, tiny=a.tiny, limit_digits=a.limit_digits, threads=a.threads)

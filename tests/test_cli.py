@@ -160,3 +160,62 @@ def test_cli_limit_is_above_the_ui_limit():
     from diffusion_demo.config import REVERSE
 
     assert CLI.max_samples > REVERSE.max_samples and CLI.batch_size <= 64
+
+
+# --- --digit and --guidance (a class-conditional checkpoint) --------------------------------
+
+
+@pytest.mark.parametrize("ext", [".npy", ".png", ".gif"])
+def test_sample_writes_each_format_with_a_digit(tiny_cond_checkpoint, tiny_cond_denoiser, tmp_path, ext):
+    out = tmp_path / f"sevens{ext}"
+    args = [
+        "--steps",
+        "3",
+        "--num-samples",
+        "4",
+        "--seed",
+        "2",
+        "--digit",
+        "7",
+        "--guidance",
+        "3",
+        "--dtype",
+        "fp32",
+    ]
+    assert run_sample(tiny_cond_checkpoint, out, *args) == 0
+    assert out.stat().st_size > 0
+    if ext == ".npy":  # the same images as the UI's chain with those settings
+        ref = sample(tiny_cond_denoiser, ReverseRequest("ddim", 3, 4, seed=2, digit="7", guidance=3.0))
+        np.testing.assert_allclose(np.load(out), ((ref[:, 0] + 1) / 2).numpy(), atol=1e-5)
+
+
+def test_sample_defaults_are_the_uis(tiny_cond_checkpoint, tiny_cond_denoiser, tmp_path):
+    out = tmp_path / "default.npy"
+    assert run_sample(tiny_cond_checkpoint, out, "--steps", "3", "--num-samples", "3", "--dtype", "fp32") == 0
+    ref = sample(tiny_cond_denoiser, ReverseRequest("ddim", 3, 3))  # digit "any", the default w
+    np.testing.assert_allclose(np.load(out), ((ref[:, 0] + 1) / 2).numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--digit", "12"], "invalid choice: '12'"),
+        (["--guidance", "-1"], "guidance must be a number in [0, 8]"),
+        (["--guidance", "nan"], "guidance must be a number in [0, 8]"),
+        (["--guidance", "1e9"], "guidance must be a number in [0, 8]"),
+        (["--guidance", "lots"], "invalid float value"),
+    ],
+)
+def test_bad_digit_or_guidance_exit_2(tiny_cond_checkpoint, tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exc:
+        run_sample(tiny_cond_checkpoint, tmp_path / "x.npy", *args)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.npy").exists()
+
+
+def test_a_digit_on_an_unconditional_checkpoint_is_a_clear_error(tiny_checkpoint, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        run_sample(tiny_checkpoint, tmp_path / "x.npy", "--digit", "3", "--steps", "2")
+    assert exc.value.code == 2
+    assert "needs the class-conditional model" in capsys.readouterr().err

@@ -114,6 +114,25 @@ def test_compiled_unet_is_used_only_for_its_batch_under_inference_mode(tiny_chec
     assert calls == [2]
 
 
+def test_a_conditional_model_compiles_for_the_grid_and_the_guided_grid(tiny_cond_checkpoint):
+    """Guidance sends [x, x] through the UNet: the compiled graph serves both batch sizes,
+    and an unlabelled call gets the null label (the unconditional model)."""
+    den = model.load(tiny_cond_checkpoint, autocast="fp32")
+    calls = []
+
+    def compiled(x, t, class_labels):
+        calls.append((x.shape[0], class_labels.tolist()))
+        return den.unet(x, t, class_labels=class_labels)
+
+    den.compiled, den.compiled_batch = compiled, 2
+    assert den.null_label == 10 and den.compiled_batches == (2, 4)
+    with torch.inference_mode():
+        den.eps(torch.randn(2, 1, 28, 28), 10)
+        den.eps(torch.randn(4, 1, 28, 28), 10, torch.tensor([1, 2, 10, 10]))
+        den.eps(torch.randn(3, 1, 28, 28), 10)  # other batch size: eager
+    assert calls == [(2, [10, 10]), (4, [1, 2, 10, 10])]
+
+
 @pytest.mark.slow
 def test_a_chain_after_the_warm_up_never_recompiles(tiny_checkpoint):
     """The frozen graph must serve every step of a chain: x_T (a normal tensor), later

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from unittest import mock
 
@@ -172,3 +173,101 @@ def test_shipped_checkpoint_makes_recognisable_digits(monkeypatch):
     x = sample(den, ReverseRequest("ddim", 20, 8, seed=0))
     pred = classifier.load().predict(((x + 1) / 2).numpy())
     assert (pred.confidence >= 0.8).sum() >= 6, pred.confidence
+
+
+# --- class conditioning and classifier-free guidance (Ho & Salimans 2022) -------------------
+
+
+def _x_t(n: int = 3) -> torch.Tensor:
+    return torch.randn(n, 1, 28, 28, generator=torch.Generator().manual_seed(11))
+
+
+def test_guidance_0_is_the_null_label_pass_and_1_the_conditional_pass(tiny_cond_denoiser):
+    den, x, t = tiny_cond_denoiser, _x_t(), torch.tensor(400)
+    y = torch.tensor([3, 7, 1])
+    null = torch.full_like(y, den.null_label)
+    with torch.inference_mode():
+        eps0, c0, u0 = sampling.guided_eps(den, x, t, y, 0.0)
+        eps1, c1, u1 = sampling.guided_eps(den, x, t, y, 1.0)
+        torch.testing.assert_close(eps0, den.unet(x, t, class_labels=null).sample)
+        torch.testing.assert_close(eps1, den.unet(x, t, class_labels=y).sample)
+        assert c0 is None and u1 is None  # one pass each
+        # the labels matter: an untrained UNet's class embeddings are random, not equal
+        assert (eps0 - eps1).abs().max() > 1e-4
+
+
+def test_guided_batched_pass_equals_two_separate_passes(tiny_cond_denoiser):
+    den, x, t, w = tiny_cond_denoiser, _x_t(), torch.tensor(250), 3.5
+    y = torch.tensor([0, 9, 4])
+    with torch.inference_mode():
+        eps, eps_c, eps_u = sampling.guided_eps(den, x, t, y, w)
+        cond = den.unet(x, t, class_labels=y).sample
+        uncond = den.unet(x, t, class_labels=torch.full_like(y, den.null_label)).sample
+    torch.testing.assert_close(eps_c, cond, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(eps_u, uncond, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(eps, uncond + w * (cond - uncond), atol=1e-5, rtol=1e-5)
+
+
+def test_guided_chain_is_reproducible_and_records_the_guidance(tiny_cond_denoiser):
+    request = ReverseRequest("ddim", 4, 5, seed=8, digit="each", guidance=2.5)
+    a, b = sample(tiny_cond_denoiser, request), sample(tiny_cond_denoiser, request)
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    records = list(reverse_chain(tiny_cond_denoiser, request))
+    assert [int(v) for v in records[0].labels] == [0, 1, 2, 3, 4]
+    assert all(r.guidance == 2.5 and r.eps_cond is not None and r.eps_uncond is not None for r in records)
+    other = sample(tiny_cond_denoiser, dataclasses.replace(request, guidance=0.0))
+    assert (other - a).abs().max() > 1e-4  # w changes the images
+
+
+def test_any_draws_its_labels_from_the_seed(tiny_cond_denoiser):
+    def labels(seed: int) -> torch.Tensor:
+        request = ReverseRequest("ddim", 2, 16, seed=seed, digit="any")
+        return next(reverse_chain(tiny_cond_denoiser, request)).labels
+
+    assert torch.equal(labels(5), labels(5))
+    assert not torch.equal(labels(5), labels(6))
+    assert set(labels(5).tolist()) <= set(range(10)) and len(set(labels(5).tolist())) > 3
+    # x_T is the seed's own noise, as without labels: the labels come from another stream
+    first = next(reverse_chain(tiny_cond_denoiser, ReverseRequest("ddim", 2, 16, seed=5)))
+    torch.testing.assert_close(first.x_t, sampling.initial_noise((16, 1, 28, 28), 5))
+
+
+def test_a_fixed_digit_labels_every_sample(tiny_cond_denoiser):
+    record = next(reverse_chain(tiny_cond_denoiser, ReverseRequest("ddim", 2, 4, digit="7", guidance=1.0)))
+    assert record.labels.tolist() == [7, 7, 7, 7]
+    assert record.eps_uncond is None  # w = 1: the conditional pass alone
+
+
+def test_guidance_interval_runs_the_plain_conditional_model_outside(tiny_cond_denoiser):
+    request = ReverseRequest("ddim", 10, 2, digit="3", guidance=4.0, guidance_interval=(300, 700))
+    ws = {r.t: r.guidance for r in reverse_chain(tiny_cond_denoiser, request)}
+    assert ws[900] == 1.0 and ws[500] == 4.0 and ws[0] == 1.0
+
+
+def test_an_unconditional_model_ignores_guidance_but_refuses_a_digit(tiny_denoiser):
+    plain = sample(tiny_denoiser, ReverseRequest("ddim", 3, 2, seed=1, guidance=0.0))
+    guided = sample(tiny_denoiser, ReverseRequest("ddim", 3, 2, seed=1, guidance=5.0))
+    torch.testing.assert_close(plain, guided, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="digit '4' needs the class-conditional model"):
+        sample(tiny_denoiser, ReverseRequest("ddim", 3, 2, digit="4"))
+
+
+@pytest.mark.parametrize(
+    ("digit", "guidance", "message"),
+    [
+        ("12", 1.0, "Unknown digit '12': expected one of any, 0, 1"),
+        (None, 1.0, "Unknown digit None"),
+        ("any", -1, r"guidance must be a number in \[0, 8\]"),
+        ("any", float("nan"), r"guidance must be a number in \[0, 8\]"),
+        ("any", 1e9, r"guidance must be a number in \[0, 8\]"),
+        ("any", "lots", r"guidance must be a number in \[0, 8\]"),
+    ],
+)
+def test_validate_request_names_digit_and_guidance(digit, guidance, message):
+    with pytest.raises(ValueError, match=message):
+        sampling.validate_request("ddim", 10, 1, 0, digit=digit, guidance=guidance)
+
+
+def test_validate_request_takes_a_digit_as_int_or_string():
+    assert sampling.validate_request("ddim", 10, 1, 0, digit=7).digit == "7"
+    assert sampling.validate_request("ddim", 10, 1, 0, digit="each").digit == "each"

@@ -223,7 +223,7 @@ def roundtrip_file(
     from .roundtrip_tab import TRAINED, digit_examples
 
     fmt = check_format(format, "roundtrip")
-    request = validate_request(sampler, steps, 1, seed)
+    request = validate_request(sampler, steps, 1, seed, guidance=0.0)  # the unconditional model
     t = check_t(t, TRAINED.T)
     if denoiser is None:
         raise model.CheckpointError("No model loaded: the round trip needs the trained model.")

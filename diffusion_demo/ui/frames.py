@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from ..config import REVERSE
-from ..equations import sampler_update_md
+from ..equations import guidance_md, sampler_update_md
 from ..images import grid, to_uint8
 from ..sampling import ReverseRequest, StepRecord, reverse_chain
 
@@ -89,13 +89,37 @@ class Replay:
         return self.frames[-1]
 
 
+def guidance_direction(record: StepRecord) -> torch.Tensor | None:
+    """ε̂_y − ε̂_∅ of a guided step (None where w ∈ {0, 1} computed only one of them)."""
+    if record.eps_cond is None or record.eps_uncond is None:
+        return None
+    return record.eps_cond - record.eps_uncond
+
+
 def step_grids(record: StepRecord) -> dict[str, np.ndarray]:
-    """The three grids of a step as uint8 arrays: x_t (clipped), x̂_0 and ε̂ (±3σ)."""
-    return {
+    """The grids of a step as uint8 arrays: x_t (clipped), x̂_0, ε̂ (±3σ) and, for a guided
+    step, the guidance direction ε̂_y − ε̂_∅ (scaled to ±4 of its own RMS: it is small)."""
+    grids = {
         "x_t": grid_uint8(record.prev_sample.clamp(-1, 1)),
         "x0": grid_uint8(record.pred_original_sample),
         "eps": grid_uint8(record.eps_hat / 3),
     }
+    direction = guidance_direction(record)
+    if direction is not None:
+        grids["dir"] = grid_uint8(direction / (4 * direction.pow(2).mean().sqrt().clamp(min=1e-8)))
+    return grids
+
+
+def step_formula(denoiser, request: ReverseRequest, record: StepRecord, last_t: int | None) -> str:
+    """The sampler's update with this step's numbers, and the guidance with w (conditional model)."""
+    text = sampler_update_md(
+        request.sampler, denoiser.scheduler_config, record.t, record.prev_t, request.eta, last_t
+    )
+    if record.labels is None:
+        return text
+    direction = guidance_direction(record)
+    rms = None if direction is None else float(direction.pow(2).mean().sqrt())
+    return guidance_md(record.guidance, request.digit, rms) + "\n\n---\n\n" + text
 
 
 @dataclass(frozen=True)
@@ -108,6 +132,7 @@ class Frame:
     eps: Image.Image
     formula: str
     elapsed: float  # seconds since the run started
+    direction: Image.Image | None = None  # ε̂_y − ε̂_∅ of a guided step
 
 
 def stream(
@@ -137,10 +162,9 @@ def stream(
                 show(grids["x_t"]),
                 show(grids["x0"]),
                 show(grids["eps"]),
-                sampler_update_md(
-                    request.sampler, denoiser.scheduler_config, record.t, record.prev_t, request.eta, last_t
-                ),
+                step_formula(denoiser, request, record, last_t),
                 begun - start,
+                show(grids["dir"]) if "dir" in grids else None,
             )
             throttle.spent(time.perf_counter() - begun)
         last_t = record.t

@@ -8,12 +8,19 @@ import time
 
 import gradio as gr
 
-from .. import model
-from ..config import REVERSE, SAMPLER_NAMES
+from .. import model, plots_quality
+from ..config import DIGIT_CHOICES, GUIDANCE, REVERSE, SAMPLER_NAMES
 from ..equations import LATEX_DELIMITERS
-from ..sampling import SAMPLER_LABELS, ReverseRequest, StepRecord, reverse_chain, validate_request
+from ..sampling import (
+    SAMPLER_LABELS,
+    ReverseRequest,
+    StepRecord,
+    is_conditional,
+    reverse_chain,
+    validate_request,
+)
 from . import downloads
-from .common import HEAVY, UIContext, frame_image, guarded
+from .common import HEAVY, UIContext, figure_image, frame_image, guarded
 from .frames import Replay, Throttle, show, stream, tensor_frame
 
 EXPLAIN = """
@@ -26,12 +33,23 @@ Like the forward chain, this is a Markov chain: each step sees only the current 
 Only this direction is learned — the forward chain is fixed. Samplers differ in the step
 they take: **DDPM** adds fresh noise at every step (ancestral), **DDIM** with η = 0 is
 deterministic and needs far fewer steps, **DPM-Solver++** is a 2nd-order ODE solver.
+
+**Steering the chain.** The network also takes a label y — the digit to draw, the way a
+text-to-image model takes a prompt — or the null label ∅ for "anything". **Guidance w**
+mixes the two predictions, ε̂ = ε̂_∅ + w (ε̂_y − ε̂_∅) (classifier-free guidance, Ho &
+Salimans 2022): w = 0 is the unconditional model, w = 1 the conditional one, and w > 1
+pushes further along ε̂_y − ε̂_∅ — cleaner digits, less variety.
 """
 
 MODEL_NOTE = (
-    "The network is a small UNet trained here on 4,500 MNIST digits (28×28) with the linear "
-    "schedule β: 1e-4 → 0.02, T = 1000 (Ho et al. 2020). The schedule panel above does not "
-    "change this tab: the model only knows the schedule it was trained with."
+    "The network is a small UNet trained here on 4,500 MNIST digits (28×28) and their labels, "
+    "with the linear schedule β: 1e-4 → 0.02, T = 1000 (Ho et al. 2020). The schedule panel "
+    "above does not change this tab: the model only knows the schedule it was trained with."
+)
+# Where the checkpoint has no class embeddings (an older one through DIFFUSION_DEMO_CHECKPOINT).
+UNCONDITIONAL_NOTE = (
+    "This checkpoint is unconditional (trained without labels), so **Digit** and **Guidance** "
+    "are disabled: every run samples the unconditional model."
 )
 
 
@@ -91,16 +109,37 @@ def build(ctx: UIContext) -> None:
             eta = gr.Slider(
                 0.0, 1.0, value=0.0, step=0.05, label="DDIM η (0 = deterministic)", elem_id="reverse-eta"
             )
+            conditional = ctx.denoiser is not None and is_conditional(ctx.denoiser)
+            digit = gr.Dropdown(
+                list(DIGIT_CHOICES),
+                value="any",
+                label="Digit (any: a label per sample from the seed; each: 0 … 9)",
+                interactive=conditional,
+                elem_id="reverse-digit",
+            )
+            guidance = gr.Slider(
+                0.0,
+                GUIDANCE.max_w,
+                value=GUIDANCE.default_w,
+                step=0.25,
+                label="Guidance w (0 = unconditional, 1 = conditional)",
+                interactive=conditional,
+                elem_id="reverse-guidance",
+            )
+            if ctx.denoiser is not None and not conditional:
+                gr.Markdown(UNCONDITIONAL_NOTE, elem_id="reverse-unconditional-note")
             with gr.Row():
                 generate = gr.Button("Generate", variant="primary", elem_id="reverse-generate")
                 stop = gr.Button("Stop", variant="stop", elem_id="reverse-stop")
             compare = gr.Button("Same seed, every sampler", elem_id="reverse-compare")
+            compare_w = gr.Button("Same seed, several w", elem_id="reverse-compare-w")
         with gr.Column(scale=3):
             status = gr.Markdown(ctx.checkpoint_error or IDLE, elem_id="reverse-status")
             with gr.Row():
                 x_t = frame_image("x_t (the chain)", "reverse-xt", 300)
                 x0 = frame_image("x̂_0 (the network's guess)", "reverse-x0", 300)
                 eps = frame_image("ε̂ (predicted noise)", "reverse-eps", 300)
+                direction = frame_image("ε̂_y − ε̂_∅ (guidance direction)", "reverse-direction", 300)
             formula = gr.Markdown(latex_delimiters=LATEX_DELIMITERS, elem_id="reverse-formula")
             scrub = gr.Slider(
                 0,
@@ -114,11 +153,30 @@ def build(ctx: UIContext) -> None:
             download_row = downloads.reverse_row()
             with gr.Row(visible=True):
                 cmp_imgs = [frame_image(SAMPLER_LABELS[s], f"compare-{s}", 240) for s in SAMPLER_NAMES]
+            with gr.Row():
+                w_imgs = [
+                    frame_image(f"w = {w:g}", f"compare-w{i}", 200) for i, w in enumerate(GUIDANCE.compare_ws)
+                ]
+            chart = figure_image(
+                "Steps vs quality (shipped model; the star marks this run's settings)",
+                "reverse-quality",
+                plots_quality.quality_chart(
+                    plots_quality.load_quality(), "ddim", REVERSE.default_steps, GUIDANCE.default_w
+                ),
+            )
     gr.Markdown(MODEL_NOTE)
     replay = gr.State(None, time_to_live=900)
     downloads.wire_reverse(download_row, replay)
     ctx.links.update(
-        {"sampler": sampler, "steps": steps, "reverse_seed": seed, "samples": num_samples, "eta": eta}
+        {
+            "sampler": sampler,
+            "steps": steps,
+            "reverse_seed": seed,
+            "samples": num_samples,
+            "eta": eta,
+            "digit": digit,
+            "guidance": guidance,
+        }
     )
 
     def require_model():
@@ -127,9 +185,18 @@ def build(ctx: UIContext) -> None:
         return ctx.denoiser
 
     @guarded
-    def run(sampler, steps, num_samples, seed, eta, session: gr.Request):
-        """Run the reverse chain and stream x_t, x̂_0 and ε̂ (throttled to ~20 frames/s)."""
-        request = validate_request(sampler, steps, num_samples, seed, eta)
+    def run(
+        sampler,
+        steps,
+        num_samples,
+        seed,
+        eta,
+        digit="any",
+        guidance=GUIDANCE.default_w,
+        session: gr.Request = None,
+    ):
+        """Run the reverse chain and stream x_t, x̂_0, ε̂ and the guidance direction (~20 frames/s)."""
+        request = validate_request(sampler, steps, num_samples, seed, eta, digit=digit, guidance=guidance)
         denoiser = require_model()
         store = Replay(request.steps)
         key = getattr(session, "session_hash", None) or object()  # an API call may have none
@@ -152,6 +219,7 @@ def build(ctx: UIContext) -> None:
                 # the replay list is handed over with the first frame and filled as the run
                 # goes, so that a stopped run can be replayed too (see after_stop)
                 store.frames if n == 0 else gr.skip(),
+                frame.direction,
             )
         if stopped.is_set():  # Stop: after_stop writes the status and enables the replay
             return
@@ -166,6 +234,7 @@ def build(ctx: UIContext) -> None:
             gr.skip(),
             replay_slider(last),
             store.frames,
+            show(final["dir"]) if "dir" in final else None,
         )
 
     def stop_run(session: gr.Request) -> None:
@@ -197,17 +266,16 @@ def build(ctx: UIContext) -> None:
             show(f["x0"]),
             show(f["eps"]),
             f"Replaying step {f['index'] + 1}, t = {f['t'] + 1}",
+            show(f["dir"]) if "dir" in f else None,
         )
 
-    @guarded
-    def compare_samplers(steps, num_samples, seed, eta):
-        """The same x_T through every sampler: one grid each, in turn."""
+    def compare_runs(requests: list[ReverseRequest], names: list[str]):
+        """The same x_T through each request in turn: one grid each, streamed as they finish."""
         denoiser = require_model()
-        outs: list = [gr.skip()] * len(SAMPLER_NAMES)
-        unchanged = [gr.skip()] * len(SAMPLER_NAMES)
+        outs: list = [gr.skip()] * len(requests)
+        unchanged = [gr.skip()] * len(requests)
         lines = []
-        for k, name in enumerate(SAMPLER_NAMES):
-            request = validate_request(name, steps, num_samples, seed, eta)
+        for k, (request, name) in enumerate(zip(requests, names, strict=True)):
             start, throttle = time.perf_counter(), Throttle(fps=4)
             for record in reverse_chain(denoiser, request):
                 if throttle(record):  # a yield per few steps lets Stop end the run promptly
@@ -218,6 +286,31 @@ def build(ctx: UIContext) -> None:
             lines.append(f"{name}: {time.perf_counter() - start:.2f} s")
             yield (*outs, "Same x_T, " + f"{request.steps} steps · " + " · ".join(lines))
 
+    @guarded
+    def compare_samplers(steps, num_samples, seed, eta, digit="any", guidance=GUIDANCE.default_w):
+        """The same x_T through every sampler: one grid each, in turn."""
+        requests = [
+            validate_request(name, steps, num_samples, seed, eta, digit=digit, guidance=guidance)
+            for name in SAMPLER_NAMES
+        ]
+        yield from compare_runs(requests, list(SAMPLER_NAMES))
+
+    @guarded
+    def compare_guidance(sampler, steps, num_samples, seed, eta, digit="any"):
+        """The same x_T (and labels) at several guidance weights: fidelity traded for diversity."""
+        if not is_conditional(require_model()):
+            raise ValueError(UNCONDITIONAL_NOTE.replace("**", ""))
+        requests = [
+            validate_request(sampler, steps, num_samples, seed, eta, digit=digit, guidance=w)
+            for w in GUIDANCE.compare_ws
+        ]
+        yield from compare_runs(requests, [f"w = {w:g}" for w in GUIDANCE.compare_ws])
+
+    @guarded
+    def quality_chart(sampler, steps, guidance):
+        """The steps-vs-quality chart with this run's settings marked."""
+        return plots_quality.quality_chart(plots_quality.load_quality(), sampler, int(steps), float(guidance))
+
     run_handler = model.gpu(run)
     if ctx.denoiser is not None:  # (else the status explains the broken checkpoint: keep it)
         # The browser runs one click's listeners in turn, each to its end: this one must come
@@ -227,8 +320,8 @@ def build(ctx: UIContext) -> None:
         )
     gen_event = generate.click(
         run_handler,
-        [sampler, steps, num_samples, seed, eta],
-        [x_t, x0, eps, status, formula, scrub, replay],
+        [sampler, steps, num_samples, seed, eta, digit, guidance],
+        [x_t, x0, eps, status, formula, scrub, replay, direction],
         api_name="reverse",
         **HEAVY,
         # our status line shows the progress; Gradio's overlay would flash "Error" on Stop
@@ -245,19 +338,39 @@ def build(ctx: UIContext) -> None:
         )
     cmp_event = compare.click(
         model.gpu(compare_samplers),
-        [steps, num_samples, seed, eta],
+        [steps, num_samples, seed, eta, digit, guidance],
         [*cmp_imgs, status],
         api_name="compare",
         **HEAVY,
         show_progress="minimal",
     )
-    stop.click(stop_run, None, None, cancels=[gen_event, cmp_event], api_visibility="private").then(
-        after_stop, [replay, status], [scrub, status], api_visibility="private", show_progress="hidden"
+    cmp_w_event = compare_w.click(
+        model.gpu(compare_guidance),
+        [sampler, steps, num_samples, seed, eta, digit],
+        [*w_imgs, status],
+        api_name="compare_guidance",
+        **HEAVY,
+        show_progress="minimal",
     )
+    sampler.change(
+        quality_chart, [sampler, steps, guidance], chart, api_name="quality_chart", show_progress="hidden"
+    )
+    for control in (steps, guidance):  # on release: a drag would redraw the chart at every notch
+        control.release(
+            quality_chart,
+            [sampler, steps, guidance],
+            chart,
+            api_visibility="private",
+            trigger_mode="always_last",
+            show_progress="hidden",
+        )
+    stop.click(
+        stop_run, None, None, cancels=[gen_event, cmp_event, cmp_w_event], api_visibility="private"
+    ).then(after_stop, [replay, status], [scrub, status], api_visibility="private", show_progress="hidden")
     scrub.release(
         replay_step,
         [scrub, replay],
-        [x_t, x0, eps, status],
+        [x_t, x0, eps, status, direction],
         api_name="replay",
         trigger_mode="always_last",
         show_progress="hidden",
@@ -265,7 +378,7 @@ def build(ctx: UIContext) -> None:
     scrub.input(
         replay_step,
         [scrub, replay],
-        [x_t, x0, eps, status],
+        [x_t, x0, eps, status, direction],
         api_visibility="private",
         trigger_mode="always_last",
         show_progress="hidden",

@@ -127,7 +127,7 @@ def build(ctx: UIContext) -> None:
     @guarded
     def roundtrip(image, t, seed, example=first, sampler="ddim", steps=100):
         """Noise the digit to level t with q(x_t | x_0), then run the learned chain back to x_0."""
-        request = validate_request(sampler, steps, 1, seed)
+        request = validate_request(sampler, steps, 1, seed, guidance=0.0)  # the unconditional model
         t = check_t(t, TRAINED.T)
         denoiser = require_model()
         x0 = digit(example, image)[None]
@@ -164,7 +164,7 @@ def build(ctx: UIContext) -> None:
     @guarded
     def measure(image, seed, example=first, sampler="ddim", steps=100):
         """RMS distance of the reconstruction from x_0 over t, for several seeds; where identity is lost."""
-        request = validate_request(sampler, steps, 1, seed)
+        request = validate_request(sampler, steps, 1, seed, guidance=0.0)  # the unconditional model
         denoiser = require_model()
         x0 = digit(example, image)
         seeds = [int(request.seed) + s for s in CURVE_SEEDS]

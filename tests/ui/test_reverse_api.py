@@ -1,0 +1,100 @@
+"""/reverse, /compare, /compare_guidance and /quality_chart through a real gradio_client, against
+the app in-process with a tiny class-conditional UNet (and an unconditional one)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gradio_client import Client
+from PIL import Image
+
+from diffusion_demo.config import GUIDANCE
+from diffusion_demo.ui import build_demo
+
+BASE = dict(sampler="ddim", steps=4, num_samples=4, seed=3, eta=0.0)
+
+
+@pytest.fixture(scope="module")
+def client(tiny_cond_denoiser):
+    demo = build_demo(denoiser=tiny_cond_denoiser)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", ssr_mode=False, quiet=True)
+    try:
+        yield Client(url, verbose=False)
+    finally:
+        demo.close()
+
+
+def pixels(path: str) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("L"))
+
+
+def test_reverse_with_digit_and_guidance_streams(client):
+    job = client.submit(**BASE, digit="7", guidance=3.0, api_name="/reverse")
+    updates = list(job)
+    result = job.result()
+    assert len(updates) >= 2  # streamed, not one final answer
+    x_t, x0, eps, status, formula, scrub, direction = result
+    assert "done:" in status and "step 4/4" in status
+    formulas = [o[4] for o in job.outputs() if isinstance(o[4], str)]  # the last one leaves it as is
+    assert formulas and all("Classifier-free guidance" in f and "3.00" in f for f in formulas)
+    assert direction is not None and pixels(direction).std() > 0  # ε̂_y − ε̂_∅ of a guided step
+
+
+def test_the_old_call_without_digit_and_guidance_gets_the_defaults(client):
+    old = client.predict(**BASE, api_name="/reverse")
+    new = client.predict(**BASE, digit="any", guidance=GUIDANCE.default_w, api_name="/reverse")
+    np.testing.assert_array_equal(pixels(old[0]), pixels(new[0]))
+    unguided = client.predict(**BASE, digit="any", guidance=0.0, api_name="/reverse")
+    assert not np.array_equal(pixels(old[0]), pixels(unguided[0]))  # w matters
+    assert unguided[6] is None  # w = 0: one pass, no guidance direction
+
+
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"digit": "12"}, "not in the list of choices|Unknown digit"),
+        ({"digit": 3.5}, "not in the list of choices|Unknown digit"),
+        ({"guidance": 9}, "greater than maximum value 8|guidance must be"),
+        ({"guidance": -0.5}, "less than minimum value 0|guidance must be"),
+        ({"guidance": "lots"}, "guidance must be a number"),
+    ],
+)
+def test_bad_digit_or_guidance_is_a_clean_error_and_the_server_keeps_serving(client, over, message):
+    with pytest.raises(Exception, match=message):
+        client.predict(**(BASE | {"digit": "any", "guidance": 1.0} | over), api_name="/reverse")
+    assert "done:" in client.predict(**BASE, api_name="/reverse")[3]
+
+
+def test_compare_takes_digit_and_guidance(client):
+    *grids, status = client.predict(
+        steps=3, num_samples=4, seed=1, eta=0.0, digit="each", guidance=2.0, api_name="/compare"
+    )
+    assert len(grids) == 3 and all(g is not None for g in grids)
+    assert "ddpm" in status and "dpmsolver" in status
+
+
+def test_same_seed_several_w_gives_a_grid_per_w(client):
+    *grids, status = client.predict(
+        sampler="ddim", steps=3, num_samples=4, seed=1, eta=0.0, digit="2", api_name="/compare_guidance"
+    )
+    assert len(grids) == len(GUIDANCE.compare_ws)
+    images = [pixels(g) for g in grids]
+    assert not np.array_equal(images[0], images[-1])  # w = 0 vs the largest w
+    for w in GUIDANCE.compare_ws:
+        assert f"w = {w:g}" in status
+
+
+def test_quality_chart_marks_the_settings(client):
+    chart = client.predict(sampler="ddpm", steps=100, guidance=0.0, api_name="/quality_chart")
+    assert Image.open(chart).size[0] > 400
+
+
+def test_an_unconditional_checkpoint_disables_digit_and_guidance(tiny_denoiser):
+    demo = build_demo(denoiser=tiny_denoiser)
+    by_id = {c.get("props", {}).get("elem_id"): c["props"] for c in demo.config["components"]}
+    assert by_id["reverse-digit"]["interactive"] is False
+    assert by_id["reverse-guidance"]["interactive"] is False
+    assert "unconditional" in by_id["reverse-unconditional-note"]["value"]
+    conditional = build_demo(denoiser=None, checkpoint_error="x")
+    ids = {c.get("props", {}).get("elem_id") for c in conditional.config["components"]}
+    assert "reverse-digit" in ids
