@@ -110,6 +110,27 @@ class GuidanceConfig:
 
 
 @dataclass(frozen=True)
+class InpaintConfig:
+    # A 4x4 grid of completions from one seed: 16 plausible fills show the model's uncertainty
+    # (and the compiled graph's batch of 16 serves them).
+    num_samples: int = 16
+    # RePaint on a strided chain (the scheduler spaces T // steps apart): 50 like DDIM-50.
+    default_steps: int = 50
+    max_steps: int = 1000
+    # Resampling (RePaint's r, jump_n_sample): 1 = the plain masked chain; each more doubles
+    # back j steps and comes down again, so that the filled part agrees with the kept part.
+    default_jumps: int = 3
+    max_jumps: int = 10
+    # RePaint's jump length j (the paper's 10): how far each resampling goes back up.
+    jump_length: int = 10
+    # Fresh noise in every downward step (η = 1, the ancestral DDPM step RePaint is built on);
+    # with η = 0 the fill is a deterministic DDIM path that harmonises worse with the kept part.
+    eta: float = 1.0
+    # The mask presets (white = to fill): halves and a centre square.
+    presets: tuple[str, ...] = ("top", "bottom", "left", "right", "centre")
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     # Seedable and reproducible: the shipped checkpoint was trained with this seed.
     seed: int = 0
@@ -161,3 +182,4 @@ MODEL = ModelConfig()
 REVERSE = ReverseLimits()
 TRAIN = TrainConfig()
 GUIDANCE = GuidanceConfig()
+INPAINT = InpaintConfig()

@@ -508,3 +508,68 @@ def _float_in(value: Any, name: str, lo: float, hi: float) -> float:
 def _finite_dict(d: dict[str, Any]) -> dict[str, Any]:
     """JSON has no inf/NaN: report them as None."""
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+
+
+# --------------------------------------------------------------------------------------
+# RePaint (the fill-in tab)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepaintNumbers:
+    """One entry of RePaint's schedule: a step down (t -> prev_t) or a jump up (t -> prev_t > t)."""
+
+    down: bool
+    t: int  # diffusers timestep before the entry
+    prev_t: int  # after it (-1: the final x_0)
+    alpha_bar: float
+    alpha_bar_prev: float
+    eta: float
+
+
+def repaint_md(scheduler_config: Any, t: int, prev_t: int, down: bool, eta: float = 1.0) -> Formula:
+    """RePaint's update (Lugmayr et al. 2022, eq. 8-10 and Algorithm 1) with this entry's numbers.
+
+    t and prev_t are diffusers timesteps (prev_t = -1: the last step, to x_0); a jump up has
+    prev_t > t. Subscripts are shown in the UI convention (diffusers timestep k is x_{k+1})."""
+    ac = _read_only_scheduler(
+        "ddpm", json.dumps(dict(scheduler_config), sort_keys=True, default=str)
+    ).alphas_cumprod
+    ab = float(ac[t])
+    ab_prev = float(ac[prev_t]) if prev_t >= 0 else 1.0
+    n = RepaintNumbers(down, t, prev_t, ab, ab_prev, eta)
+    a, b = t + 1, prev_t + 1
+    if down:
+        general = (
+            r"$$x_{t-1} = m \odot x^{\mathrm{known}}_{t-1} + (1 - m) \odot x^{\mathrm{unknown}}_{t-1}$$"
+            "\n\n"
+            r"$$x^{\mathrm{known}}_{t-1} = \sqrt{\bar\alpha_{t-1}}\,x_0 + \sqrt{1-\bar\alpha_{t-1}}\,\varepsilon"
+            r",\qquad x^{\mathrm{unknown}}_{t-1} \sim p_\theta(x_{t-1} \mid x_t)$$"
+        )
+        live = (
+            rf"$$x^{{\mathrm{{known}}}}_{{{b}}} = {tex_number(math.sqrt(ab_prev))}\,x_0"
+            rf" + {tex_number(math.sqrt(max(0.0, 1 - ab_prev)))}\,\varepsilon$$"
+        )
+        what = (
+            "The pixels to **keep** (m = 1) come from the forward chain of the original, noised to "
+            "the new level; the pixels to **fill** (m = 0) from the model's own step "
+            f"(DDIM's update with η = {eta:g}, i.e. ancestral sampling). The mask pastes them together."
+            + (" Last step: the kept pixels are the original's exactly." if prev_t < 0 else "")
+        )
+        name = "**RePaint** (Lugmayr et al. 2022, eq. 8–10): a step down"
+    else:
+        general = (
+            r"$$x_{t} = \sqrt{1-\beta_{t}}\,x_{t-1} + \sqrt{\beta_{t}}\,z$$ (the forward chain, step by step)"
+        )
+        ratio = ab_prev / ab
+        live = (
+            rf"$$x_{{{b}}} = {tex_number(math.sqrt(ratio))}\,x_{{{a}}} + {tex_number(math.sqrt(max(0.0, 1 - ratio)))}\,z$$"
+            " (together, in distribution)"
+        )
+        what = (
+            "A **resampling jump**: the whole image goes back up by the forward chain, and the chain "
+            "comes down again, so that the filled part has another chance to agree with the kept part."
+        )
+        name = "**RePaint** (Algorithm 1, resampling): a jump back up"
+    where = f"diffusers timestep {t} → {prev_t if prev_t >= 0 else 'done'}"
+    return Formula(f"{name} ({where})\n\n{general}\n\nThis step: {live}\n\n{what}", n)

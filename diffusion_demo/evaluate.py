@@ -43,6 +43,8 @@ class Targets:
     max_fd_ratio: float = 3.0
     # A model that copies its training digits has NN ratio near 0; unseen real digits ~1.
     min_nn_ratio: float = 0.6
+    # A steered run: the classifier must read each sample as the digit asked for (every digit).
+    min_label_accuracy: float = 0.97
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,11 @@ class EvalSettings:
 
 
 TARGETS = Targets()
+# The guidance issue's targets: the default settings (guided, digit "any") must beat real
+# held-out digits (96.4% confident) with every digit >= 7%, close to the data (FD <= 2x) and
+# not copies (NN >= 0.8); the unconditional model (w = 0) >= 92% confident, FD <= 2x.
+GUIDED_TARGETS = Targets(min_confident=0.97, min_class_fraction=0.07, max_fd_ratio=2.0, min_nn_ratio=0.8)
+UNCONDITIONAL_TARGETS = Targets(min_confident=0.92, max_fd_ratio=2.0)
 EVAL = EvalSettings()
 
 
@@ -260,8 +267,10 @@ class Report:
     nn_median: float
     nn_heldout_median: float
     classifier_accuracy: float
-    # The fraction the classifier reads as the label the chain was steered to (None: unsteered).
+    # The fraction the classifier reads as the label the chain was steered to (None: unsteered),
+    # overall and per digit asked for (None for a digit not asked for).
     label_accuracy: float | None = None
+    label_accuracy_per_digit: list[float | None] | None = None
     targets: Targets = TARGETS
 
     @property
@@ -302,6 +311,21 @@ class Report:
                 f">= {t.min_nn_ratio:g}",
                 self.nn_ratio >= t.min_nn_ratio,
             ),
+        ] + self._label_checks()
+
+    def _label_checks(self) -> list[Check]:
+        if self.label_accuracy is None or not self.label_accuracy_per_digit:
+            return []
+        per = {d: a for d, a in enumerate(self.label_accuracy_per_digit) if a is not None}
+        worst = min(per, key=per.get)
+        need = self.targets.min_label_accuracy
+        return [
+            Check(
+                "read as the digit asked",
+                f"{self.label_accuracy:.1%}, worst digit {worst} at {per[worst]:.1%}",
+                f">= {need:.0%} for every digit",
+                per[worst] >= need,
+            )
         ]
 
     @property
@@ -321,6 +345,9 @@ class Report:
             d[k] = round(d[k], 4)
         if d["label_accuracy"] is not None:
             d["label_accuracy"] = round(d["label_accuracy"], 4)
+            d["label_accuracy_per_digit"] = [
+                None if a is None else round(a, 4) for a in self.label_accuracy_per_digit
+            ]
         d["class_fractions"] = [round(v, 4) for v in self.class_fractions]
         return d
 
@@ -361,8 +388,16 @@ def score(
         nn_heldout_median=float(np.median(nn_distances(refs.heldout[held], refs.train))),
         classifier_accuracy=float(getattr(clf, "accuracy", float("nan"))),
         label_accuracy=None if labels is None else float((pred.labels == np.asarray(labels)).mean()),
+        label_accuracy_per_digit=None
+        if labels is None
+        else per_digit_accuracy(pred.labels, np.asarray(labels)),
         targets=targets,
     )
+
+
+def per_digit_accuracy(predicted: np.ndarray, asked: np.ndarray) -> list[float | None]:
+    """For each digit 0-9: the fraction of the samples asked to be it that are read as it."""
+    return [float((predicted[asked == d] == d).mean()) if (asked == d).any() else None for d in range(10)]
 
 
 def format_report(report: Report, title: str) -> str:
@@ -519,7 +554,9 @@ def run(args: argparse.Namespace) -> int:
         )
     # how often a sample is read as the digit it was steered to (w > 0: a conditional run)
     labels = gen.labels if args.samples is None and request.guidance > 0 else None
-    report = score(samples, clf, references(clf), labels=labels)
+    report = score(
+        samples, clf, references(clf), targets_for(args, den if args.samples is None else None), labels
+    )
     print(format_report(report, title))
     line = json.dumps(info | report.to_dict())
     print(line)
@@ -534,6 +571,14 @@ def _training_card(path: Path) -> dict:
         return json.loads((Path(path) / "training.json").read_text())
     except (OSError, ValueError):
         return {}
+
+
+def targets_for(args: argparse.Namespace, den) -> Targets:
+    """The guidance issue's targets for a run of a class-conditional model (guided, or w = 0),
+    the first issue's otherwise (an unconditional model, or a --samples file)."""
+    if den is None or den.null_label is None:
+        return TARGETS
+    return GUIDED_TARGETS if args.guidance > 0 else UNCONDITIONAL_TARGETS
 
 
 def check_interval(interval: list[int]) -> tuple[int, int]:

@@ -35,7 +35,7 @@ from . import images
 Frame = Image.Image | np.ndarray
 EXTENSIONS: tuple[str, ...] = (".gif", ".mp4", ".png")
 # Modules that register more export sub-commands when imported (see the module docstring).
-PLUGIN_MODULES: tuple[str, ...] = ("diffusion_demo.toy2d_export",)
+PLUGIN_MODULES: tuple[str, ...] = ("diffusion_demo.toy2d_export", "diffusion_demo.inpaint_export")
 
 
 @dataclass(frozen=True)

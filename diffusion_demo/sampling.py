@@ -58,7 +58,8 @@ class ReverseRequest:
     guidance_interval: tuple[int, int] = GUIDANCE.interval
 
 
-def _number(value: object, name: str, lo: float, hi: float, integer: bool) -> float:
+def number(value: object, name: str, lo: float, hi: float, integer: bool) -> float:
+    """`value` as a number in [lo, hi] (whole if `integer`); ValueError naming `name` otherwise."""
     try:
         v = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -85,12 +86,12 @@ def validate_request(
         raise ValueError(f"Unknown sampler {sampler!r}: expected one of {', '.join(SAMPLER_NAMES)}.")
     return ReverseRequest(
         sampler=sampler,
-        steps=int(_number(steps, "steps", 1, T, True)),
-        num_samples=int(_number(num_samples, "num_samples", 1, max_samples, True)),
-        seed=int(_number(seed, "seed", 0, 2**32 - 1, True)),
-        eta=float(_number(eta, "eta", 0.0, 1.0, False)),
+        steps=int(number(steps, "steps", 1, T, True)),
+        num_samples=int(number(num_samples, "num_samples", 1, max_samples, True)),
+        seed=int(number(seed, "seed", 0, 2**32 - 1, True)),
+        eta=float(number(eta, "eta", 0.0, 1.0, False)),
         digit=validate_digit(digit),
-        guidance=float(_number(guidance, "guidance", 0.0, GUIDANCE.max_w, False)),
+        guidance=float(number(guidance, "guidance", 0.0, GUIDANCE.max_w, False)),
     )
 
 

@@ -245,3 +245,19 @@ def test_train_without_mlxtend_says_what_to_install(without_mlxtend, tmp_path, c
     assert exit_.value.code == 2
     assert "pip install -r requirements-dev.txt" in capsys.readouterr().err
     assert not (tmp_path / "ckpt").exists()
+
+
+def test_steered_samples_are_scored_per_digit_asked(clf, refs):
+    right = evaluate.score(refs.heldout, clf, refs, evaluate.GUIDED_TARGETS, labels=refs.heldout_labels)
+    assert right.label_accuracy == pytest.approx(
+        float((clf.predict(refs.heldout).labels == refs.heldout_labels).mean())
+    )
+    assert len(right.label_accuracy_per_digit) == 10 and min(right.label_accuracy_per_digit) > 0.8
+    wrong = evaluate.score(
+        refs.heldout, clf, refs, evaluate.GUIDED_TARGETS, labels=(refs.heldout_labels + 1) % 10
+    )
+    assert wrong.label_accuracy < 0.05
+    check = {c.name: c.passed for c in wrong.checks}
+    assert check["read as the digit asked"] is False and not wrong.passed
+    only_sevens = evaluate.score(refs.heldout, clf, refs, labels=np.full(len(refs.heldout), 7))
+    assert only_sevens.label_accuracy_per_digit[:7] == [None] * 7

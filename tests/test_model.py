@@ -149,3 +149,15 @@ def test_a_chain_after_the_warm_up_never_recompiles(tiny_checkpoint):
         for sampler in ("ddpm", "ddim", "dpmsolver"):
             records = list(reverse_chain(den, ReverseRequest(sampler=sampler, steps=4, num_samples=2)))
             assert len(records) == 4
+
+
+def test_the_cli_compiles_only_runs_long_enough_to_repay_it(tiny_checkpoint, monkeypatch):
+    den = model.load(tiny_checkpoint, autocast="fp32")
+    compiled_for = []
+    monkeypatch.setattr(den, "warm_up_compile", lambda: compiled_for.append(den.compiled_batch) or 1.5)
+    monkeypatch.setenv("DIFFUSION_DEMO_COMPILE", "auto")
+    assert model.compile_if_worth_it(den, 16, 16 * 50) is None  # DDIM-50 of 16: eager is quicker
+    assert model.compile_if_worth_it(den, 16, 16 * 1000) == 1.5  # DDPM-1000 of 16 pays for it
+    assert compiled_for == [16]
+    monkeypatch.setenv("DIFFUSION_DEMO_COMPILE", "0")
+    assert model.compile_if_worth_it(den, 64, 500 * 1000) is None

@@ -15,7 +15,16 @@ import gradio as gr
 
 from .. import model
 from ..config import IMAGES
-from . import deeplinks, forward_tab, reverse_tab, roundtrip_tab, schedule_tab, torch_thread, toy2d_tab
+from . import (
+    deeplinks,
+    forward_tab,
+    inpaint_tab,
+    reverse_tab,
+    roundtrip_tab,
+    schedule_tab,
+    torch_thread,
+    toy2d_tab,
+)
 from .common import Blocks, UIContext, schedule_panel
 from .theme import CSS, HEAD, theme
 
@@ -27,6 +36,7 @@ TABS = (
     ("reverse", "3 · Reverse chain", reverse_tab),
     ("roundtrip", "4 · Off the manifold and back", roundtrip_tab),
     ("toy2d", "5 · The 2D picture", toy2d_tab),
+    ("inpaint", "6 · Fill in", inpaint_tab),
 )
 
 INTRO = """# Order From Chaos

@@ -45,7 +45,7 @@ log = logging.getLogger("diffusion_demo")
 PARAMETERS_MD = """\
 | Parameter | Tab | Values | Sets |
 |---|---|---|---|
-| `tab` | – | `forward`, `schedule`, `reverse`, `roundtrip`, `toy2d` | the selected tab |
+| `tab` | – | `forward`, `schedule`, `reverse`, `roundtrip`, `toy2d`, `inpaint` | the selected tab |
 | `schedule` | all | `linear`, `scaled_linear`, `cosine`, `sigmoid` | the shared variance schedule |
 | `beta_start` | all | number > 0 (and < `beta_end`) | β₁ of the shared schedule |
 | `beta_end` | all | number < 0.999 (and > `beta_start`) | β_T of the shared schedule |
@@ -57,6 +57,8 @@ PARAMETERS_MD = """\
 | `steps` | reverse | whole number 1 … 1000 | sampler steps |
 | `samples` | reverse | whole number 1 … 16 | digits in the grid |
 | `eta` | reverse | 0 … 1 | DDIM's η |
+| `digit` | reverse | `any`, `0`, `1`, `2`, `3`, `4`, `5`, `6`, `7`, `8`, `9`, `each` | the digit the chain is steered to (a class-conditional model) |
+| `guidance` | reverse | 0 … 8 | classifier-free guidance w (0 = unconditional, 1 = conditional) |
 | `seed` (= `reverse_seed`) | reverse | whole number 0 … 4294967295 | the seed of x_T |
 | `t` (= `roundtrip_t`) | roundtrip | whole number 0 … 1000 | how far the digit is noised |
 | `example` (= `roundtrip_example`) | roundtrip | `digit-3`, `digit-5`, `digit-7`, `digit-8` | the digit |
@@ -66,6 +68,11 @@ PARAMETERS_MD = """\
 | `dataset` (= `toy_dataset`) | toy2d | `moons`, `swiss_roll`, `rings`, `custom` | the 2D data set |
 | `t` (= `toy_t`) | toy2d | whole number 0 … T | the 2D tab's t |
 | `seed` (= `toy_seed`) | toy2d | whole number 0 … 4294967295 | the 2D tab's seed |
+| `example` (= `inpaint_example`) | inpaint | `digit-3`, `digit-5`, `digit-7`, `digit-8` | the digit to fill in |
+| `mask` | inpaint | `top`, `bottom`, `left`, `right`, `centre`, `painted` | the part to fill |
+| `seed` (= `inpaint_seed`) | inpaint | whole number 0 … 4294967295 | the seed of x_T and of every step's noise |
+| `steps` (= `inpaint_steps`) | inpaint | whole number 1 … 1000 | steps down |
+| `jumps` | inpaint | whole number 1 … 10 | RePaint's resampling r (1 = none) |
 | `embed` | – | `1` | compact mode for iframes: only the tab's panel, no header, tab bar or footer |
 | `theme` | – | `dark`, `light` | colour scheme (Gradio's own `__theme=dark` works too) |
 | `projector` | – | `1` | large fonts, high contrast (also a button at the bottom of the page) |
@@ -83,6 +90,7 @@ TAB_PREFIX: dict[str, str] = {
     "reverse": "reverse_",
     "roundtrip": "roundtrip_",
     "toy2d": "toy_",
+    "inpaint": "inpaint_",
 }
 # Components a tab shows but another tab owns: the schedule lab's t is the forward t.
 SHARED: dict[str, dict[str, str]] = {"schedule": {"t": "t"}}

@@ -7,6 +7,7 @@ plots.fig_to_bytes (PNG, SVG).
 | reverse | gif, mp4 | the last run's stored replay frames (no recomputation) | /export_reverse |
 | roundtrip | gif, mp4 | x_0, x_t and the way back, as in the tab | /export_roundtrip |
 | toy2d | gif, mp4 | the 2D animation (toy2d_plots.animation_frames) | /export_toy2d |
+| inpaint | gif, mp4, png | the last fill-in run's streamed frames (no recomputation) | /export_inpaint |
 | schedule | png, svg | the schedule chart (plots.schedule_figure) | /export_schedule |
 
 Each tab adds a row of buttons with one call (`forward_row(...)`, …). A button writes the
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import numpy as np
 
 from .. import export, images, model, plots
 from ..config import REVERSE, SCHEDULE
@@ -46,6 +48,7 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "roundtrip": ("gif", "mp4"),
     "toy2d": ("gif", "mp4"),
     "schedule": ("png", "svg"),
+    "inpaint": ("gif", "mp4", "png"),
 }
 
 
@@ -248,6 +251,29 @@ def roundtrip_file(
     stem = _safe(path.stem if image else example)
     name = f"roundtrip_{stem}_t{t}_{request.sampler}{request.steps}_seed{request.seed}"
     return write_frames(export.Frames(shots, captions), fmt, name)
+
+
+def inpaint_file(format: str = "gif", frames: list | None = None) -> str:
+    """The last fill-in run of this session, from the frames it streamed (no new run)."""
+    from PIL import Image
+
+    fmt = check_format(format, "inpaint")
+    if not frames:
+        raise ValueError("Nothing to export yet: press Fill in first.")
+    if fmt == "png" and len(frames) > export.EXPORT.strip_frames:  # a strip is a figure: 10 frames
+        picks = {round(i) for i in np.linspace(0, len(frames) - 1, export.EXPORT.strip_frames)}
+        frames = [f for i, f in enumerate(frames) if i in picks]
+    shots, captions = [], []
+    for prev_t, down, grid in frames:
+        img = Image.fromarray(np.asarray(grid))
+        shots.append(
+            img.resize(
+                (REVERSE.frame_width, round(img.height * REVERSE.frame_width / img.width)),
+                Image.Resampling.NEAREST,
+            )
+        )
+        captions.append("x_0" if prev_t < 0 else f"{'down' if down else 'jump up'}: t = {prev_t + 1}")
+    return write_frames(export.Frames(shots, captions), fmt, f"inpaint_{len(frames)}frames")
 
 
 def toy2d_file(
@@ -479,6 +505,13 @@ def roundtrip_row(ctx: UIContext, inputs: Sequence[gr.components.Component]) -> 
         [a_image, a_t, a_seed, a_example, a_sampler, a_steps],
         "A digit noised to step t and denoised back by the model, frame by frame: gif or mp4.",
     )
+    return r
+
+
+def inpaint_row(frames: gr.State) -> DownloadRow:
+    """The fill-in tab's buttons, from the last run's frames (a per-session state)."""
+    r = row("inpaint", "Fill-in chain of the last run (GIF / MP4 / PNG strip)")
+    r.wire(inpaint_file, [frames], [frames], "The last /inpaint run of this session as gif, mp4 or png.")
     return r
 
 

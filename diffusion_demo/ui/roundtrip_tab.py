@@ -6,16 +6,18 @@ import time
 from functools import lru_cache
 
 import gradio as gr
+import numpy as np
 import torch
 
 from .. import model, plots_roundtrip
-from ..config import MODEL, REVERSE, SAMPLER_NAMES
+from ..config import DIGIT_CHOICES, GUIDANCE, MODEL, REVERSE, SAMPLER_NAMES
 from ..equations import LATEX_DELIMITERS, forward_md
 from ..forward import check_t
 from ..images import examples, fit, load_image, to_digit
 from ..roundtrip import distance_curve, round_trip
-from ..sampling import validate_request
+from ..sampling import is_conditional, validate_request
 from ..schedules import ScheduleSpec
+from ..sketch import editor_canvas, sketch_tensor
 from . import downloads
 from .common import HEAVY, UIContext, frame_image, guarded
 from .frames import Throttle, tensor_frame
@@ -31,6 +33,24 @@ the same digit; past some t the noise has erased its identity, and the chain lan
 This is the VAE picture from the blog: the forward chain is the **encoder**, but it is fixed
 (nothing to train); only the reverse chain, the **decoder**, is learned.
 """
+
+SKETCH_EXPLAIN = (
+    "**Draw a digit** (white on black) and bring it back from level t (SDEdit, Meng et al. 2022): "
+    "small t keeps your scribble's wobbles, larger t redraws it as a clean digit, very large t "
+    "forgets it. With a target digit the way back is steered: draw a 3, bring it back as an 8."
+)
+# Where a drawing's round trip lands, by how much of x_0 is left in x_t (sqrt(ᾱ_t)).
+SKETCH_VERDICTS = (
+    (0.8, "Small t: most of the drawing survives, wobbles and all — the chain only polishes it."),
+    (
+        0.3,
+        "Medium t: the strokes' layout survives, the details are redrawn — a clean digit of the same shape.",
+    ),
+    (
+        0.0,
+        "Large t: almost nothing of the drawing is left — the chain lands on whatever digit the noise suggests.",
+    ),
+)
 
 # The model's own schedule: the round trip must noise exactly as it was trained.
 TRAINED = ScheduleSpec("linear", 1e-4, 0.02, 1000)
@@ -87,6 +107,39 @@ def build(ctx: UIContext) -> None:
             )
             run = gr.Button("Round trip", variant="primary", elem_id="roundtrip-run")
             curve_btn = gr.Button("Measure distance over t", elem_id="roundtrip-curve-run")
+            with gr.Accordion("Draw a digit and bring it back", open=True, elem_id="roundtrip-draw"):
+                gr.Markdown(SKETCH_EXPLAIN)
+                sketch = gr.Sketchpad(
+                    value=np.zeros((280, 280, 3), np.uint8),
+                    label="Your digit (white on black)",
+                    canvas_size=(280, 280),
+                    fixed_canvas=True,
+                    brush=gr.Brush(
+                        colors=["#ffffff"], default_color="#ffffff", color_mode="fixed", default_size=12
+                    ),
+                    format="png",
+                    elem_id="roundtrip-sketch",
+                )
+                conditional = ctx.denoiser is not None and is_conditional(ctx.denoiser)
+                target = gr.Dropdown(
+                    list(DIGIT_CHOICES[:11]),
+                    value="any",
+                    label="Bring it back as (any = itself)",
+                    interactive=conditional,
+                    elem_id="roundtrip-target",
+                )
+                target_w = gr.Slider(
+                    0.0,
+                    GUIDANCE.max_w,
+                    value=GUIDANCE.default_w,
+                    step=0.25,
+                    label="Guidance w towards the target",
+                    interactive=conditional,
+                    elem_id="roundtrip-target-guidance",
+                )
+                sketch_run = gr.Button(
+                    "Round trip of my drawing", variant="primary", elem_id="roundtrip-sketch-run"
+                )
         with gr.Column(scale=3):
             status = gr.Markdown(
                 ctx.checkpoint_error or "Pick a digit and a noise level, then **Round trip**.",
@@ -128,9 +181,26 @@ def build(ctx: UIContext) -> None:
     def roundtrip(image, t, seed, example=first, sampler="ddim", steps=100):
         """Noise the digit to level t with q(x_t | x_0), then run the learned chain back to x_0."""
         request = validate_request(sampler, steps, 1, seed, guidance=0.0)  # the unconditional model
+        x0 = digit(example, image)[None]
+        yield from _roundtrip(x0, t, request, "x_0")
+
+    @guarded
+    def roundtrip_sketch(
+        sketch, t=400, seed=0, sampler="ddim", steps=100, digit="any", guidance=GUIDANCE.default_w
+    ):
+        """SDEdit: your drawing (MNIST-style: cropped, fitted into 20×20, centred by mass),
+        noised to level t and brought back by the chain — steered to `digit` unless it is any."""
+        canvas = editor_canvas(sketch)
+        if canvas is None:
+            raise ValueError("sketch is empty: draw a digit (white strokes on black) first.")
+        x0 = sketch_tensor(canvas)[None]
+        w = guidance if digit != "any" else 0.0  # "any": no target, the unconditional model
+        request = validate_request(sampler, steps, 1, seed, digit=digit, guidance=w)
+        yield from _roundtrip(x0, t, request, "your drawing")
+
+    def _roundtrip(x0, t, request, what):
         t = check_t(t, TRAINED.T)
         denoiser = require_model()
-        x0 = digit(example, image)[None]
         if t == 0:
             yield tensor_frame(x0), tensor_frame(x0), tensor_frame(x0), "t = 0: nothing to undo.", ""
             return
@@ -152,13 +222,18 @@ def build(ctx: UIContext) -> None:
         dist = float(((out - x0) / 2).pow(2).mean().sqrt())
         msg = (
             f"Started at t = {timestep + 1}, {record.num_steps} steps back, "
-            f"{time.perf_counter() - start:.2f} s. RMS distance to x_0: **{dist:.3f}**."
+            f"{time.perf_counter() - start:.2f} s. RMS distance to {what}: **{dist:.3f}**."
         )
         labels = label(torch.cat([x0, out]))
         if labels:
             (a, b), (ca, cb) = labels
             verdict = "the same digit" if a == b else "a **different** digit"
-            msg += f" The classifier reads x_0 as **{a}** ({ca:.0%}) and the reconstruction as **{b}** ({cb:.0%}): {verdict}."
+            msg += f" The classifier reads {what} as **{a}** ({ca:.0%}) and the reconstruction as **{b}** ({cb:.0%}): {verdict}."
+        if what != "x_0":
+            signal = float(eq.numbers.sqrt_alpha_bar)
+            msg += " " + next(text for level, text in SKETCH_VERDICTS if signal >= level)
+            if request.digit != "any":
+                msg += f" Steered towards a {request.digit} with w = {request.guidance:g}."
         yield tensor_frame(out), tensor_frame(x0), tensor_frame(x_t), msg, eq
 
     @guarded
@@ -191,6 +266,14 @@ def build(ctx: UIContext) -> None:
         inputs,
         [recon, x0_img, xt_img, status, formula],
         api_name="roundtrip",
+        **HEAVY,
+        show_progress="minimal",
+    )
+    sketch_run.click(
+        model.gpu(roundtrip_sketch),
+        [sketch, t, seed, sampler, steps, target, target_w],
+        [recon, x0_img, xt_img, status, formula],
+        api_name="roundtrip_sketch",
         **HEAVY,
         show_progress="minimal",
     )

@@ -299,8 +299,8 @@ def test_every_registered_name_is_documented(real_links):
     documented = set(re.findall(r"`([A-Za-z_]+)`", deeplinks.PARAMETERS_MD))
     missing = set(real_links.params) - documented
     assert not missing, f"link parameters missing from PARAMETERS_MD: {sorted(missing)}"
-    assert real_links.tabs == TABS
-    for tab in TABS:
+    assert real_links.tabs == [*TABS, "inpaint"]
+    for tab in real_links.tabs:
         assert f"`{tab}`" in deeplinks.PARAMETERS_MD
 
 
@@ -361,7 +361,7 @@ def test_real_copy_link_spec_covers_each_tab(real_links):
     names = {tab: [n for n, _ in entries] for tab, entries in spec["tabs"].items()}
     assert names["forward"] == ["t", "seed", "example"]
     assert names["schedule"] == ["t"]
-    assert names["reverse"] == ["sampler", "steps", "seed", "samples", "eta"]
+    assert names["reverse"] == ["sampler", "steps", "seed", "samples", "eta", "digit", "guidance"]
     assert names["roundtrip"] == ["t", "example", "seed", "sampler", "steps"]
     assert set(names["toy2d"]) >= {"dataset", "t", "seed"}
     assert SCHEDULE.default_T in [d for _, _, d in spec["panel"]]
