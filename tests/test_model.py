@@ -134,20 +134,21 @@ def test_a_conditional_model_compiles_for_the_grid_and_the_guided_grid(tiny_cond
 
 
 @pytest.mark.slow
-def test_a_chain_after_the_warm_up_never_recompiles(tiny_checkpoint):
+def test_a_chain_after_the_warm_up_never_recompiles(tiny_cond_checkpoint):
     """The frozen graph must serve every step of a chain: x_T (a normal tensor), later
-    steps (inference tensors), any t. A recompilation would stall a request for seconds
-    and fall back to an unfrozen, slower graph."""
+    steps (inference tensors), any t, guided ([x, x]: twice the batch) or not, any digit.
+    A recompilation would stall a request for seconds and fall back to a slower graph."""
     import torch._dynamo
 
     from diffusion_demo.sampling import ReverseRequest, reverse_chain
 
-    den = model.load(tiny_checkpoint, autocast="fp32")
+    den = model.load(tiny_cond_checkpoint, autocast="fp32")
     den.compiled_batch = 2
     den.warm_up_compile()
     with torch._dynamo.config.patch(error_on_recompile=True):
-        for sampler in ("ddpm", "ddim", "dpmsolver"):
-            records = list(reverse_chain(den, ReverseRequest(sampler=sampler, steps=4, num_samples=2)))
+        for sampler, digit, w in (("ddpm", "any", 2.0), ("ddim", "3", 1.0), ("dpmsolver", "each", 0.0)):
+            request = ReverseRequest(sampler=sampler, steps=4, num_samples=2, digit=digit, guidance=w)
+            records = list(reverse_chain(den, request))
             assert len(records) == 4
 
 

@@ -53,7 +53,12 @@ def load_digit(image: str | None, sketch: object, example: str | None) -> tuple[
     """The digit (1, 28, 28) in [-1, 1] and where it came from: an upload wins, then a drawing
     with strokes on it, then the example."""
     if image:
-        return to_digit(fit(load_image(image), 256), MODEL.sample_size), "your upload"
+        x0 = to_digit(fit(load_image(image), 256), MODEL.sample_size)
+        if float(x0.max()) < 2 * SKETCH.stroke_level - 1:  # nothing brighter than a faint stroke
+            raise ValueError(
+                "image has no strokes: upload a digit (dark strokes on light, or light on dark)."
+            )
+        return x0, "your upload"
     canvas = editor_canvas(sketch)
     if canvas is not None and (canvas_gray(canvas) > SKETCH.stroke_level).any():
         return sketch_tensor(canvas), "your drawing"

@@ -93,6 +93,14 @@ def test_a_mask_image_covering_nothing_or_everything_is_refused(client, tmp_path
         )
 
 
+def test_an_upload_with_no_strokes_is_refused(client, tmp_path):
+    Image.new("L", (64, 64), 255).save(tmp_path / "blank.png")
+    with pytest.raises(Exception, match="image has no strokes"):
+        client.predict(
+            image=handle_file(str(tmp_path / "blank.png")), mask="top", **FAST, api_name="/inpaint"
+        )
+
+
 def test_export_inpaint_writes_the_last_run(client):
     client.predict(image=None, mask="left", example="digit-8", **FAST, api_name="/inpaint")
     path = client.predict(format="png", api_name="/export_inpaint")
