@@ -524,6 +524,8 @@ def run(args: argparse.Namespace) -> int:
         den = model.load(args.checkpoint, autocast=args.dtype)
         model.compile_if_worth_it(den, args.batch_size, request.num_samples * request.steps)
         if getattr(args, "sweep", False):
+            from .sweep import sweep  # the sweep is a loop of this module's generate and score
+
             return sweep(den, clf, args)
         gen = generate(den, request, args.batch_size, progress=not args.quiet)
         samples = gen.samples
@@ -587,39 +589,3 @@ def check_interval(interval: list[int]) -> tuple[int, int]:
     if not 0 <= lo <= hi <= 999:
         raise ValueError(f"--guidance-interval must be LO HI with 0 <= LO <= HI <= 999; got {lo} {hi}.")
     return lo, hi
-
-
-def sweep(den, clf, args: argparse.Namespace) -> int:
-    """Every sampler at each of EVAL.sweep_steps, at w = 0 and w = --guidance: confident
-    fraction and Fréchet ratio per point, written to CHECKPOINT/quality.json (the reverse
-    tab's steps-vs-quality chart)."""
-    from .plots_quality import QUALITY_FILE
-    from .sampling import validate_request
-
-    n = min(args.num_samples, EVAL.sweep_samples)
-    refs = references(clf)
-    ws = sorted({0.0, float(args.guidance)}) if den.null_label is not None else [0.0]
-    points = []
-    for sampler, max_steps in EVAL.sweep_max_steps:
-        for steps in (s for s in EVAL.sweep_steps if s <= max_steps):
-            for w in ws:
-                request = validate_request(sampler, steps, n, args.seed, max_samples=1_000_000, guidance=w)
-                gen = generate(den, request, args.batch_size, progress=False)
-                report = score(gen.samples, clf, refs, labels=gen.labels if w else None)
-                points.append(
-                    {
-                        "sampler": sampler,
-                        "steps": steps,
-                        "w": w,
-                        "confident": round(report.confident_fraction, 4),
-                        "fd_ratio": round(report.fd_ratio, 4),
-                        "label_accuracy": report.label_accuracy,
-                        "seconds": round(gen.seconds, 1),
-                    }
-                )
-                print(json.dumps(points[-1]), flush=True)
-    card = _training_card(args.checkpoint)
-    out = {"checkpoint_step": card.get("steps"), "num_samples": n, "seed": args.seed, "points": points}
-    (Path(args.checkpoint) / QUALITY_FILE).write_text(json.dumps(out, indent=1) + "\n")
-    print(f"wrote {Path(args.checkpoint) / QUALITY_FILE}: {len(points)} points")
-    return 0

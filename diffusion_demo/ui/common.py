@@ -7,6 +7,7 @@ import functools
 import inspect
 import logging
 import math
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +74,17 @@ def around(fn: Callable, context: Callable[[], contextlib.AbstractContextManager
             return fn(*args, **kwargs)
 
     return wrapper
+
+
+def bind(fn: Callable, *args: Any) -> Callable:
+    """fn with its first arguments fixed (a tab's context), keeping its name and docstring for
+    Gradio's API page; its signature is what remains (Gradio reads the parameter names)."""
+    bound = functools.partial(fn, *args)
+    bound.__name__, bound.__doc__ = fn.__name__, fn.__doc__  # type: ignore[attr-defined]
+    # resolved now: Gradio finds a gr.Request parameter by its type hint, and a partial has no
+    # module globals to resolve string annotations in later
+    bound.__annotations__ = typing.get_type_hints(fn)  # type: ignore[attr-defined]
+    return bound
 
 
 def guarded(fn: Callable) -> Callable:

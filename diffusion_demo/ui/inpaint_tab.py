@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from functools import partial
 
 import gradio as gr
 import numpy as np
@@ -20,7 +19,7 @@ from ..inpaint_export import completion, grid_image, masked_input
 from ..sampling import is_conditional
 from ..sketch import SKETCH, canvas_gray, editor_canvas, sketch_tensor
 from . import downloads
-from .common import HEAVY, UIContext, frame_image, guarded
+from .common import HEAVY, UIContext, bind, frame_image, guarded
 from .frames import Throttle
 from .roundtrip_tab import digit_examples
 
@@ -276,10 +275,8 @@ def build(ctx: UIContext) -> None:
             "jumps": jumps,
         }
     )
-    handler = guarded(partial(fill_in, ctx))
-    handler.__name__ = "fill_in"
     event = run.click(
-        model.gpu(handler),
+        model.gpu(guarded(bind(fill_in, ctx))),
         [upload, mask, seed, steps, jumps, digit, guidance, example, sketch, mask_image, painted],
         [result, x_t, kept, status, formula, store],
         api_name="inpaint",

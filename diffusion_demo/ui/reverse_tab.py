@@ -20,7 +20,7 @@ from ..sampling import (
     validate_request,
 )
 from . import downloads
-from .common import HEAVY, UIContext, figure_image, frame_image, guarded
+from .common import HEAVY, UIContext, bind, figure_image, frame_image, guarded
 from .frames import Replay, Throttle, show, stream, tensor_frame
 
 EXPLAIN = """
@@ -82,6 +82,161 @@ def replay_slider(last: int) -> gr.Slider:
     return gr.Slider(
         0, max(last, 1), value=last, step=1, interactive=last > 0, label=f"Replay a step ({last + 1} stored)"
     )
+
+
+def require_model(ctx: UIContext) -> model.Denoiser:
+    """The loaded model, or the checkpoint's error for the user."""
+    if ctx.denoiser is None:
+        raise model.CheckpointError(ctx.checkpoint_error or "No model loaded.")
+    return ctx.denoiser
+
+
+def run(
+    ctx: UIContext,
+    sampler: str,
+    steps: float,
+    num_samples: float,
+    seed: float,
+    eta: float,
+    digit: str = "any",
+    guidance: float = GUIDANCE.default_w,
+    session: gr.Request = None,
+):
+    """Run the reverse chain and stream x_t, x̂_0, ε̂ and the guidance direction (~20 frames/s)."""
+    request = validate_request(sampler, steps, num_samples, seed, eta, digit=digit, guidance=guidance)
+    denoiser = require_model(ctx)
+    store = Replay(request.steps)
+    key = getattr(session, "session_hash", None) or object()  # an API call may have none
+    stopped = _running[key] = threading.Event()
+    try:
+        yield from _frames(request, denoiser, store, stopped)
+    finally:
+        _running.pop(key, None)
+
+
+def _frames(request: ReverseRequest, denoiser, store: Replay, stopped: threading.Event):
+    for n, frame in enumerate(stream(denoiser, request, store, stop=stopped.is_set)):
+        record = frame.record
+        yield (
+            frame.x_t,
+            frame.x0,
+            frame.eps,
+            status_line(record, request, frame.elapsed),
+            frame.formula,
+            gr.skip(),
+            # the replay list is handed over with the first frame and filled as the run
+            # goes, so that a stopped run can be replayed too (see after_stop)
+            store.frames if n == 0 else gr.skip(),
+            frame.direction,
+        )
+    if stopped.is_set():  # Stop: after_stop writes the status and enables the replay
+        return
+    last = len(store.frames) - 1
+    final = store.frames[-1]  # the last step is always stored: the API's final result has the images
+    yield (
+        show(final["x_t"]),
+        show(final["x0"]),
+        show(final["eps"]),
+        status_line(record, request, frame.elapsed)
+        + f" · {DONE} drag the replay slider to revisit any step.",
+        gr.skip(),
+        replay_slider(last),
+        store.frames,
+        show(final["dir"]) if "dir" in final else None,
+    )
+
+
+def stop_run(session: gr.Request) -> None:
+    """Stop: the session's chain ends after its current step."""
+    if (stopped := _running.get(getattr(session, "session_hash", None))) is not None:
+        stopped.set()
+
+
+def after_stop(frames: list[dict] | None, status_text: str | None):
+    """After Stop: the steps stored so far become replayable, and the status says so."""
+    text = status_text or ""
+    if text == WAITING:  # stopped while still in the queue: nothing ran
+        return gr.skip(), IDLE
+    if not frames or DONE in text or STOPPED in text:  # finished, or Stop pressed twice
+        return gr.skip(), gr.skip()
+    last = len(frames) - 1
+    return replay_slider(
+        last
+    ), f"{text} · {STOPPED} drag the replay slider to revisit the {last + 1} stored steps."
+
+
+def replay_step(index: float, frames: list[dict] | None):
+    """Show a stored step of the last run again, without recomputing."""
+    if not frames:
+        raise ValueError("Nothing to replay yet: press Generate first.")
+    i = int(min(max(0, int(index)), len(frames) - 1))
+    f = frames[i]
+    return (
+        show(f["x_t"]),
+        show(f["x0"]),
+        show(f["eps"]),
+        f"Replaying step {f['index'] + 1}, t = {f['t'] + 1}",
+        show(f["dir"]) if "dir" in f else None,
+    )
+
+
+def compare_runs(denoiser, requests: list[ReverseRequest], names: list[str]):
+    """The same x_T through each request in turn: one grid each, streamed as they finish."""
+    outs: list = [gr.skip()] * len(requests)
+    unchanged = [gr.skip()] * len(requests)
+    lines = []
+    for k, (request, name) in enumerate(zip(requests, names, strict=True)):
+        start, throttle = time.perf_counter(), Throttle(fps=4)
+        for record in reverse_chain(denoiser, request):
+            if throttle(record):  # a yield per few steps lets Stop end the run promptly
+                begun = time.perf_counter()
+                yield (*unchanged, f"{name}: step {record.index + 1}/{record.num_steps}")
+                throttle.spent(time.perf_counter() - begun)
+        outs[k] = tensor_frame(record.prev_sample.clamp(-1, 1))
+        lines.append(f"{name}: {time.perf_counter() - start:.2f} s")
+        yield (*outs, "Same x_T, " + f"{request.steps} steps · " + " · ".join(lines))
+
+
+def compare_samplers(
+    ctx: UIContext,
+    steps: float,
+    num_samples: float,
+    seed: float,
+    eta: float,
+    digit: str = "any",
+    guidance: float = GUIDANCE.default_w,
+):
+    """The same x_T through every sampler: one grid each, in turn."""
+    requests = [
+        validate_request(name, steps, num_samples, seed, eta, digit=digit, guidance=guidance)
+        for name in SAMPLER_NAMES
+    ]
+    yield from compare_runs(require_model(ctx), requests, list(SAMPLER_NAMES))
+
+
+def compare_guidance(
+    ctx: UIContext,
+    sampler: str,
+    steps: float,
+    num_samples: float,
+    seed: float,
+    eta: float,
+    digit: str = "any",
+):
+    """The same x_T (and labels) at several guidance weights: fidelity traded for diversity."""
+    denoiser = require_model(ctx)
+    if not is_conditional(denoiser):
+        raise ValueError(UNCONDITIONAL_NOTE.replace("**", ""))
+    requests = [
+        validate_request(sampler, steps, num_samples, seed, eta, digit=digit, guidance=w)
+        for w in GUIDANCE.compare_ws
+    ]
+    yield from compare_runs(denoiser, requests, [f"w = {w:g}" for w in GUIDANCE.compare_ws])
+
+
+def quality_chart(sampler: str, steps: float, guidance: float):
+    """The steps-vs-quality chart with this run's settings marked."""
+    return plots_quality.quality_chart(plots_quality.load_quality(), sampler, int(steps), float(guidance))
 
 
 def build(ctx: UIContext) -> None:
@@ -179,139 +334,7 @@ def build(ctx: UIContext) -> None:
         }
     )
 
-    def require_model():
-        if ctx.denoiser is None:
-            raise model.CheckpointError(ctx.checkpoint_error or "No model loaded.")
-        return ctx.denoiser
-
-    @guarded
-    def run(
-        sampler,
-        steps,
-        num_samples,
-        seed,
-        eta,
-        digit="any",
-        guidance=GUIDANCE.default_w,
-        session: gr.Request = None,
-    ):
-        """Run the reverse chain and stream x_t, x̂_0, ε̂ and the guidance direction (~20 frames/s)."""
-        request = validate_request(sampler, steps, num_samples, seed, eta, digit=digit, guidance=guidance)
-        denoiser = require_model()
-        store = Replay(request.steps)
-        key = getattr(session, "session_hash", None) or object()  # an API call may have none
-        stopped = _running[key] = threading.Event()
-        try:
-            yield from _frames(request, denoiser, store, stopped)
-        finally:
-            _running.pop(key, None)
-
-    def _frames(request, denoiser, store, stopped):
-        for n, frame in enumerate(stream(denoiser, request, store, stop=stopped.is_set)):
-            record = frame.record
-            yield (
-                frame.x_t,
-                frame.x0,
-                frame.eps,
-                status_line(record, request, frame.elapsed),
-                frame.formula,
-                gr.skip(),
-                # the replay list is handed over with the first frame and filled as the run
-                # goes, so that a stopped run can be replayed too (see after_stop)
-                store.frames if n == 0 else gr.skip(),
-                frame.direction,
-            )
-        if stopped.is_set():  # Stop: after_stop writes the status and enables the replay
-            return
-        last = len(store.frames) - 1
-        final = store.frames[-1]  # the last step is always stored: the API's final result has the images
-        yield (
-            show(final["x_t"]),
-            show(final["x0"]),
-            show(final["eps"]),
-            status_line(record, request, frame.elapsed)
-            + f" · {DONE} drag the replay slider to revisit any step.",
-            gr.skip(),
-            replay_slider(last),
-            store.frames,
-            show(final["dir"]) if "dir" in final else None,
-        )
-
-    def stop_run(session: gr.Request) -> None:
-        """Stop: the session's chain ends after its current step."""
-        if (stopped := _running.get(getattr(session, "session_hash", None))) is not None:
-            stopped.set()
-
-    def after_stop(frames, status_text):
-        """After Stop: the steps stored so far become replayable, and the status says so."""
-        text = status_text or ""
-        if text == WAITING:  # stopped while still in the queue: nothing ran
-            return gr.skip(), IDLE
-        if not frames or DONE in text or STOPPED in text:  # finished, or Stop pressed twice
-            return gr.skip(), gr.skip()
-        last = len(frames) - 1
-        return replay_slider(
-            last
-        ), f"{text} · {STOPPED} drag the replay slider to revisit the {last + 1} stored steps."
-
-    @guarded
-    def replay_step(index, frames):
-        """Show a stored step of the last run again, without recomputing."""
-        if not frames:
-            raise ValueError("Nothing to replay yet: press Generate first.")
-        i = int(min(max(0, int(index)), len(frames) - 1))
-        f = frames[i]
-        return (
-            show(f["x_t"]),
-            show(f["x0"]),
-            show(f["eps"]),
-            f"Replaying step {f['index'] + 1}, t = {f['t'] + 1}",
-            show(f["dir"]) if "dir" in f else None,
-        )
-
-    def compare_runs(requests: list[ReverseRequest], names: list[str]):
-        """The same x_T through each request in turn: one grid each, streamed as they finish."""
-        denoiser = require_model()
-        outs: list = [gr.skip()] * len(requests)
-        unchanged = [gr.skip()] * len(requests)
-        lines = []
-        for k, (request, name) in enumerate(zip(requests, names, strict=True)):
-            start, throttle = time.perf_counter(), Throttle(fps=4)
-            for record in reverse_chain(denoiser, request):
-                if throttle(record):  # a yield per few steps lets Stop end the run promptly
-                    begun = time.perf_counter()
-                    yield (*unchanged, f"{name}: step {record.index + 1}/{record.num_steps}")
-                    throttle.spent(time.perf_counter() - begun)
-            outs[k] = tensor_frame(record.prev_sample.clamp(-1, 1))
-            lines.append(f"{name}: {time.perf_counter() - start:.2f} s")
-            yield (*outs, "Same x_T, " + f"{request.steps} steps · " + " · ".join(lines))
-
-    @guarded
-    def compare_samplers(steps, num_samples, seed, eta, digit="any", guidance=GUIDANCE.default_w):
-        """The same x_T through every sampler: one grid each, in turn."""
-        requests = [
-            validate_request(name, steps, num_samples, seed, eta, digit=digit, guidance=guidance)
-            for name in SAMPLER_NAMES
-        ]
-        yield from compare_runs(requests, list(SAMPLER_NAMES))
-
-    @guarded
-    def compare_guidance(sampler, steps, num_samples, seed, eta, digit="any"):
-        """The same x_T (and labels) at several guidance weights: fidelity traded for diversity."""
-        if not is_conditional(require_model()):
-            raise ValueError(UNCONDITIONAL_NOTE.replace("**", ""))
-        requests = [
-            validate_request(sampler, steps, num_samples, seed, eta, digit=digit, guidance=w)
-            for w in GUIDANCE.compare_ws
-        ]
-        yield from compare_runs(requests, [f"w = {w:g}" for w in GUIDANCE.compare_ws])
-
-    @guarded
-    def quality_chart(sampler, steps, guidance):
-        """The steps-vs-quality chart with this run's settings marked."""
-        return plots_quality.quality_chart(plots_quality.load_quality(), sampler, int(steps), float(guidance))
-
-    run_handler = model.gpu(run)
+    run_handler = model.gpu(guarded(bind(run, ctx)))
     if ctx.denoiser is not None:  # (else the status explains the broken checkpoint: keep it)
         # The browser runs one click's listeners in turn, each to its end: this one must come
         # before the run's, or the note would appear only once the run is over.
@@ -337,7 +360,7 @@ def build(ctx: UIContext) -> None:
             show_progress="hidden",
         )
     cmp_event = compare.click(
-        model.gpu(compare_samplers),
+        model.gpu(guarded(bind(compare_samplers, ctx))),
         [steps, num_samples, seed, eta, digit, guidance],
         [*cmp_imgs, status],
         api_name="compare",
@@ -345,7 +368,7 @@ def build(ctx: UIContext) -> None:
         show_progress="minimal",
     )
     cmp_w_event = compare_w.click(
-        model.gpu(compare_guidance),
+        model.gpu(guarded(bind(compare_guidance, ctx))),
         [sampler, steps, num_samples, seed, eta, digit],
         [*w_imgs, status],
         api_name="compare_guidance",
@@ -353,11 +376,15 @@ def build(ctx: UIContext) -> None:
         show_progress="minimal",
     )
     sampler.change(
-        quality_chart, [sampler, steps, guidance], chart, api_name="quality_chart", show_progress="hidden"
+        guarded(quality_chart),
+        [sampler, steps, guidance],
+        chart,
+        api_name="quality_chart",
+        show_progress="hidden",
     )
     for control in (steps, guidance):  # on release: a drag would redraw the chart at every notch
         control.release(
-            quality_chart,
+            guarded(quality_chart),
             [sampler, steps, guidance],
             chart,
             api_visibility="private",
@@ -368,7 +395,7 @@ def build(ctx: UIContext) -> None:
         stop_run, None, None, cancels=[gen_event, cmp_event, cmp_w_event], api_visibility="private"
     ).then(after_stop, [replay, status], [scrub, status], api_visibility="private", show_progress="hidden")
     scrub.release(
-        replay_step,
+        guarded(replay_step),
         [scrub, replay],
         [x_t, x0, eps, status, direction],
         api_name="replay",
@@ -376,7 +403,7 @@ def build(ctx: UIContext) -> None:
         show_progress="hidden",
     )
     scrub.input(
-        replay_step,
+        guarded(replay_step),
         [scrub, replay],
         [x_t, x0, eps, status, direction],
         api_visibility="private",

@@ -108,3 +108,25 @@ def test_guarded_passes_gradio_errors_through_and_lets_stop_close_a_generator():
     assert next(gen) == 1
     gen.close()  # GeneratorExit is not an error to convert: it must reach the chain
     assert closed == [True]
+
+
+def test_bind_keeps_what_gradio_reads():
+    """A tab's handler with its context bound: Gradio must still see its name and docstring (the
+    API page), the remaining parameters (the API's names) and a gr.Request hint (Stop finds the
+    session's run by it)."""
+    import inspect
+
+    import gradio as gr
+    from gradio import utils
+
+    from diffusion_demo.ui.common import bind, guarded
+
+    def handler(ctx, sampler: str, steps: float = 5, session: gr.Request = None):
+        """Does the work."""
+        yield ctx, sampler, steps, session
+
+    wrapped = guarded(bind(handler, "the context"))
+    assert wrapped.__name__ == "handler" and wrapped.__doc__ == "Does the work."
+    assert list(inspect.signature(wrapped).parameters) == ["sampler", "steps", "session"]
+    assert utils.get_type_hints(wrapped)["session"] is gr.Request
+    assert next(wrapped("ddim")) == ("the context", "ddim", 5, None)
