@@ -95,18 +95,18 @@ class ReverseLimits:
 @dataclass(frozen=True)
 class GuidanceConfig:
     # Classifier-free guidance weight w (Ho & Salimans 2022; diffusers' guidance_scale):
-    # 0 = the unconditional model, 1 = the plain conditional one. The default is the one that
-    # met every target of `evaluate` (model card): enough to make every sample a clean digit,
-    # little enough to keep the strokes varied.
-    default_w: float = 2.0
+    # 0 = the unconditional model, 1 = the plain conditional one. Measured (model card, DDIM-50,
+    # 500 samples): w = 1 gives 95% confident digits, Fréchet 0.62x real-vs-real, one UNet pass;
+    # this small model overshoots above it (w = 1.25: 90%, w = 2: ~70% and wrong digits).
+    default_w: float = 1.0
     # Beyond ~8 samples saturate into blotchy, over-contrasted strokes: nothing left to teach.
     max_w: float = 8.0
     # Guidance interval (Kynkäänniemi et al. 2024): w applies for diffusers timesteps in
     # [lo, hi]; outside it the plain conditional pass (w = 1) runs, one UNet pass not two.
     # The full range by default (measured in the model card).
     interval: tuple[int, int] = (0, 999)
-    # The row of grids of "same seed, several w".
-    compare_ws: tuple[float, ...] = (0.0, 1.0, 3.0, 6.0)
+    # The row of grids of "same seed, several w": unconditional, halfway, conditional, overshot.
+    compare_ws: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -144,10 +144,12 @@ class TrainConfig:
     lr: float = 1e-3
     lr_min: float = 5e-5
     warmup_steps: int = 200
-    # EMA of the weights is what ships: it smooths the last steps' noise.
+    # EMA of the weights is what ships: it smooths the last steps' noise. (With diffusers'
+    # warm-up, min(decay, (1 + step) / (10 + step)), any decay >= 0.999 acts as 0.9989 by step 8000.)
     ema_decay: float = 0.9995
-    # Further EMAs kept in the training state (cheap) so that the decay is measured, not guessed.
-    extra_ema_decays: tuple[float, ...] = (0.999, 0.9999)
+    # Further EMAs kept in the training state; the warm-up above made them equal the main one
+    # in the shipped run, so they measured nothing (model card).
+    extra_ema_decays: tuple[float, ...] = ()
     # Save a resumable checkpoint (and export the EMA folder) this often.
     checkpoint_every: int = 500
     # Held-out digits per class: never trained on; used for the copying check.
@@ -173,6 +175,12 @@ class TrainConfig:
     # prediction; stops the nearly-clean timesteps from dominating the gradient (their paper:
     # ~3x faster convergence). 0 turns it off (the plain loss of Ho et al. 2020).
     min_snr_gamma: float = 5.0
+    # A second phase after `steps`: the null label for half the examples, so that the
+    # unconditional branch gets more of the updates (DDIM-50 at w = 0: 77.2% -> 80.2% confident,
+    # Fréchet 2.38x -> 1.89x; w = 1 unchanged within the noise), lr cosine from finetune_lr.
+    finetune_steps: int = 1500
+    finetune_p_uncond: float = 0.5
+    finetune_lr: float = 3e-4
 
 
 SCHEDULE = ScheduleLimits()

@@ -63,7 +63,13 @@ def build_train_scheduler() -> DDPMScheduler:
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up, then cosine decay from lr to lr_min."""
+    """Linear warm-up, then cosine decay from lr to lr_min; in the fine-tuning phase (after
+    cfg.steps) a second cosine from finetune_lr to lr_min."""
+    if step >= cfg.steps:
+        progress = (step - cfg.steps) / max(1, cfg.finetune_steps)
+        return cfg.lr_min + 0.5 * (cfg.finetune_lr - cfg.lr_min) * (
+            1 + math.cos(math.pi * min(1.0, progress))
+        )
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
@@ -177,16 +183,18 @@ def train(
         m.to(device)
     alphas_cumprod = scheduler.alphas_cumprod.to(device)
     amp = torch.bfloat16 if device.type == "cpu" else torch.float16
-    bar = tqdm(total=cfg.steps, initial=step, desc="train", unit="step", dynamic_ncols=True)
+    total = cfg.steps + (cfg.finetune_steps if cfg.num_class_embeds else 0)
+    bar = tqdm(total=total, initial=step, desc="train", unit="step", dynamic_ncols=True)
     model.train()
-    while step < cfg.steps:
+    while step < total:
         t0 = time.perf_counter()
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg)
         # 1. a batch of clean digits x_0 with labels y (some dropped to ∅), t ~ U{0..T-1}, ε
         idx = torch.randint(0, len(data), (cfg.batch_size,), generator=gen)
         x0 = data[idx]
-        y = drop_labels(labels[idx], cfg.p_uncond, null_label, gen)
+        p_uncond = cfg.p_uncond if step < cfg.steps else cfg.finetune_p_uncond  # phase 2: more ∅
+        y = drop_labels(labels[idx], p_uncond, null_label, gen)
         t = torch.randint(0, scheduler.config.num_train_timesteps, (len(idx),), generator=gen)
         noise = torch.randn(x0.shape, generator=gen)
         # 2. eq. 4 of Ho et al. 2020: x_t ~ q(x_t | x_0), by the scheduler
@@ -209,7 +217,7 @@ def train(
         losses.append(loss.item())
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", lr=f"{lr_at(step, cfg):.1e}")
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+        if step % cfg.checkpoint_every == 0 or step == total:
             save()
     bar.close()
     return save()
@@ -228,6 +236,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--limit-digits", type=int, default=None, help="train on the first N digits only")
     p.add_argument("--fp32", action="store_true", help="disable bf16 autocast")
     p.add_argument("--unconditional", action="store_true", help="no class labels (the first recipe's model)")
+    p.add_argument(
+        "--finetune-steps", type=int, default=TRAIN.finetune_steps, help="phase 2 (more null labels) steps"
+    )
     a = p.parse_args(argv)
     try:
         data.require()
@@ -243,6 +254,7 @@ def main(argv: list[str] | None = None) -> None:
         bf16=not a.fp32,
         num_class_embeds=0 if a.unconditional else TRAIN.num_class_embeds,
         warmup_steps=min(TRAIN.warmup_steps, max(1, a.steps // 10)),
+        finetune_steps=a.finetune_steps,
     )
     card = train(a.out, cfg, tiny=a.tiny, limit_digits=a.limit_digits, threads=a.threads)
     print(json.dumps({k: v for k, v in card.items() if k != "config"}))

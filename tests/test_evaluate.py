@@ -261,3 +261,38 @@ def test_steered_samples_are_scored_per_digit_asked(clf, refs):
     assert check["read as the digit asked"] is False and not wrong.passed
     only_sevens = evaluate.score(refs.heldout, clf, refs, labels=np.full(len(refs.heldout), 7))
     assert only_sevens.label_accuracy_per_digit[:7] == [None] * 7
+
+
+def test_sweep_writes_the_charts_points_next_to_the_model(
+    tiny_cond_checkpoint, tmp_path, monkeypatch, capsys
+):
+    """`evaluate --sweep`: every sampler at each step count, at w = 0 and the --guidance w, into
+    CHECKPOINT/quality.json, which the reverse tab's chart reads."""
+    import dataclasses
+    import shutil
+
+    from diffusion_demo import plots_quality, sweep
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_cond_checkpoint, ckpt)
+    small = dataclasses.replace(
+        evaluate.EVAL, sweep_steps=(2, 3), sweep_max_steps=(("ddim", 3), ("ddpm", 2)), sweep_samples=4
+    )
+    monkeypatch.setattr(sweep, "EVAL", small)
+    args = ["evaluate", "--checkpoint", str(ckpt), "--sweep", "--guidance", "2", "--quiet", "--dtype", "fp32"]
+    assert main(args) == 0
+    data = plots_quality.load_quality(ckpt)
+    got = {(p["sampler"], p["steps"], p["w"]) for p in data["points"]}
+    assert got == {
+        ("ddim", 2, 0.0),
+        ("ddim", 3, 0.0),
+        ("ddim", 2, 2.0),
+        ("ddim", 3, 2.0),
+        ("ddpm", 2, 0.0),
+        ("ddpm", 2, 2.0),
+    }
+    assert all(0 <= p["confident"] <= 1 and p["fd_ratio"] > 0 for p in data["points"])
+    assert data["num_samples"] == 4
+    chart = plots_quality.quality_chart(data, "ddim", 3, 2.0)
+    assert chart.size[0] > 400 and np.asarray(chart).std() > 0
+    assert plots_quality.load_quality(tmp_path) == {}  # no sweep shipped: an empty chart, no error
