@@ -81,13 +81,13 @@ def painted_layer(value: object) -> Image.Image | None:
     return Image.fromarray((alpha * 255).astype(np.uint8)) if alpha.any() else None
 
 
-def load_mask(mask: str, mask_image: Image.Image | None, painted: object) -> torch.Tensor:
+def load_mask(mask: str, mask_image: str | None, painted: object) -> torch.Tensor:
     """1 = to fill: a preset, or (mask "painted") the API's mask image or the editor's painting."""
     if mask in INPAINT.presets:
         return check_mask(preset_mask(mask, MODEL.sample_size))
     if mask != PAINTED:
         raise ValueError(f"Unknown mask {mask!r}: expected one of {', '.join((*INPAINT.presets, PAINTED))}.")
-    source = mask_image if mask_image is not None else painted_layer(painted)
+    source = load_image(mask_image) if mask_image else painted_layer(painted)
     if source is None:
         raise ValueError(
             "mask is 'painted' but nothing was painted: paint the part to fill (white), or pick a preset."
@@ -106,7 +106,7 @@ def fill_in(
     guidance: float = GUIDANCE.default_w,
     example: str | None = "digit-7",
     sketch: object = None,
-    mask_image: Image.Image | None = None,
+    mask_image: str | None = None,
     painted: object = None,
     session: gr.Request = None,
 ):
@@ -265,7 +265,8 @@ def build(ctx: UIContext) -> None:
             formula = gr.Markdown(latex_delimiters=LATEX_DELIMITERS, elem_id="inpaint-formula")
             store = gr.State(None, time_to_live=900)
             downloads.inpaint_row(store)
-    mask_image = gr.Image(type="pil", visible=False, label="mask_image")
+    # the API's mask image: a file, decoded by images.load_image like every upload (clear messages)
+    mask_image = gr.File(type="filepath", file_types=["image"], visible=False, label="mask_image")
     ctx.links.update(
         {
             "inpaint_example": example,
