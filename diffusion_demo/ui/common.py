@@ -133,6 +133,10 @@ def _allowed(component: gr.components.Component) -> str:
 
 
 _FILES = (gr.File, gr.Image)
+# Parameters added to an endpoint after scripts were written against it (trailing, with
+# defaults): a raw HTTP call that sends the old, shorter list gets the defaults for them, as
+# gradio_client callers do. {api_name: how many trailing inputs may be left out}.
+ADDED_LATER: dict[str, int] = {"reverse": 2, "compare": 2}
 _SEND_FILES = "upload it with gradio_client.handle_file(path)"
 
 
@@ -185,6 +189,9 @@ class Blocks(gr.Blocks):
     def validate_inputs(self, block_fn, inputs: list[Any]) -> None:
         # runs before every event, slider drags included: the checks are cheap isinstance
         # tests, and names are looked up only for the message of a refusal
+        missing = len(block_fn.inputs) - len(inputs)
+        if 0 < missing <= ADDED_LATER.get(block_fn.api_name or "", 0):  # an old call: the defaults
+            inputs.extend(c.value for c in block_fn.inputs[len(inputs) :])
         if len(inputs) < len(block_fn.inputs):
             endpoint, names = self._names(block_fn)
             raise gr.Error(

@@ -82,12 +82,15 @@ def painted_layer(value: object) -> Image.Image | None:
 
 
 def load_mask(mask: str, mask_image: str | None, painted: object) -> torch.Tensor:
-    """1 = to fill: a preset, or (mask "painted") the API's mask image or the editor's painting."""
+    """1 = to fill: the API's mask image when one is given, else a preset, or (mask "painted")
+    the editor's painting."""
+    if mask_image:
+        return check_mask(mask_from_image(load_image(mask_image), MODEL.sample_size))
     if mask in INPAINT.presets:
         return check_mask(preset_mask(mask, MODEL.sample_size))
     if mask != PAINTED:
         raise ValueError(f"Unknown mask {mask!r}: expected one of {', '.join((*INPAINT.presets, PAINTED))}.")
-    source = load_image(mask_image) if mask_image else painted_layer(painted)
+    source = painted_layer(painted)
     if source is None:
         raise ValueError(
             "mask is 'painted' but nothing was painted: paint the part to fill (white), or pick a preset."

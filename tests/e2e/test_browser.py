@@ -108,7 +108,7 @@ def test_page_loads_with_title_intro_and_tabs(page):
     intro = page.locator("#intro").inner_text()
     assert "Order From Chaos" in intro and "noise" in intro
     tabs = page.get_by_role("tab").all_inner_texts()
-    assert len(tabs) == 5 and tabs[0].startswith("1") and tabs[-1].startswith("5")
+    assert len(tabs) == 6 and tabs[0].startswith("1") and tabs[-1].startswith("6")
     assert page.probe.errors == [], page.probe.errors
     # Everything the page needs comes from the app itself (fonts, scripts, KaTeX).
     assert page.probe.blocked == [], page.probe.blocked

@@ -361,6 +361,8 @@ def test_copy_link_restores_the_same_view(view):
         "seed": ["9"],
         "samples": ["4"],
         "eta": ["0"],
+        "digit": ["any"],
+        "guidance": ["1"],
     }
     assert link.startswith(page.url.split("?")[0])
     again = view("?" + urlsplit(link).query)

@@ -91,12 +91,14 @@ def test_export_endpoints_are_public_with_format_first(client):
     ]
     assert params["/export_schedule"] == ["format", "schedule", "beta_start", "beta_end", "T", "compare", "t"]
     assert params["/export_reverse"] == ["format"]  # the run itself is this session's state
+    assert params["/export_inpaint"] == ["format"]  # likewise
     assert params["/export_roundtrip"] == ["format", "image", "t", "seed", "example", "sampler", "steps"]
     assert params["/export_toy2d"][:4] == ["format", "dataset", "seed", "points"]
     for name in (
         "/export_forward",
         "/export_schedule",
         "/export_reverse",
+        "/export_inpaint",
         "/export_roundtrip",
         "/export_toy2d",
     ):
@@ -104,6 +106,7 @@ def test_export_endpoints_are_public_with_format_first(client):
     # one public endpoint per view; the buttons' own events stay private
     assert sorted(n for n in api if n.startswith("/export")) == [
         "/export_forward",
+        "/export_inpaint",
         "/export_reverse",
         "/export_roundtrip",
         "/export_schedule",

@@ -98,3 +98,23 @@ def test_an_unconditional_checkpoint_disables_digit_and_guidance(tiny_denoiser):
     conditional = build_demo(denoiser=None, checkpoint_error="x")
     ids = {c.get("props", {}).get("elem_id") for c in conditional.config["components"]}
     assert "reverse-digit" in ids
+
+
+def test_a_raw_http_call_with_the_old_five_values_gets_the_defaults(client):
+    """Scripts written before digit and guidance existed post five values: they still run."""
+    import json
+
+    import httpx
+
+    config = httpx.get(client.src.rstrip("/") + "/config").json()
+    fn = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == "reverse")
+    body = {"data": ["ddim", 3, 2, 0, 0.0], "fn_index": fn, "session_hash": "oldscript01", "trigger_id": None}
+    base = client.src.rstrip("/") + "/gradio_api/queue"
+    with httpx.Client(timeout=60) as http:
+        assert http.post(base + "/join", json=body).status_code == 200
+        with http.stream("GET", base + "/data", params={"session_hash": "oldscript01"}) as stream:
+            for line in stream.iter_lines():
+                msg = json.loads(line[5:]) if line.startswith("data:") else {}
+                if msg.get("msg") == "process_completed":
+                    assert msg["success"], msg
+                    break
