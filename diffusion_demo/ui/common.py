@@ -8,13 +8,13 @@ import inspect
 import logging
 import math
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
 
-from ..config import SCHEDULE, SCHEDULE_NAMES
+from ..config import GUIDANCE, SCHEDULE, SCHEDULE_NAMES
 from ..model import CheckpointError
 from . import torch_thread
 
@@ -54,6 +54,26 @@ def frame_image(label: str, elem_id: str, height: int) -> gr.Image:
     return gr.Image(
         label=label, format="png", interactive=False, elem_id=elem_id, elem_classes=["pixels"], height=height
     )
+
+
+def guidance_controls(
+    choices: Sequence[str], digit_label: str, w_label: str, digit_id: str, w_id: str, interactive: bool
+) -> tuple[gr.Dropdown, gr.Slider]:
+    """The Digit dropdown and the Guidance w slider (0 … GUIDANCE.max_w), disabled for an
+    unconditional model: the reverse, round-trip and fill-in tabs each have a pair."""
+    digit = gr.Dropdown(
+        list(choices), value="any", label=digit_label, interactive=interactive, elem_id=digit_id
+    )
+    w = gr.Slider(
+        0.0,
+        GUIDANCE.max_w,
+        value=GUIDANCE.default_w,
+        step=0.25,
+        label=w_label,
+        interactive=interactive,
+        elem_id=w_id,
+    )
+    return digit, w
 
 
 def around(fn: Callable, context: Callable[[], contextlib.AbstractContextManager]) -> Callable:

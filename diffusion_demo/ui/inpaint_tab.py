@@ -19,7 +19,7 @@ from ..inpaint_export import completion, grid_image, masked_input
 from ..sampling import is_conditional
 from ..sketch import SKETCH, canvas_gray, editor_canvas, sketch_tensor
 from . import downloads
-from .common import HEAVY, UIContext, bind, frame_image, guarded
+from .common import HEAVY, UIContext, bind, frame_image, guarded, guidance_controls
 from .frames import Throttle
 from .roundtrip_tab import digit_examples
 
@@ -229,21 +229,13 @@ def build(ctx: UIContext) -> None:
                 label="Jumps r (1 = none)",
                 elem_id="inpaint-jumps",
             )
-            digit = gr.Dropdown(
-                list(DIGIT_CHOICES),
-                value="any",
-                label="Target digit (any = none)",
-                interactive=conditional,
-                elem_id="inpaint-digit",
-            )
-            guidance = gr.Slider(
-                0.0,
-                GUIDANCE.max_w,
-                value=GUIDANCE.default_w,
-                step=0.25,
-                label="Guidance w (with a target digit)",
-                interactive=conditional,
-                elem_id="inpaint-guidance",
+            digit, guidance = guidance_controls(
+                DIGIT_CHOICES,
+                "Target digit (any = none)",
+                "Guidance w (with a target digit)",
+                "inpaint-digit",
+                "inpaint-guidance",
+                conditional,
             )
             with gr.Row():
                 run = gr.Button("Fill in", variant="primary", elem_id="inpaint-run")

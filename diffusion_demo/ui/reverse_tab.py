@@ -20,7 +20,7 @@ from ..sampling import (
     validate_request,
 )
 from . import downloads
-from .common import HEAVY, UIContext, bind, figure_image, frame_image, guarded
+from .common import HEAVY, UIContext, bind, figure_image, frame_image, guarded, guidance_controls
 from .frames import Replay, Throttle, show, stream, tensor_frame
 
 EXPLAIN = """
@@ -266,21 +266,13 @@ def build(ctx: UIContext) -> None:
                 0.0, 1.0, value=0.0, step=0.05, label="DDIM η (0 = deterministic)", elem_id="reverse-eta"
             )
             conditional = ctx.denoiser is not None and is_conditional(ctx.denoiser)
-            digit = gr.Dropdown(
-                list(DIGIT_CHOICES),
-                value="any",
-                label="Digit (any: a label per sample from the seed; each: 0 … 9)",
-                interactive=conditional,
-                elem_id="reverse-digit",
-            )
-            guidance = gr.Slider(
-                0.0,
-                GUIDANCE.max_w,
-                value=GUIDANCE.default_w,
-                step=0.25,
-                label="Guidance w (0 = unconditional, 1 = conditional)",
-                interactive=conditional,
-                elem_id="reverse-guidance",
+            digit, guidance = guidance_controls(
+                DIGIT_CHOICES,
+                "Digit (any: a label per sample from the seed; each: 0 … 9)",
+                "Guidance w (0 = unconditional, 1 = conditional)",
+                "reverse-digit",
+                "reverse-guidance",
+                conditional,
             )
             if ctx.denoiser is not None and not conditional:
                 gr.Markdown(UNCONDITIONAL_NOTE, elem_id="reverse-unconditional-note")

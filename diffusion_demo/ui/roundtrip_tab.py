@@ -19,7 +19,7 @@ from ..sampling import is_conditional, validate_request
 from ..schedules import ScheduleSpec
 from ..sketch import editor_canvas, sketch_tensor
 from . import downloads
-from .common import HEAVY, UIContext, frame_image, guarded
+from .common import HEAVY, UIContext, frame_image, guarded, guidance_controls
 from .frames import Throttle, tensor_frame
 
 EXPLAIN = """
@@ -121,21 +121,13 @@ def build(ctx: UIContext) -> None:
                     elem_id="roundtrip-sketch",
                 )
                 conditional = ctx.denoiser is not None and is_conditional(ctx.denoiser)
-                target = gr.Dropdown(
-                    list(DIGIT_CHOICES[:11]),
-                    value="any",
-                    label="Bring it back as (any = itself)",
-                    interactive=conditional,
-                    elem_id="roundtrip-target",
-                )
-                target_w = gr.Slider(
-                    0.0,
-                    GUIDANCE.max_w,
-                    value=GUIDANCE.default_w,
-                    step=0.25,
-                    label="Guidance w towards the target",
-                    interactive=conditional,
-                    elem_id="roundtrip-target-guidance",
+                target, target_w = guidance_controls(
+                    DIGIT_CHOICES[:11],
+                    "Bring it back as (any = itself)",
+                    "Guidance w towards the target",
+                    "roundtrip-target",
+                    "roundtrip-target-guidance",
+                    conditional,
                 )
                 sketch_run = gr.Button(
                     "Round trip of my drawing", variant="primary", elem_id="roundtrip-sketch-run"
