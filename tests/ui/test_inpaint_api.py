@@ -5,24 +5,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 from PIL import Image
 
 from diffusion_demo.images import load_image, to_digit
-from diffusion_demo.ui import build_demo
 from diffusion_demo.ui.roundtrip_tab import digit_examples
 
 FAST = dict(seed=0, steps=6, jumps=2, digit="any", guidance=0.0)
 
 
 @pytest.fixture(scope="module")
-def client(tiny_cond_denoiser):
-    demo = build_demo(denoiser=tiny_cond_denoiser)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", ssr_mode=False, quiet=True)
-    try:
-        yield Client(url, verbose=False)
-    finally:
-        demo.close()
+def client(cond_client):
+    return cond_client
 
 
 def grid_cells(path: str) -> np.ndarray:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradio_client import Client
 from PIL import Image
 
 from diffusion_demo.config import GUIDANCE
@@ -15,13 +14,8 @@ BASE = dict(sampler="ddim", steps=4, num_samples=4, seed=3, eta=0.0)
 
 
 @pytest.fixture(scope="module")
-def client(tiny_cond_denoiser):
-    demo = build_demo(denoiser=tiny_cond_denoiser)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", ssr_mode=False, quiet=True)
-    try:
-        yield Client(url, verbose=False)
-    finally:
-        demo.close()
+def client(cond_client):
+    return cond_client
 
 
 def pixels(path: str) -> np.ndarray:
