@@ -41,9 +41,9 @@ import load  # noqa: E402
 from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler, UNet2DModel  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from diffusion_demo import model  # noqa: E402
 from diffusion_demo.config import GUIDANCE  # noqa: E402
-from diffusion_demo.sampling import ReverseRequest, class_labels, reverse_chain  # noqa: E402
+from diffusion_demo.diffusion.sampling import ReverseRequest, class_labels, reverse_chain  # noqa: E402
+from diffusion_demo.models import unet  # noqa: E402
 from diffusion_demo.ui import frames as frames_module  # noqa: E402
 from diffusion_demo.ui.frames import Replay, stream  # noqa: E402
 
@@ -65,7 +65,7 @@ def gemm_peak(dtype: torch.dtype, n: int = 1024, repeats: int = 10) -> float:
     return 2 * n**3 / timed(lambda: a @ b, repeats) / 1e9
 
 
-def unet_flops(den: model.Denoiser, batch: int) -> float:
+def unet_flops(den: unet.Denoiser, batch: int) -> float:
     """FLOPs of one UNet evaluation on a batch (one pass: a guided step makes two)."""
     labels = None if den.null_label is None else torch.zeros(batch, dtype=torch.long)
     with FlopCounterMode(display=False) as counter, torch.no_grad():
@@ -128,7 +128,7 @@ def stock_pipelines(path: Path, steps_ddpm: int, steps_ddim: int, batch: int) ->
     }
 
 
-def app_chain(den: model.Denoiser, request: ReverseRequest, frames: bool) -> dict[str, float]:
+def app_chain(den: unet.Denoiser, request: ReverseRequest, frames: bool) -> dict[str, float]:
     """One run of the app's generator, with or without frames: total seconds, seconds to the
     first frame, and (with frames) the seconds spent inside the chain's own steps, so that
     the rest, streaming's own cost, is measured within the run as well as against a run
@@ -159,7 +159,7 @@ def app_chain(den: model.Denoiser, request: ReverseRequest, frames: bool) -> dic
     return {"total": total, "first": first, "in_chain": in_chain if frames else total}
 
 
-def streaming_overhead(den: model.Denoiser, request: ReverseRequest, pairs: int) -> dict[str, float]:
+def streaming_overhead(den: unet.Denoiser, request: ReverseRequest, pairs: int) -> dict[str, float]:
     """Runs with and without frames, alternated in `pairs`: this shared 2-core machine's
     run-to-run noise (±15%, single runs up to +40%) is larger than the difference measured,
     so the overhead is the median of the pairs' ratios, not the ratio of two single runs."""
@@ -177,7 +177,7 @@ def streaming_overhead(den: model.Denoiser, request: ReverseRequest, pairs: int)
     }
 
 
-def forward_round_trip(den: model.Denoiser, n: int = 30) -> dict:
+def forward_round_trip(den: unet.Denoiser, n: int = 30) -> dict:
     """/forward p50/p95 (ms) through a real gradio_client, two ways, and the RSS over 20 reverse runs.
 
     gradio_client builds a new httpx client (and with it a TLS context, ~34 ms here) for
@@ -272,14 +272,14 @@ def through_app(ddpm_steps: int) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="100 DDPM steps instead of 1000")
-    p.add_argument("--checkpoint", type=Path, default=model.MODEL.checkpoint)
+    p.add_argument("--checkpoint", type=Path, default=unet.MODEL.checkpoint)
     p.add_argument("--skip-server", action="store_true", help="skip the gradio_client measurements")
     args = p.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     batch, ddpm_steps, ddim_steps = 16, (100 if args.quick else 1000), 50
 
-    den = model.load(args.checkpoint)
-    compile_s = den.warm_up_compile() if model.compile_wanted() else None  # as the app does at start-up
+    den = unet.load(args.checkpoint)
+    compile_s = den.warm_up_compile() if unet.compile_wanted() else None  # as the app does at start-up
     res: dict[str, object] = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
         "threads": torch.get_num_threads(),

@@ -53,9 +53,11 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    from diffusion_demo import equations, forward, images, plots
-    from diffusion_demo.schedules import ScheduleSpec
-    from diffusion_demo.ui import build_demo, forward_tab
+    from diffusion_demo.diffusion import forward
+    from diffusion_demo.diffusion.schedules import ScheduleSpec
+    from diffusion_demo.media import equations, images, plots
+    from diffusion_demo.ui import build_demo
+    from diffusion_demo.ui.tabs import forward as forward_tab
 
     spec = ScheduleSpec("linear")
     photo = images.load_image(images.examples()["photo-landscape"]).resize(

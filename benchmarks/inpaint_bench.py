@@ -28,12 +28,16 @@ from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from diffusion_demo import classifier, data, model  # noqa: E402
 from diffusion_demo.config import INPAINT  # noqa: E402
-from diffusion_demo.inpaint import InpaintRequest, inpaint, inpaint_chain, preset_mask  # noqa: E402
-from diffusion_demo.roundtrip import reconstruct  # noqa: E402
-from diffusion_demo.sampling import ReverseRequest, reverse_chain  # noqa: E402
-from diffusion_demo.sketch import sketch_tensor  # noqa: E402
+from diffusion_demo.diffusion.inpaint import InpaintRequest, inpaint, inpaint_chain, preset_mask  # noqa: E402
+from diffusion_demo.diffusion.roundtrip import reconstruct  # noqa: E402
+from diffusion_demo.diffusion.sampling import ReverseRequest, reverse_chain  # noqa: E402
+from diffusion_demo.media.sketch import sketch_tensor  # noqa: E402
+from diffusion_demo.models import (
+    classifier,
+    unet,  # noqa: E402
+)
+from diffusion_demo.training import data
 
 
 def typeset(d: int) -> np.ndarray:
@@ -108,10 +112,10 @@ def speed(den, repeats: int) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="2 digits per class, 1 seed, 1 timing pair")
-    p.add_argument("--checkpoint", type=Path, default=model.MODEL.checkpoint)
+    p.add_argument("--checkpoint", type=Path, default=unet.MODEL.checkpoint)
     args = p.parse_args()
-    den = model.load(args.checkpoint)
-    compile_s = den.warm_up_compile() if model.compile_wanted() else None
+    den = unet.load(args.checkpoint)
+    compile_s = den.warm_up_compile() if unet.compile_wanted() else None
     clf = classifier.load()
     res: dict = {"compile_s": compile_s, "default_jumps": INPAINT.default_jumps}
     res |= speed(den, 1 if args.quick else 3)

@@ -19,7 +19,7 @@ torch.set_num_threads(1)
 def tiny_checkpoint(tmp_path_factory) -> str:
     """A tiny, untrained, unconditional DDPMPipeline folder written by the real train/export
     code: diffusers' own pipelines can sample it (the equality tests), as they could the first model."""
-    from diffusion_demo.train import build_unet, export
+    from diffusion_demo.training.train import build_unet, export
 
     out = tmp_path_factory.mktemp("tiny-ckpt")
     torch.manual_seed(0)
@@ -30,7 +30,7 @@ def tiny_checkpoint(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def tiny_cond_checkpoint(tmp_path_factory) -> str:
     """The same, class-conditional (labels 0-9 and the null label 10), like the shipped model."""
-    from diffusion_demo.train import build_unet, export
+    from diffusion_demo.training.train import build_unet, export
 
     out = tmp_path_factory.mktemp("tiny-cond-ckpt")
     torch.manual_seed(0)
@@ -40,13 +40,13 @@ def tiny_cond_checkpoint(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def tiny_cond_denoiser(tiny_cond_checkpoint):
-    from diffusion_demo import model
+    from diffusion_demo.models import unet
 
-    return model.load(tiny_cond_checkpoint, autocast="fp32")
+    return unet.load(tiny_cond_checkpoint, autocast="fp32")
 
 
 @pytest.fixture(scope="session")
 def tiny_denoiser(tiny_checkpoint):
-    from diffusion_demo import model
+    from diffusion_demo.models import unet
 
-    return model.load(tiny_checkpoint, autocast="fp32")
+    return unet.load(tiny_checkpoint, autocast="fp32")

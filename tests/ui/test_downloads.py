@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from diffusion_demo import export, images
+from diffusion_demo.media import export, images
 from diffusion_demo.ui import downloads
 
 CAPTION = export.EXPORT.caption_px
@@ -222,8 +222,8 @@ def test_reverse_export_uses_this_sessions_last_run(app, client, tmp_path):
 
 
 def test_roundtrip_export_follows_the_sampler_steps(app, client, tiny_denoiser):
-    from diffusion_demo.roundtrip import start_timestep
-    from diffusion_demo.sampling import make_scheduler
+    from diffusion_demo.diffusion.roundtrip import start_timestep
+    from diffusion_demo.diffusion.sampling import make_scheduler
 
     gif = client.predict("gif", None, 300, 0, "digit-7", "ddim", 10, api_name="/export_roundtrip")
     start = start_timestep(tiny_denoiser.scheduler_config, "ddim", 10, 300)
@@ -280,7 +280,7 @@ def test_format_check_and_safe_names():
 
 
 def test_cli_export_toy2d_help_lists_every_option(capsys):
-    from diffusion_demo.__main__ import main
+    from diffusion_demo.cli.main import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["export", "toy2d", "--help"])
@@ -311,7 +311,7 @@ def test_cli_export_toy2d_help_lists_every_option(capsys):
 
 @pytest.mark.slow
 def test_cli_export_toy2d_writes_the_animation(tmp_path, capsys):
-    from diffusion_demo.__main__ import main
+    from diffusion_demo.cli.main import main
 
     out = tmp_path / "x.gif"
     assert (
@@ -338,7 +338,7 @@ def test_cli_export_toy2d_writes_the_animation(tmp_path, capsys):
     ],
 )
 def test_cli_export_toy2d_bad_arguments_exit_2(tmp_path, capsys, args, message):
-    from diffusion_demo.__main__ import main
+    from diffusion_demo.cli.main import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["export", "toy2d", *args, "--out", str(tmp_path / "x.gif")])

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from diffusion_demo.config import REVERSE
-from diffusion_demo.sampling import ReverseRequest, StepRecord
+from diffusion_demo.diffusion.sampling import ReverseRequest, StepRecord
 from diffusion_demo.ui.frames import Replay, Throttle, show, stream, tensor_frame
 
 

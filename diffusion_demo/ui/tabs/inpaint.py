@@ -1,0 +1,284 @@
+"""Tab 6: fill in the missing part — RePaint streams 16 completions of a masked digit."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import gradio as gr
+import numpy as np
+import torch
+from PIL import Image
+
+from ...config import DIGIT_CHOICES, GUIDANCE, INPAINT, MODEL
+from ...diffusion.inpaint import check_mask, inpaint_chain, mask_from_image, preset_mask, validate_inpaint
+from ...diffusion.sampling import is_conditional
+from ...media.equations import LATEX_DELIMITERS, repaint_md
+from ...media.images import fit, load_image, to_digit
+from ...media.inpaint_export import completion, grid_image, masked_input
+from ...media.sketch import SKETCH, canvas_gray, editor_canvas, sketch_tensor
+from ...models import unet
+from .. import downloads
+from ..common import HEAVY, UIContext, bind, frame_image, guarded, guidance_controls
+from ..frames import Throttle
+from .roundtrip import digit_examples
+
+EXPLAIN = """
+### Fill in the missing part
+The learned chain is a **prior over digits**: any constraint can use it, with no new
+training. Hide part of a digit (a preset, or paint the mask), then run the reverse chain
+from noise. At every step the pixels to **keep** are replaced by the forward chain's
+q(x_{t-1} | x_0) of the original, and only the pixels to **fill** come from the model
+(RePaint, Lugmayr et al. 2022). **Jumps** r > 1 go back up a few steps and come down again,
+so that the filled part has time to agree with the kept part. Sixteen completions side by
+side show the model's uncertainty: a top half of a 7 may become a 7, a 9 or a 4.
+"""
+
+PAINTED = "painted"
+IDLE = "Pick a digit and a mask, then **Fill in**."
+# The canvas on which the digit to fill in may be drawn, and the mask painted: 10× the digit.
+CANVAS = 280
+
+
+def black_canvas() -> np.ndarray:
+    return np.zeros((CANVAS, CANVAS, 3), np.uint8)
+
+
+def white_brush(size: int) -> gr.Brush:
+    return gr.Brush(colors=["#ffffff"], default_color="#ffffff", color_mode="fixed", default_size=size)
+
+
+def load_digit(image: str | None, sketch: object, example: str | None) -> tuple[torch.Tensor, str]:
+    """The digit (1, 28, 28) in [-1, 1] and where it came from: an upload wins, then a drawing
+    with strokes on it, then the example."""
+    if image:
+        x0 = to_digit(fit(load_image(image), 256), MODEL.sample_size)
+        if float(x0.max()) < 2 * SKETCH.stroke_level - 1:  # nothing brighter than a faint stroke
+            raise ValueError(
+                "image has no strokes: upload a digit (dark strokes on light, or light on dark)."
+            )
+        return x0, "your upload"
+    canvas = editor_canvas(sketch)
+    if canvas is not None and (canvas_gray(canvas) > SKETCH.stroke_level).any():
+        return sketch_tensor(canvas), "your drawing"
+    digits = digit_examples()
+    if example not in digits:
+        raise ValueError(f"Unknown example {example!r}: expected one of {', '.join(digits)}.")
+    return to_digit(load_image(digits[example]), MODEL.sample_size), example
+
+
+def painted_layer(value: object) -> Image.Image | None:
+    """The painting of the mask editor (its layers, not the digit shown under them), as a
+    white-on-black image; None when nothing was painted."""
+    if not isinstance(value, dict):
+        return None
+    layers = [np.asarray(layer) for layer in value.get("layers") or [] if layer is not None]
+    if not layers:
+        return None
+    alpha = np.zeros(layers[0].shape[:2], bool)
+    for layer in layers:
+        alpha |= layer[..., 3] > 0 if layer.ndim == 3 and layer.shape[2] == 4 else layer.max(-1) > 0
+    return Image.fromarray((alpha * 255).astype(np.uint8)) if alpha.any() else None
+
+
+def load_mask(mask: str, mask_image: str | None, painted: object) -> torch.Tensor:
+    """1 = to fill: the API's mask image when one is given, else a preset, or (mask "painted")
+    the editor's painting."""
+    if mask_image:
+        return check_mask(mask_from_image(load_image(mask_image), MODEL.sample_size))
+    if mask in INPAINT.presets:
+        return check_mask(preset_mask(mask, MODEL.sample_size))
+    if mask != PAINTED:
+        raise ValueError(f"Unknown mask {mask!r}: expected one of {', '.join((*INPAINT.presets, PAINTED))}.")
+    source = painted_layer(painted)
+    if source is None:
+        raise ValueError(
+            "mask is 'painted' but nothing was painted: paint the part to fill (white), or pick a preset."
+        )
+    return check_mask(mask_from_image(source, MODEL.sample_size))
+
+
+def fill_in(
+    ctx: UIContext,
+    image: str | None,
+    mask: str = "top",
+    seed: float = 0,
+    steps: float = INPAINT.default_steps,
+    jumps: float = INPAINT.default_jumps,
+    digit: str = "any",
+    guidance: float = GUIDANCE.default_w,
+    example: str | None = "digit-7",
+    sketch: object = None,
+    mask_image: str | None = None,
+    painted: object = None,
+    session: gr.Request = None,
+):
+    """RePaint: keep the unmasked pixels, let the chain fill the rest; 16 completions, streamed."""
+    # a target digit steers with w; "any" is no target: the unconditional model
+    request = validate_inpaint(steps, jumps, seed, digit, guidance if digit != "any" else 0.0)
+    if ctx.denoiser is None:
+        raise unet.CheckpointError(ctx.checkpoint_error or "No model loaded.")
+    x0, source = load_digit(image, sketch, example)
+    x0 = x0[None]
+    fill = load_mask(mask, mask_image, painted)
+    shown_input = grid_image(masked_input(x0, fill))
+    stopped = _running[_key(session)] = threading.Event()
+    try:
+        yield from _stream(ctx.denoiser, x0, fill, request, shown_input, source, stopped)
+    finally:
+        _running.pop(_key(session), None)
+
+
+def _stream(denoiser, x0, fill, request, shown_input, source, stopped):
+    start, throttle, frames = time.perf_counter(), Throttle(), []
+    for n, record in enumerate(inpaint_chain(denoiser, x0, fill, request)):
+        last = record.index == record.num_steps - 1
+        if throttle(record) or last:
+            begun = time.perf_counter()
+            x_t = grid_image(record.prev_sample.clamp(-1, 1))
+            frames.append((record.prev_t, record.down, np.asarray(x_t)))
+            kind = "step down" if record.down else "jump up"
+            yield (
+                grid_image(completion(record, x0, fill)),
+                x_t,
+                shown_input,
+                f"{kind} {record.index + 1}/{record.num_steps} · t = {record.prev_t + 1} · "
+                f"{time.perf_counter() - start:.2f} s",
+                repaint_md(denoiser.scheduler_config, record.t, record.prev_t, record.down, request.eta),
+                # the stored frames (the download) are handed over once and filled as the run goes
+                frames if n == 0 else gr.skip(),
+            )
+            throttle.spent(time.perf_counter() - begun)
+        if stopped.is_set():
+            return
+    out = record.prev_sample.clamp(-1, 1)
+    kept = (fill[0, 0] < 0.5).expand_as(out[:, 0])
+    error = float((out[:, 0][kept] - x0[0, 0].expand_as(out[:, 0])[kept]).abs().max()) / 2
+    yield (
+        grid_image(out),
+        gr.skip(),
+        gr.skip(),
+        f"**Done**: {request.num_samples} completions of {source}, {record.num_steps} entries "
+        f"({request.steps} steps, r = {request.jumps}) in {time.perf_counter() - start:.2f} s. "
+        f"Kept pixels within {error * 255:.2g}/255 of the input. Different completions = the "
+        "model's uncertainty about the hidden part.",
+        gr.skip(),
+        frames,
+    )
+
+
+_running: dict[object, threading.Event] = {}
+
+
+def _key(session: gr.Request | None) -> object:
+    return getattr(session, "session_hash", None) or object()
+
+
+def stop(session: gr.Request) -> None:
+    """Stop: the session's fill-in ends after its current step."""
+    if (flag := _running.get(getattr(session, "session_hash", None))) is not None:
+        flag.set()
+
+
+def preview(image: str | None, example: str | None) -> dict:
+    """The digit under the mask editor, 10× (so the painting lines up with it)."""
+    try:
+        x0, _ = load_digit(image, None, example)
+    except ValueError:
+        return gr.skip()
+    a = ((x0[0].clamp(-1, 1) + 1) * 127.5).round().byte().numpy()
+    big = np.asarray(Image.fromarray(a).resize((CANVAS, CANVAS), Image.Resampling.NEAREST).convert("RGB"))
+    return {"background": big, "layers": [], "composite": big}
+
+
+def build(ctx: UIContext) -> None:
+    gr.Markdown(EXPLAIN)
+    digits = digit_examples()
+    first = "digit-7" if "digit-7" in digits else next(iter(digits), None)
+    conditional = ctx.denoiser is not None and is_conditional(ctx.denoiser)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=280):
+            example = gr.Dropdown(list(digits), value=first, label="Digit", elem_id="inpaint-example")
+            upload = gr.File(label="…or upload a digit", file_types=["image"], elem_id="inpaint-upload")
+            sketch = gr.Sketchpad(
+                value=black_canvas(),
+                label="…or draw one (white on black)",
+                canvas_size=(CANVAS, CANVAS),
+                fixed_canvas=True,
+                brush=white_brush(12),
+                format="png",
+                elem_id="inpaint-sketch",
+            )
+            mask = gr.Radio(
+                [*INPAINT.presets, PAINTED], value="top", label="Part to fill (white)", elem_id="inpaint-mask"
+            )
+            seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="inpaint-seed")
+            steps = gr.Slider(
+                1,
+                INPAINT.max_steps,
+                value=INPAINT.default_steps,
+                step=1,
+                label="Steps",
+                elem_id="inpaint-steps",
+            )
+            jumps = gr.Slider(
+                1,
+                INPAINT.max_jumps,
+                value=INPAINT.default_jumps,
+                step=1,
+                label="Jumps r (1 = none)",
+                elem_id="inpaint-jumps",
+            )
+            digit, guidance = guidance_controls(
+                DIGIT_CHOICES,
+                "Target digit (any = none)",
+                "Guidance w (with a target digit)",
+                "inpaint-digit",
+                "inpaint-guidance",
+                conditional,
+            )
+            with gr.Row():
+                run = gr.Button("Fill in", variant="primary", elem_id="inpaint-run")
+                halt = gr.Button("Stop", variant="stop", elem_id="inpaint-stop")
+        with gr.Column(scale=3):
+            status = gr.Markdown(ctx.checkpoint_error or IDLE, elem_id="inpaint-status")
+            with gr.Row():
+                result = frame_image("completions (16 seeds' worth)", "inpaint-result", 300)
+                x_t = frame_image("x_t (the chain)", "inpaint-xt", 300)
+                kept = frame_image("kept / to fill (grey)", "inpaint-input", 300)
+            painted = gr.ImageEditor(
+                value=preview(None, first),
+                label="Paint the part to fill (white), then pick 'painted'",
+                canvas_size=(CANVAS, CANVAS),
+                fixed_canvas=True,
+                brush=white_brush(16),
+                sources=(),
+                format="png",
+                elem_id="inpaint-paint",
+                height=CANVAS + 120,
+            )
+            formula = gr.Markdown(latex_delimiters=LATEX_DELIMITERS, elem_id="inpaint-formula")
+            store = gr.State(None, time_to_live=900)
+            downloads.inpaint_row(store)
+    # the API's mask image: a file, decoded by images.load_image like every upload (clear messages)
+    mask_image = gr.File(type="filepath", file_types=["image"], visible=False, label="mask_image")
+    ctx.links.update(
+        {
+            "inpaint_example": example,
+            "mask": mask,
+            "inpaint_seed": seed,
+            "inpaint_steps": steps,
+            "jumps": jumps,
+        }
+    )
+    event = run.click(
+        unet.gpu(guarded(bind(fill_in, ctx))),
+        [upload, mask, seed, steps, jumps, digit, guidance, example, sketch, mask_image, painted],
+        [result, x_t, kept, status, formula, store],
+        api_name="inpaint",
+        **HEAVY,
+        show_progress="hidden",
+    )
+    halt.click(stop, None, None, cancels=[event], api_visibility="private")
+    for source in (example, upload):
+        source.change(preview, [upload, example], painted, api_visibility="private", show_progress="hidden")

@@ -1,0 +1,300 @@
+"""Sample-quality metrics on inputs whose answer is known, batched generation, the evaluate CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from diffusion_demo.cli.main import main
+from diffusion_demo.diffusion.sampling import ReverseRequest, sample
+from diffusion_demo.models import classifier
+from diffusion_demo.training import evaluate
+
+
+@pytest.fixture(scope="module")
+def clf():
+    return classifier.load()
+
+
+@pytest.fixture(scope="module")
+def refs(clf):
+    return evaluate.references(clf)
+
+
+# --- Fréchet distance and nearest neighbours ------------------------------------------------
+
+
+def test_frechet_distance_of_a_set_with_itself_is_zero():
+    f = np.random.default_rng(0).normal(size=(300, 16))
+    assert evaluate.frechet_distance(f, f) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_frechet_distance_of_a_shifted_set_is_the_squared_shift():
+    f = np.random.default_rng(1).normal(size=(200, 8))
+    shift = np.arange(8) / 4
+    assert evaluate.frechet_distance(f, f + shift) == pytest.approx(float(shift @ shift), rel=1e-8)
+
+
+def test_frechet_distance_of_a_scaled_set_matches_the_closed_form():
+    # b = 2a: S_b = 4 S_a, mu_b = 2 mu_a, so FD = |mu_a|² + tr S_a + 4 tr S_a - 2 tr(2 S_a) = |mu_a|² + tr S_a
+    a = np.random.default_rng(2).normal(loc=0.5, size=(400, 12))
+    mu, cov = a.mean(0), np.cov(a, rowvar=False)
+    assert evaluate.frechet_distance(a, 2 * a) == pytest.approx(float(mu @ mu + np.trace(cov)), rel=1e-6)
+
+
+def test_frechet_distance_refuses_mismatched_features():
+    with pytest.raises(ValueError, match="feature arrays"):
+        evaluate.frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
+
+
+def test_nearest_neighbour_distances_on_known_points():
+    ref = np.stack([np.zeros((28, 28)), np.ones((28, 28))]).astype(np.float32)
+    x = np.stack([np.full((28, 28), 0.25), np.full((28, 28), 0.9), np.ones((28, 28))]).astype(np.float32)
+    d = evaluate.nn_distances(x, ref, chunk=2)
+    np.testing.assert_allclose(d, [0.25 * 28, 0.1 * 28, 0.0], atol=1e-3)
+
+
+# --- score() on real digits, copies and noise ----------------------------------------------
+
+
+def test_heldout_digits_pass_every_target(clf, refs):
+    report = evaluate.score(refs.heldout, clf, refs)
+    assert report.confident_fraction >= 0.9
+    assert min(report.class_fractions) >= 0.04 and len(report.class_fractions) == 10
+    assert report.nn_ratio == pytest.approx(1.0, abs=1e-6)  # they *are* the held-out digits
+    assert report.fd_ratio == pytest.approx(1.0, abs=1e-6)
+    assert report.fd_baseline > 0
+    assert report.passed
+
+
+def test_a_fresh_heldout_subset_is_close_to_the_baseline(clf, refs):
+    # 250 held-out digits against the baseline of the other seeded 250: same distribution
+    report = evaluate.score(refs.heldout[::2], clf, refs)
+    assert 0.5 <= report.nn_ratio <= 1.5
+    assert report.fd_ratio <= 2.0
+    assert report.fd_n == 250
+
+
+def test_pure_noise_fails(clf, refs):
+    noise = np.random.default_rng(0).random((300, 28, 28)).astype(np.float32)
+    report = evaluate.score(noise, clf, refs)
+    checks = {c.name: c.passed for c in report.checks}
+    assert not report.passed
+    assert not checks["all 10 digits"]
+    assert not checks["Frechet distance"] and report.fd_ratio > 10
+
+
+def test_copies_of_training_digits_fail_the_copying_check(clf, refs):
+    rng = np.random.default_rng(0)
+    copies = refs.train[rng.choice(len(refs.train), 300, replace=False)]
+    report = evaluate.score(copies, clf, refs)
+    assert report.nn_median == pytest.approx(0.0, abs=1e-3)
+    assert report.nn_ratio < 0.01
+    assert not {c.name: c.passed for c in report.checks}["NN distance ratio"]
+    # ... while they look exactly like digits: confident, balanced, low FD
+    assert report.confident_fraction >= 0.9 and report.fd_ratio <= 3
+
+
+def test_a_single_digit_class_fails_the_histogram(clf, refs):
+    ones = refs.heldout[refs.heldout_labels == 1]
+    report = evaluate.score(ones, clf, refs)
+    assert report.class_fractions[1] >= 0.9
+    assert not {c.name: c.passed for c in report.checks}["all 10 digits"]
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((10, 32, 32), np.float32), "shape"),
+        (np.full((10, 28, 28), 2.0, np.float32), r"\[0, 1\]"),
+        (np.full((10, 28, 28), np.nan, np.float32), "finite"),
+    ],
+)
+def test_score_refuses_bad_samples(clf, refs, bad, message):
+    with pytest.raises(ValueError, match=message):
+        evaluate.score(bad, clf, refs)
+
+
+def test_report_json_and_table(clf, refs):
+    report = evaluate.score(refs.heldout[:100], clf, refs)
+    d = report.to_dict()
+    assert set(d["checks"]) == {c.name for c in report.checks}
+    assert json.loads(json.dumps(d))["num_samples"] == 100
+    table = evaluate.format_report(report, "title")
+    assert table.count("PASS") + table.count("FAIL") == 5  # four targets and the overall line
+
+
+# --- batched generation -------------------------------------------------------------------
+
+
+def test_frame_indices_throttle_and_keep_the_last_step():
+    assert evaluate.frame_indices(5, 10) == [0, 1, 2, 3, 4]
+    kept = evaluate.frame_indices(1000, 50)
+    assert len(kept) + 1 <= 50 and kept[-1] == 999 and kept == sorted(set(kept))
+    with pytest.raises(ValueError, match="at least 2"):
+        evaluate.frame_indices(10, 1)
+
+
+def test_batch_seeds_start_at_the_seed_and_differ():
+    assert evaluate.batch_seed(7, 0) == 7
+    seeds = {evaluate.batch_seed(7, i) for i in range(50)}
+    assert len(seeds) == 50 and all(0 <= s < 2**32 for s in seeds)
+
+
+def test_generate_in_batches_matches_sampling_and_records_frames(tiny_denoiser):
+    request = ReverseRequest("ddim", 4, 5, seed=3)
+    gen = evaluate.generate(tiny_denoiser, request, batch_size=2, max_frames=10, progress=False)
+    assert gen.samples.shape == (5, 28, 28) and gen.samples.dtype == np.float32
+    assert 0.0 <= gen.samples.min() and gen.samples.max() <= 1.0
+    # batch 0 is exactly the UI's request with the same seed
+    first = sample(tiny_denoiser, ReverseRequest("ddim", 4, 2, seed=3))
+    np.testing.assert_allclose(gen.samples[:2], ((first[:, 0] + 1) / 2).numpy(), atol=1e-6)
+    # x_T plus one frame per step, each holding all 5 samples, x_0 last
+    assert len(gen.frames) == 5 and all(f.shape == (5, 28, 28) and f.dtype == np.uint8 for f in gen.frames)
+    np.testing.assert_allclose(gen.frames[-1] / 255, gen.samples, atol=1 / 255 + 1e-6)
+    assert gen.frame_steps == [750, 500, 250, 0, -1]
+
+
+def test_generate_from_a_given_start(tiny_denoiser):
+    x_start = torch.zeros(3, 1, 28, 28)
+    gen = evaluate.generate(
+        tiny_denoiser,
+        ReverseRequest("ddpm", 1000, 3),
+        batch_size=2,
+        progress=False,
+        x_start=x_start,
+        start_t=4,
+    )
+    assert gen.samples.shape == (3, 28, 28)
+
+
+# --- the CLI ------------------------------------------------------------------------------
+
+
+def test_evaluate_cli_scores_a_npy_and_prints_one_json_line(tmp_path, refs, capsys):
+    path = tmp_path / "held.npy"
+    np.save(path, refs.heldout)
+    assert main(["evaluate", "--samples", str(path), "--json", str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    line = [ln for ln in out.splitlines() if ln.startswith("{")]
+    assert len(line) == 1
+    result = json.loads(line[0])
+    assert result["passed"] and result["num_samples"] == 500 and result["nn_ratio"] == 1.0
+    assert "PASS  confident" in out
+    assert json.loads((tmp_path / "r.json").read_text()) == result
+
+
+def test_evaluate_cli_strict_exit_code_and_bad_input(tmp_path, capsys):
+    noise = tmp_path / "noise.npy"
+    np.save(noise, np.random.default_rng(0).random((50, 28, 28)).astype(np.float32))
+    assert main(["evaluate", "--samples", str(noise), "--strict"]) == 1
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", "--samples", str(tmp_path / "missing.npy")])
+    assert exc.value.code == 2 and "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", "--samples", str(tmp_path / "x.png")])
+    assert exc.value.code == 2 and "expected one of .npy" in capsys.readouterr().err
+
+
+def test_evaluate_cli_generates_with_a_checkpoint(tiny_checkpoint, tmp_path, capsys):
+    saved = tmp_path / "s.npy"
+    args = ["evaluate", "--checkpoint", tiny_checkpoint, "--sampler", "ddim", "--steps", "2"]
+    args += ["--num-samples", "12", "--batch-size", "8", "--save-samples", str(saved), "--quiet"]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["sampler"] == "ddim" and result["steps"] == 2 and result["num_samples"] == 12
+    assert not result["passed"]  # an untrained UNet makes noise
+    assert np.load(saved).shape == (12, 28, 28)
+
+
+@pytest.fixture
+def without_mlxtend(monkeypatch):
+    """As after `pip install -r requirements.txt` alone: the app's dependencies, no mlxtend."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "mlxtend" else real(name, *a)
+    )
+
+
+def test_evaluate_without_mlxtend_says_what_to_install_before_sampling(without_mlxtend, monkeypatch, capsys):
+    from diffusion_demo.cli import main as cli
+    from diffusion_demo.training import evaluate as ev
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("sampled before checking for the reference digits")
+
+    monkeypatch.setattr(ev, "generate", no_sampling)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["evaluate", "--sampler", "ddim", "--steps", "5", "--num-samples", "4"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "mlxtend" in err and "pip install -r requirements-dev.txt" in err
+    assert "Traceback" not in err
+
+
+def test_train_without_mlxtend_says_what_to_install(without_mlxtend, tmp_path, capsys):
+    from diffusion_demo.training import train
+
+    with pytest.raises(SystemExit) as exit_:
+        train.main(["--out", str(tmp_path / "ckpt"), "--steps", "1", "--tiny"])
+    assert exit_.value.code == 2
+    assert "pip install -r requirements-dev.txt" in capsys.readouterr().err
+    assert not (tmp_path / "ckpt").exists()
+
+
+def test_steered_samples_are_scored_per_digit_asked(clf, refs):
+    right = evaluate.score(refs.heldout, clf, refs, evaluate.GUIDED_TARGETS, labels=refs.heldout_labels)
+    assert right.label_accuracy == pytest.approx(
+        float((clf.predict(refs.heldout).labels == refs.heldout_labels).mean())
+    )
+    assert len(right.label_accuracy_per_digit) == 10 and min(right.label_accuracy_per_digit) > 0.8
+    wrong = evaluate.score(
+        refs.heldout, clf, refs, evaluate.GUIDED_TARGETS, labels=(refs.heldout_labels + 1) % 10
+    )
+    assert wrong.label_accuracy < 0.05
+    check = {c.name: c.passed for c in wrong.checks}
+    assert check["read as the digit asked"] is False and not wrong.passed
+    only_sevens = evaluate.score(refs.heldout, clf, refs, labels=np.full(len(refs.heldout), 7))
+    assert only_sevens.label_accuracy_per_digit[:7] == [None] * 7
+
+
+def test_sweep_writes_the_charts_points_next_to_the_model(
+    tiny_cond_checkpoint, tmp_path, monkeypatch, capsys
+):
+    """`evaluate --sweep`: every sampler at each step count, at w = 0 and the --guidance w, into
+    CHECKPOINT/quality.json, which the reverse tab's chart reads."""
+    import dataclasses
+    import shutil
+
+    from diffusion_demo.media import plots_quality
+    from diffusion_demo.training import sweep
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_cond_checkpoint, ckpt)
+    small = dataclasses.replace(
+        evaluate.EVAL, sweep_steps=(2, 3), sweep_max_steps=(("ddim", 3), ("ddpm", 2)), sweep_samples=4
+    )
+    monkeypatch.setattr(sweep, "EVAL", small)
+    args = ["evaluate", "--checkpoint", str(ckpt), "--sweep", "--guidance", "2", "--quiet", "--dtype", "fp32"]
+    assert main(args) == 0
+    data = plots_quality.load_quality(ckpt)
+    got = {(p["sampler"], p["steps"], p["w"]) for p in data["points"]}
+    assert got == {
+        ("ddim", 2, 0.0),
+        ("ddim", 3, 0.0),
+        ("ddim", 2, 2.0),
+        ("ddim", 3, 2.0),
+        ("ddpm", 2, 0.0),
+        ("ddpm", 2, 2.0),
+    }
+    assert all(0 <= p["confident"] <= 1 and p["fd_ratio"] > 0 for p in data["points"])
+    assert data["num_samples"] == 4
+    chart = plots_quality.quality_chart(data, "ddim", 3, 2.0)
+    assert chart.size[0] > 400 and np.asarray(chart).std() > 0
+    assert plots_quality.load_quality(tmp_path) == {}  # no sweep shipped: an empty chart, no error
