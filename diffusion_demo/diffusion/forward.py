@@ -10,18 +10,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..checks import in_range
 from .schedules import ScheduleSpec, build_scheduler
 
 
-def check_t(t: float, T: int) -> int:
-    """Validate a UI/API timestep; raise ValueError with the allowed range."""
-    try:
-        value = float(t)
-    except (TypeError, ValueError):
-        raise ValueError(f"t must be a whole number in [0, {T}]; got {t!r}.") from None
-    if not np.isfinite(value) or value != int(value) or not 0 <= value <= T:
-        raise ValueError(f"t must be a whole number in [0, {T}]; got {t!r}.")
-    return int(value)
+def check_t(t: object, T: int) -> int:
+    """A UI/API timestep: a whole number in [0, T]."""
+    return in_range(t, "t", 0, T)
 
 
 def fixed_noise(shape: tuple[int, ...], seed: int) -> torch.Tensor:

@@ -21,8 +21,9 @@ import torch
 from diffusers import RePaintScheduler
 from PIL import Image
 
+from ..checks import number
 from ..config import GUIDANCE, IMAGES, INPAINT
-from .sampling import class_labels, guided_eps, is_conditional, number, validate_digit
+from .sampling import class_labels, guided_eps, is_conditional, validate_digit
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
+from ..checks import number
 from ..config import DIGIT_CHOICES, GUIDANCE, REVERSE, SAMPLER_NAMES
 from .schedules import scheduler_class
 
@@ -56,18 +56,6 @@ class ReverseRequest:
     digit: str = "any"
     guidance: float = GUIDANCE.default_w
     guidance_interval: tuple[int, int] = GUIDANCE.interval
-
-
-def number(value: object, name: str, lo: float, hi: float, integer: bool) -> float:
-    """`value` as a number in [lo, hi] (whole if `integer`); ValueError naming `name` otherwise."""
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}]; got {value!r}.") from None
-    if not np.isfinite(v) or not lo <= v <= hi or (integer and v != int(v)):
-        kind = "a whole number" if integer else "a number"
-        raise ValueError(f"{name} must be {kind} in [{lo:g}, {hi:g}]; got {value!r}.")
-    return int(v) if integer else v
 
 
 def validate_request(

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
 
+from ..checks import finite, whole
 from ..config import SAMPLER_NAMES, SCHEDULE, SCHEDULE_NAMES
 
 # UI name -> diffusers' beta_schedule name.
@@ -42,13 +43,13 @@ def validate_spec(
     """Check user input and return a ScheduleSpec; raise ValueError with a clear message."""
     if name not in SCHEDULE_NAMES:
         raise ValueError(f"Unknown schedule {name!r}: expected one of {', '.join(SCHEDULE_NAMES)}.")
-    beta_start, beta_end = _finite(beta_start, "beta_start"), _finite(beta_end, "beta_end")
+    beta_start, beta_end = finite(beta_start, "beta_start"), finite(beta_end, "beta_end")
     if not 0 < beta_start < beta_end < SCHEDULE.max_beta:
         raise ValueError(
             f"Need 0 < beta_start < beta_end < {SCHEDULE.max_beta}; "
             f"got beta_start={beta_start:g}, beta_end={beta_end:g}."
         )
-    T = _integer(T, "T")
+    T = whole(T, "T")
     if not 1 <= T <= SCHEDULE.max_T:
         raise ValueError(f"T must be between 1 and {SCHEDULE.max_T}; got {T}.")
     return ScheduleSpec(name, beta_start, beta_end, T)
@@ -64,23 +65,6 @@ def spec_from_config(scheduler_config: dict) -> ScheduleSpec:
         float(c.get("beta_end", 0.02)),
         int(c.get("num_train_timesteps", 1000)),
     )
-
-
-def _finite(value: float, what: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} must be a number; got {value!r}.") from None
-    if not np.isfinite(value):
-        raise ValueError(f"{what} must be a finite number; got {value!r}.")
-    return value
-
-
-def _integer(value: float, what: str) -> int:
-    value = _finite(value, what)
-    if value != int(value):
-        raise ValueError(f"{what} must be a whole number; got {value!r}.")
-    return int(value)
 
 
 def build_scheduler(spec: ScheduleSpec, sampler: str = "ddpm", **overrides):

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from ..checks import in_range, number
 from ..config import SAMPLER_NAMES
 from ..diffusion.forward import check_t
 from ..diffusion.schedules import ScheduleSpec, build_scheduler, scheduler_class
@@ -278,8 +279,8 @@ def sampler_numbers(
     sched = _read_only_scheduler(sampler, json.dumps(dict(scheduler_config), sort_keys=True, default=str))
     T = int(sched.config.num_train_timesteps)
     t = check_t(t, T - 1)
-    prev_t = _int_in(prev_t, "prev_t", -1, t - 1)
-    eta = _float_in(eta, "eta", 0.0, 1.0)
+    prev_t = in_range(prev_t, "prev_t", -1, t - 1)
+    eta = number(eta, "eta", 0.0, 1.0)
     ac = sched.alphas_cumprod
     alpha_prod_t = ac[t]
     if sampler == "ddim":
@@ -333,7 +334,7 @@ def sampler_numbers(
     coef_xt = s_p / s_t
     coef_d1, r0 = 0.0, 0.0
     if last_t is not None:
-        last_t = _int_in(last_t, "last_t", t + 1, T - 1)
+        last_t = in_range(last_t, "last_t", t + 1, T - 1)
         ab_last = float(ac[last_t])
         lam_last = 0.5 * (math.log(ab_last) - math.log(1.0 - ab_last))
         r0 = (lam_t - lam_last) / h if math.isfinite(h) else 0.0
@@ -483,26 +484,6 @@ def _clips(scheduler_config: Any) -> bool:
 
 
 # --------------------------------------------------------------------------------------
-
-
-def _int_in(value: Any, name: str, lo: int, hi: int) -> int:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a whole number in [{lo}, {hi}]; got {value!r}.") from None
-    if not math.isfinite(v) or v != int(v) or not lo <= v <= hi:
-        raise ValueError(f"{name} must be a whole number in [{lo}, {hi}]; got {value!r}.")
-    return int(v)
-
-
-def _float_in(value: Any, name: str, lo: float, hi: float) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}]; got {value!r}.") from None
-    if not math.isfinite(v) or not lo <= v <= hi:
-        raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}]; got {value!r}.")
-    return v
 
 
 def _finite_dict(d: dict[str, Any]) -> dict[str, Any]:

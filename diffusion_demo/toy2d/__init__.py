@@ -33,6 +33,7 @@ import torch
 from diffusers.models.embeddings import get_timestep_embedding
 from safetensors.torch import load_file, save_file
 
+from ..checks import choice, in_range
 from ..config import ASSETS
 from ..diffusion.forward import check_t, fixed_noise, iterate_chain, q_sample
 from ..diffusion.sampling import ReverseRequest, reverse_chain
@@ -113,30 +114,16 @@ TRAIN2D = Toy2DTrainConfig()
 # --------------------------------------------------------------------------- data sets
 
 
-def check_dataset(dataset: str) -> str:
-    if dataset not in DATASETS:
-        raise ValueError(f"Unknown dataset {dataset!r}: expected one of {', '.join(DATASETS)}.")
-    return dataset
+def check_dataset(dataset: object) -> str:
+    return choice(dataset, "dataset", DATASETS)
 
 
 def check_seed(seed: object) -> int:
-    try:
-        value = float(seed)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"seed must be a whole number in [0, {LIMITS.max_seed}]; got {seed!r}.") from None
-    if not math.isfinite(value) or value != int(value) or not 0 <= value <= LIMITS.max_seed:
-        raise ValueError(f"seed must be a whole number in [0, {LIMITS.max_seed}]; got {seed!r}.")
-    return int(value)
+    return in_range(seed, "seed", 0, LIMITS.max_seed)
 
 
 def check_paths(n_paths: object) -> int:
-    try:
-        value = float(n_paths)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not math.isfinite(value) or value != int(value) or not 1 <= value <= LIMITS.max_paths:
-        raise ValueError(f"n_paths must be a whole number in [1, {LIMITS.max_paths}]; got {n_paths!r}.")
-    return int(value)
+    return in_range(n_paths, "n_paths", 1, LIMITS.max_paths)
 
 
 def _raw_moons(n: int, rng: np.random.Generator) -> np.ndarray:

@@ -117,7 +117,7 @@ def test_a_painted_mask_is_averaged_down_and_thresholded():
     [
         ({"steps": 0}, r"steps must be a whole number in \[1, 1000\]"),
         ({"jumps": 11}, r"jumps must be a whole number in \[1, 10\]"),
-        ({"jumps": "x"}, r"jumps must be a number in \[1, 10\]"),
+        ({"jumps": "x"}, r"jumps must be a whole number in \[1, 10\]"),
         ({"seed": -1}, "seed must be a whole number"),
         ({"guidance": 99}, r"guidance must be a number in \[0, 8\]"),
         ({"digit": "ten"}, "Unknown digit 'ten'"),

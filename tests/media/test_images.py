@@ -1,6 +1,6 @@
 """Image helpers: resizing, tensor conversion, display helpers and the shipped examples.
 
-(load_image against broken and unusual uploads is covered by tests/test_uploads.py.)
+(load_image against broken and unusual uploads is covered by tests/media/test_uploads.py.)
 """
 
 from __future__ import annotations

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from e2e import bad_files
-from e2e.helpers import assert_clean_message
 from PIL import Image
 
 from diffusion_demo.media import images
+from tests.e2e import bad_files
+from tests.e2e.helpers import assert_clean_message
 
 REFUSED = bad_files.refused()
 ACCEPTED = bad_files.accepted()

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from ...checks import in_range
 from ...config import FORWARD, IMAGES, SCHEDULE, SCHEDULE_NAMES
 from ...diffusion import forward
 from ...diffusion.schedules import ScheduleSpec, validate_spec
@@ -158,16 +159,9 @@ def _make_source(key: Hashable, path: Path, label: str) -> Source:
     return Source(key, work, images.to_tensor(work), info)
 
 
-def check_seed(seed: Any) -> int:
-    """A whole number in [0, max_seed]; ValueError otherwise."""
-    hi = IMAGES.max_seed
-    try:
-        value = float(seed)
-    except (TypeError, ValueError):
-        raise ValueError(f"seed must be a whole number in [0, {hi}]; got {seed!r}.") from None
-    if not np.isfinite(value) or value != int(value) or not 0 <= value <= hi:
-        raise ValueError(f"seed must be a whole number in [0, {hi}]; got {seed!r}.")
-    return int(value)
+def check_seed(seed: object) -> int:
+    """A whole number in [0, max_seed]."""
+    return in_range(seed, "seed", 0, IMAGES.max_seed)
 
 
 def noise_for(shape: tuple[int, ...], seed: int) -> torch.Tensor:
