@@ -163,3 +163,8 @@ def to_digit(img: Image.Image, size: int = 28) -> torch.Tensor:
     gray = ImageOps.pad(gray, (size, size), color=0, centering=(0.5, 0.5))
     a = np.asarray(gray, dtype=np.float32) / 255.0
     return torch.from_numpy(a * 2 - 1)[None]
+
+
+def digit_examples() -> dict[str, str]:
+    """The shipped example digits (assets/examples/digit-*.png), name -> path."""
+    return {name: str(path) for name, path in examples().items() if name.startswith("digit")}

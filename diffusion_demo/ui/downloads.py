@@ -222,9 +222,10 @@ def roundtrip_file(
     from ..config import MODEL
     from ..diffusion.roundtrip import round_trip
     from ..diffusion.sampling import validate_request
+    from ..media.images import digit_examples
     from ..training.evaluate import frame_indices
     from .frames import tensor_frame
-    from .tabs.roundtrip import TRAINED, digit_examples
+    from .tabs.roundtrip import TRAINED
 
     fmt = check_format(format, "roundtrip")
     request = validate_request(sampler, steps, 1, seed, guidance=0.0)  # the unconditional model

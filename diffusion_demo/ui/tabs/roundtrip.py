@@ -16,7 +16,7 @@ from ...diffusion.sampling import is_conditional, validate_request
 from ...diffusion.schedules import ScheduleSpec
 from ...media import plots_roundtrip
 from ...media.equations import LATEX_DELIMITERS, forward_md
-from ...media.images import examples, fit, load_image, to_digit
+from ...media.images import digit_examples, fit, load_image, to_digit
 from ...media.sketch import editor_canvas, sketch_tensor
 from ...models import unet
 from .. import downloads
@@ -57,10 +57,6 @@ SKETCH_VERDICTS = (
 TRAINED = ScheduleSpec("linear", 1e-4, 0.02, 1000)
 CURVE_TS = (0, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000)
 CURVE_SEEDS = (0, 1, 2, 3)
-
-
-def digit_examples() -> dict[str, str]:
-    return {name: str(path) for name, path in examples().items() if name.startswith("digit")}
 
 
 @lru_cache(maxsize=1)

@@ -8,8 +8,7 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
-from diffusion_demo.media.images import load_image, to_digit
-from diffusion_demo.ui.tabs.roundtrip import digit_examples
+from diffusion_demo.media.images import digit_examples, load_image, to_digit
 
 FAST = dict(seed=0, steps=6, jumps=2, digit="any", guidance=0.0)
 
