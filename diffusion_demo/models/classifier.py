@@ -203,7 +203,7 @@ def train(cfg: ClassifierConfig = CLASSIFIER, progress: bool = True) -> DigitCla
 
 def save(clf: DigitClassifier, path: str | os.PathLike = DEFAULT_DIR) -> Path:
     """Write `model.safetensors` and `classifier.json` into the folder `path`."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save_file  # deferred: only the classifier CLI writes weights
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -215,7 +215,7 @@ def save(clf: DigitClassifier, path: str | os.PathLike = DEFAULT_DIR) -> Path:
 
 def load(path: str | os.PathLike = DEFAULT_DIR) -> DigitClassifier:
     """Load a saved classifier from local files only; CheckpointError with a hint if absent."""
-    from safetensors.torch import load_file
+    from safetensors.torch import load_file  # deferred: loaded on first use, not at app start
 
     path = Path(path)
     weights, meta_file = path / WEIGHTS_FILE, path / META_FILE

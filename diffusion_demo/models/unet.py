@@ -102,7 +102,7 @@ class Denoiser:
 
         Meant for a background thread at start-up: until it finishes, eps() runs eagerly.
         """
-        import torch._inductor.config as inductor_config
+        import torch._inductor.config as inductor_config  # deferred: inductor is slow to import
 
         # diffusers' up-sampling calls its lru_cache'd torch-version check; dynamo traces
         # through the cache (a constant answer here) and would print two warnings about it
@@ -232,7 +232,7 @@ def choose_autocast(den: Denoiser, batch: int = 16, repeats: int = 5) -> torch.d
 def gpu(fn: Callable) -> Callable:
     """`spaces.GPU` on Hugging Face ZeroGPU when the `spaces` package is importable, else a no-op."""
     try:
-        import spaces  # type: ignore[import-not-found]
+        import spaces  # type: ignore[import-not-found]  # optional: only on Hugging Face Spaces
     except ImportError:
         return fn
     return spaces.GPU(fn)

