@@ -132,8 +132,8 @@ def run_sample(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from ..media import export
-    from ..models import classifier
     from ..training import evaluate
+    from . import classifier
 
     parser = argparse.ArgumentParser(
         prog="python -m diffusion_demo",

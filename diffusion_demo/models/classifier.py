@@ -1,9 +1,8 @@
 """A small CNN digit classifier: the project's judge of sample quality.
 
-    python -m diffusion_demo.models.classifier                  # train (< 1 min on 2 CPU cores), save assets/classifier/
-    python -m diffusion_demo classifier --out /tmp/clf   # the same through the main CLI
+    python -m diffusion_demo classifier --out /tmp/clf   # train (< 1 min on 2 CPU cores)
 
-It is trained on the training part of `data.split()` only, so the held-out digits stay
+It is trained (by training/classifier.py) on the training part of `data.split()` only, so the held-out digits stay
 unseen by both the diffusion model and its judge. `evaluate.py` uses its softmax (is a
 sample a confident digit? which one?) and its penultimate layer (a feature space for a
 Fréchet distance, as FID uses Inception's). Loading reads two local files and never
@@ -12,11 +11,8 @@ touches the network.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import json
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,37 +20,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..config import ASSETS
+from ..config import ASSETS, CLASSIFIER
 from .unet import CheckpointError
 
 DEFAULT_DIR = ASSETS / "classifier"
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "classifier.json"
 REBUILD_HINT = "Rebuild it with `python -m diffusion_demo classifier` (under a minute on 2 CPU cores)."
-
-
-@dataclass(frozen=True)
-class ClassifierConfig:
-    # Seedable: the shipped classifier is reproducible from this seed.
-    seed: int = 0
-    # ~98% held-out accuracy is reached by then; more epochs only cost CPU time.
-    epochs: int = 8
-    # Small batches give many updates per epoch on only 4,500 digits.
-    batch_size: int = 64
-    # Adam's usual 1e-3 doubled: the net is small and batch-normed; cosine-decayed to 0.
-    lr: float = 2e-3
-    # Random shifts of up to 2 px: generated digits are not centred exactly like MNIST's.
-    max_shift: int = 2
-    # Conv widths at 28x28 and 14x14: 2 conv blocks are plenty for 28x28 digits.
-    widths: tuple[int, int] = (32, 64)
-    # Size of the penultimate layer, i.e. of the feature space the Fréchet distance uses:
-    # small enough that 500 samples estimate its covariance well (500 > 128).
-    features: int = 128
-    # Dropout before the last layer keeps the softmax from saturating on the training set.
-    dropout: float = 0.3
-
-
-CLASSIFIER = ClassifierConfig()
 
 
 class DigitCNN(nn.Module):
@@ -144,63 +116,6 @@ class DigitClassifier:
         return Prediction(np.concatenate(probs), np.concatenate(feats))
 
 
-def _shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:
-    """Translate each digit by a random whole number of pixels (zero fill)."""
-    if max_shift <= 0:
-        return x
-    n, _, h, w = x.shape
-    padded = nn.functional.pad(x, (max_shift,) * 4)
-    dx, dy = torch.randint(0, 2 * max_shift + 1, (2, n), generator=gen)
-    return torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
-
-
-def accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    net.eval()
-    with torch.no_grad():
-        return float((net(x).argmax(1) == y).float().mean())
-
-
-def train(cfg: ClassifierConfig = CLASSIFIER, progress: bool = True) -> DigitClassifier:
-    """Train on data.split()'s training digits; measure accuracy on its held-out digits."""
-    from tqdm import tqdm
-
-    from ..training.data import split
-
-    torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    (x_tr, y_tr), (x_ho, y_ho) = split()
-    x_train, y_train = as_digits(x_tr), torch.from_numpy(y_tr)
-    x_held, y_held = as_digits(x_ho), torch.from_numpy(y_ho)
-    net = DigitCNN(cfg.widths, cfg.features, cfg.dropout)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    per_epoch = -(-len(x_train) // cfg.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.epochs * per_epoch)
-    start = time.perf_counter()
-    bar = tqdm(total=cfg.epochs * per_epoch, desc="classifier", unit="step", disable=not progress)
-    for _ in range(cfg.epochs):
-        net.train()
-        order = torch.randperm(len(x_train), generator=gen)
-        for i in range(0, len(order), cfg.batch_size):
-            idx = order[i : i + cfg.batch_size]
-            loss = nn.functional.cross_entropy(net(_shift(x_train[idx], cfg.max_shift, gen)), y_train[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.3f}", held_out=f"{accuracy(net, x_held, y_held):.3f}")
-    bar.close()
-    meta = {
-        "heldout_accuracy": round(accuracy(net, x_held, y_held), 4),
-        "train_accuracy": round(accuracy(net, x_train, y_train), 4),
-        "train_digits": len(x_train),
-        "heldout_digits": len(x_held),
-        "train_time_s": round(time.perf_counter() - start, 1),
-        "config": dataclasses.asdict(cfg),
-    }
-    return DigitClassifier(net, meta)
-
-
 def save(clf: DigitClassifier, path: str | os.PathLike = DEFAULT_DIR) -> Path:
     """Write `model.safetensors` and `classifier.json` into the folder `path`."""
     from safetensors.torch import save_file  # deferred: only the classifier CLI writes weights
@@ -237,41 +152,3 @@ def load(path: str | os.PathLike = DEFAULT_DIR) -> DigitClassifier:
             f"The digit classifier at {path} could not be read ({type(exc).__name__}). {REBUILD_HINT}"
         ) from None
     return DigitClassifier(net, meta)
-
-
-def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    p = parser or argparse.ArgumentParser(
-        prog="python -m diffusion_demo.models.classifier",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--out", type=Path, default=DEFAULT_DIR, help=f"output folder (default {DEFAULT_DIR})")
-    p.add_argument("--epochs", type=int, default=CLASSIFIER.epochs, help="passes over the training digits")
-    p.add_argument("--seed", type=int, default=CLASSIFIER.seed)
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    return p
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.epochs < 1:
-        raise ValueError(f"--epochs must be at least 1; got {args.epochs}.")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    clf = train(dataclasses.replace(CLASSIFIER, epochs=args.epochs, seed=args.seed))
-    save(clf, args.out)
-    print(json.dumps({k: v for k, v in clf.meta.items() if k != "config"} | {"out": str(args.out)}))
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except ValueError as exc:
-        parser.error(str(exc))
-    return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
