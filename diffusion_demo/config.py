@@ -217,3 +217,26 @@ class ClassifierConfig:
 
 
 CLASSIFIER = ClassifierConfig()
+
+
+# --- forward and schedule tabs (media/forward_views.py, ui/tabs/forward.py, ui/tabs/schedule.py) ---
+
+
+@dataclass(frozen=True)
+class ForwardTab:
+    # A photo, not a digit: students recognise a landscape dissolving into noise at a glance.
+    example: str = "photo-landscape"
+    # A quarter of the linear schedule's T = 1000: image and noise both still plainly visible.
+    t: int = 250
+    # Seed 0: the page and every deep link without a seed show the same ε.
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ScheduleTab:
+    # The T → ∞ table: ᾱ_T for these T (and the current one), from "barely noisy" to the max_T limit.
+    t_limit_steps: tuple[int, ...] = (10, 100, 1000, 4000)
+
+
+FORWARD_TAB = ForwardTab()
+SCHEDULE_TAB = ScheduleTab()

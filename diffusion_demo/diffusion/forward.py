@@ -7,10 +7,13 @@ clean image x_0 and t = T is x_T. diffusers indexes its tensors by timestep t - 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from ..checks import in_range
+from ..config import FORWARD
 from .schedules import ScheduleSpec, build_scheduler
 
 
@@ -88,3 +91,22 @@ def pixel_density(x: np.ndarray, x0: torch.Tensor, alpha_bar: float) -> np.ndarr
     for c, w in zip(np.sqrt(alpha_bar) * centres, weights, strict=True):
         dens += w * gaussian_density(x, c, var)
     return dens
+
+
+@dataclass(frozen=True)
+class ChainRows:
+    """x_t at the same t's by both routes: the iterated chain and the closed form."""
+
+    ts: list[int]
+    iterated: dict[int, torch.Tensor]  # eq. 2, T steps, fresh noise at each
+    closed: dict[int, torch.Tensor]  # eq. 4, one jump with one ε
+    x0: torch.Tensor
+
+
+def chain_rows(x0: torch.Tensor, spec: ScheduleSpec, seed: int, n: int = FORWARD.chain_frames) -> ChainRows:
+    """x_t at n evenly spaced t: eq. 2 iterated T times, and eq. 4 in one jump (another ε)."""
+    ts = evenly_spaced(spec.T, n)
+    iterated = iterate_chain(x0, spec, ts, seed)
+    eps = fixed_noise(tuple(x0.shape), seed)
+    closed = {t: q_sample(x0, t, spec, eps) for t in ts}
+    return ChainRows(ts, iterated, closed, x0)

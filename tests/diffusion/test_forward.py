@@ -170,3 +170,11 @@ def test_pixel_density_matches_a_histogram_of_x_t():
     centres = (edges[1:] + edges[:-1]) / 2
     # the density is smooth here (noise std 0.8 >> bin width), so bin centres are fair
     np.testing.assert_allclose(hist, forward.pixel_density(centres, x0, ab), atol=0.02)
+
+
+def test_chain_rows_step_by_step_and_closed_form():
+    """(Moved from tests/ui/tabs/test_forward_api.py::test_chain_strip_and_table.)"""
+    rows = forward.chain_rows(torch.zeros(1, 4, 4), ScheduleSpec(T=200), seed=0)
+    assert rows.ts == forward.evenly_spaced(200, 9)
+    assert torch.equal(rows.iterated[0], rows.closed[0])
+    assert not torch.equal(rows.iterated[200], rows.closed[200])  # different noise draws

@@ -2,6 +2,8 @@
 
 Everything is read from the diffusers scheduler (schedules.curves). The chart is drawn once
 per schedule and only its "current t" marker is redrawn while t is dragged (plots.schedule_chart).
+
+May import: config, diffusion, media, ui.common, ui.downloads and gradio.
 """
 
 from __future__ import annotations
@@ -13,15 +15,15 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from ...config import SCHEDULE, SCHEDULE_NAMES
+from ...config import FORWARD_TAB, SCHEDULE, SCHEDULE_NAMES, SCHEDULE_TAB
 from ...diffusion.forward import check_t
 from ...diffusion.schedules import ScheduleSpec, build_scheduler, validate_spec
 from ...media import equations, plots
 from .. import downloads
-from ..common import UIContext, figure_image, guarded
+from ..common import SchedulePanel, UIContext, figure_image, guarded
 
-DEFAULT_T = 250
-T_LIMIT_STEPS = (10, 100, 1000, 4000)
+DEFAULT_T = FORWARD_TAB.t  # the same current t as the forward tab: the two sliders are linked
+T_LIMIT_STEPS = SCHEDULE_TAB.t_limit_steps
 
 INTRO = r"""
 ### The variance schedule $\beta_t$
@@ -173,16 +175,32 @@ def _clamp_t(t: Any, T: int) -> int:
 
 def build(ctx: UIContext) -> None:
     """The schedule lab (called inside its gr.Tab)."""
-    panel = ctx.schedule
-    spec0 = ScheduleSpec()
-    fwd0, post0 = readout(spec0, DEFAULT_T)
-
     gr.Markdown(INTRO, latex_delimiters=equations.LATEX_DELIMITERS, elem_id="schedule-intro")
     gr.Markdown(
         "Change the schedule, β_start, β_end and T in the **Variance schedule** panel at the top "
         "(shared by every tab).",
         elem_id="schedule-hint",
     )
+    compare, t, views = _layout(ctx.schedule)
+    _wire(ctx, compare, t, views)
+    gr.api(
+        guarded(schedule_data),
+        api_name="schedule",
+        api_description=(
+            f"The variance schedule as JSON. schedule: one of {', '.join(SCHEDULE_NAMES)}; "
+            "0 < beta_start < beta_end < 0.999; 1 <= T <= 4000. Arrays beta, alpha_bar, sqrt_alpha_bar, "
+            "sqrt_one_minus_alpha_bar, log_snr are indexed by step t = 1 … T; alpha_bar_T and a warning "
+            "when x_T is not close to N(0, I). Optional t (0 … T) adds the coefficients at that step."
+        ),
+    )
+
+
+def _layout(panel: SchedulePanel) -> tuple[gr.Dropdown, gr.Slider, list[gr.components.Component]]:
+    """Compare and t, then the chart, its downloads, the formulas and the T → ∞ table.
+
+    Returns compare, t and the views [chart, status, forward formula, posterior, T-limit table].
+    """
+    spec0 = ScheduleSpec()
     with gr.Row():
         compare = gr.Dropdown(
             list(SCHEDULE_NAMES),
@@ -210,6 +228,7 @@ def build(ctx: UIContext) -> None:
         height=340,
     )
     downloads.schedule_row([*panel.inputs, compare, t])
+    fwd0, post0 = readout(spec0, DEFAULT_T)
     with gr.Row(equal_height=False):
         fwd = gr.Markdown(
             fwd0,
@@ -224,13 +243,19 @@ def build(ctx: UIContext) -> None:
             elem_classes=["formula"],
         )
     limit = gr.Markdown(t_limit_md(spec0), elem_id="schedule-T-limit")
+    return compare, t, [chart, status, fwd, post, limit]
 
+
+def _wire(ctx: UIContext, compare: gr.Dropdown, t: gr.Slider, views: list[gr.components.Component]) -> None:
+    """Schedule or compare changed: every view; t dragged: the marker and the formulas."""
+    panel = ctx.schedule
+    chart, _, fwd, post, _ = views
     inputs = [*panel.inputs, compare, t]
     gr.on(
         [*(c.change for c in panel.inputs), compare.change],
         guarded(view_all),
         inputs,
-        [chart, status, fwd, post, limit, t],
+        [*views, t],
         api_name="schedule_view",
         api_visibility="private",
         trigger_mode="always_last",
@@ -251,17 +276,6 @@ def build(ctx: UIContext) -> None:
     if forward_t is not None:
         forward_t.change(None, forward_t, t, js="(v) => v", api_visibility="private", queue=False)
         t.input(None, t, forward_t, js="(v) => v", api_visibility="private", queue=False)
-
-    gr.api(
-        guarded(schedule_data),
-        api_name="schedule",
-        api_description=(
-            f"The variance schedule as JSON. schedule: one of {', '.join(SCHEDULE_NAMES)}; "
-            "0 < beta_start < beta_end < 0.999; 1 <= T <= 4000. Arrays beta, alpha_bar, sqrt_alpha_bar, "
-            "sqrt_one_minus_alpha_bar, log_snr are indexed by step t = 1 … T; alpha_bar_T and a warning "
-            "when x_T is not close to N(0, I). Optional t (0 … T) adds the coefficients at that step."
-        ),
-    )
 
 
 def _quiet_view_t(*args: Any) -> tuple:

@@ -7,14 +7,10 @@ forward process and the schedules need none.
 from __future__ import annotations
 
 import json
-import re
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from diffusion_demo.config import IMAGES, SCHEDULE, SCHEDULE_NAMES
@@ -23,87 +19,22 @@ from diffusion_demo.diffusion.schedules import ScheduleSpec
 from diffusion_demo.media import equations, images, plots
 from diffusion_demo.ui.tabs import forward as forward_tab
 from diffusion_demo.ui.tabs import schedule as schedule_tab
-
-LEAK = re.compile(r"Traceback|File \"|/tmp/|site-packages|\.py\b", re.IGNORECASE)
-
-
-def assert_clean(message: str) -> None:
-    assert message.strip(), "empty message"
-    assert not LEAK.search(message), f"message leaks internals: {message!r}"
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose header claims width×height (8-bit gray) with almost no data."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    idat = zlib.compress(b"\x00" * 64, 9)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+from tests.media.forward_inputs import assert_clean, write_bad_uploads, write_photo
 
 
 @pytest.fixture(scope="module")
 def bad_uploads(tmp_path_factory) -> dict[str, Path]:
-    d = tmp_path_factory.mktemp("bad-uploads")
-    files = {
-        "notes.txt": b"not an image at all\n" * 10,
-        "fake.png": b"This is text pretending to be a PNG.\n" * 10,
-        "empty.png": b"",
-        "zero-px.png": png_header_only(0, 16),
-        "huge.png": png_header_only(30_000, 30_000),
-    }
-    for name, data in files.items():
-        (d / name).write_bytes(data)
-    return {name: d / name for name in files}
+    return write_bad_uploads(tmp_path_factory.mktemp("bad-uploads"))
 
 
 @pytest.fixture(scope="module")
 def photo(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("photo") / "wide photo.jpg"
-    a = np.linspace(0, 255, 600 * 200 * 3).reshape(200, 600, 3).astype(np.uint8)
-    Image.fromarray(a, "RGB").save(path, quality=92)
-    return path
+    return write_photo(tmp_path_factory.mktemp("photo"))
 
 
 # --------------------------------------------------------------------------------------
 # Handlers, without a server
 # --------------------------------------------------------------------------------------
-
-
-def test_examples_are_offered_and_the_default_exists():
-    names = forward_tab.example_names()
-    assert forward_tab.DEFAULT_EXAMPLE in names
-    assert any(n.startswith("digit-") for n in names) and any(n.startswith("photo-") for n in names)
-
-
-def test_resolve_source_example_and_upload(photo):
-    src = forward_tab.resolve_source(None, "digit-3")
-    assert src.x0.shape == (1, IMAGES.work_size, IMAGES.work_size)
-    assert float(src.x0.min()) >= -1 and float(src.x0.max()) <= 1
-    assert forward_tab.resolve_source(None, None).key == ("example", forward_tab.DEFAULT_EXAMPLE)
-    up = forward_tab.resolve_source(str(photo), "digit-3")  # an upload wins over the example
-    assert up.image.size == (256, 85) and up.x0.shape == (3, 85, 256)
-    assert "600×200" in up.info and photo.name in up.info
-    assert forward_tab.resolve_source(str(photo)) is up  # cached: drags do not reload
-
-
-def test_resolve_source_refuses_bad_input(bad_uploads):
-    with pytest.raises(ValueError, match="expected one of digit-3"):
-        forward_tab.resolve_source(None, "cat")
-    with pytest.raises(ValueError, match="No image file"):
-        forward_tab.resolve_source("/nonexistent/x.png")
-    for name, words in {
-        "notes.txt": ("not an image",),
-        "fake.png": ("not an image",),
-        "empty.png": ("empty",),
-        "zero-px.png": ("no pixels", "damaged", "not an image"),  # PIL refuses 0-px headers itself
-        "huge.png": ("limit",),
-    }.items():
-        with pytest.raises(ValueError) as info:
-            forward_tab.resolve_source(str(bad_uploads[name]))
-        assert any(w in str(info.value) for w in words), str(info.value)
-        assert_clean(str(info.value))
 
 
 @pytest.mark.parametrize("bad", [-1, IMAGES.max_seed + 1, 1.5, "x", None, float("nan")])
@@ -174,10 +105,6 @@ def test_chain_strip_and_table():
     assert isinstance(strip, Image.Image) and strip.width > 9 * 96
     assert forward_tab.chain_api(None, "linear", 0, "digit-8", 1e-4, 0.02, 200)[0] is strip  # cached
     assert "| t | 0 | 25 | 50 |" in md and "same" in md
-    rows = forward_tab.chain_rows(torch.zeros(1, 4, 4), ScheduleSpec(T=200), seed=0)
-    assert rows.ts == forward.evenly_spaced(200, 9)
-    assert torch.equal(rows.iterated[0], rows.closed[0])
-    assert not torch.equal(rows.iterated[200], rows.closed[200])  # different noise draws
 
 
 def test_schedule_data_is_the_schedulers_and_json_safe():
@@ -366,17 +293,3 @@ def test_bad_files_through_the_api(client, bad_uploads, name, words):
 )
 def test_schedule_bad_input_through_the_api(client, kwargs, words):
     _expect_error(client, "/schedule", words, **kwargs)
-
-
-def test_the_same_upload_again_is_not_decoded_again(tmp_path):
-    """API clients upload the image with every call: the source is cached by content."""
-    from diffusion_demo.ui.tabs.forward import resolve_source
-
-    img = Image.fromarray(np.random.default_rng(3).integers(0, 255, (64, 48, 3), dtype=np.uint8))
-    a, b = tmp_path / "a.png", tmp_path / "b.png"
-    img.save(a)
-    img.save(b)
-    assert resolve_source(str(a)) is resolve_source(str(b))
-    img.rotate(90, expand=True).save(b)  # other content at the same path
-    assert resolve_source(str(b)) is not resolve_source(str(a))
-    assert resolve_source(str(b)).x0.shape != resolve_source(str(a)).x0.shape
