@@ -25,8 +25,13 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Circle  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from .. import toy2d  # noqa: E402
+from ..config import TOY2D_LIMITS  # noqa: E402
 from ..diffusion.schedules import ScheduleSpec, curves  # noqa: E402
+from ..toy2d.data import check_seed, forward_cloud, get_set  # noqa: E402
+from ..toy2d.model import TRAINED_SPEC  # noqa: E402
+from ..toy2d.sampling import reverse_run  # noqa: E402
+from ..toy2d.store import STORE, model_for  # noqa: E402
+from ..toy2d.train import train  # noqa: E402
 from .plots import RENDER_LOCK, fig_to_image  # noqa: E402
 
 # Inches and dots per inch of every panel: ~420 px square, crisp in a half-width column.
@@ -211,23 +216,23 @@ def animation_frames(
     set (see toy2d.model_for); a custom set without one is trained first (~15 s) unless
     train_if_missing is False (then ValueError).
     """
-    spec = spec or toy2d.TRAINED_SPEC
-    toy = toy2d.get_set(dataset, points)
-    seed = toy2d.check_seed(seed)
+    spec = spec or TRAINED_SPEC
+    toy = get_set(dataset, points)
+    seed = check_seed(seed)
     if not 8 <= int(size) <= 1024:
         raise ValueError(f"size must be in [8, 1024] pixels; got {size!r}.")
     if not 2 <= int(n_frames) <= 200:
         raise ValueError(f"n_frames must be in [2, 200]; got {n_frames!r}.")
     try:
-        model = toy2d.model_for(toy, spec)
+        model = model_for(toy, spec)
     except ValueError:
         if not train_if_missing:
             raise
-        model = toy2d.train(toy, spec)
-        toy2d.STORE.put(model)
-    n = toy2d.LIMITS.n_points
+        model = train(toy, spec)
+        STORE.put(model)
+    n = TOY2D_LIMITS.n_points
     x0 = toy.sample(n, seed)
-    states = toy2d.reverse_run(model, seed, n)
+    states = reverse_run(model, seed, n)
     lim = view_limit(toy.reference())
     fwd_colours = point_colours(x0)
     rev_colours = point_colours(states[0])
@@ -241,7 +246,7 @@ def animation_frames(
     frames = []
     try:
         for t in frame_times(spec, n_frames):
-            scatter.set_offsets(toy2d.forward_cloud(toy, t, spec, seed, n))
+            scatter.set_offsets(forward_cloud(toy, t, spec, seed, n))
             ax.set_title(f"forward  q(x_t | x_0)   t = {t} / {spec.T}", fontsize=9)
             frames.append(_grab(fig))
         scatter.set_array(rev_colours)

@@ -1,36 +1,38 @@
 """Tab 5 · The 2D picture: point clouds pushed off their curve and brought back.
 
-The handlers are plain functions of plain values (dataset, t, seed, points, schedule …),
-so the UI events, the public API endpoints and the tests all call the same code. UI events
+The views are plain functions of plain values (dataset, t, seed, points, schedule …) in
+media/toy2d_views.py, so the UI events, the public API endpoints and the tests all call the
+same code; this module lays out the widgets and wires named handlers to them. UI events
 are private; the public endpoints (/toy2d_forward, /toy2d_reverse, /toy2d_train,
 /toy2d_animation) take their inputs from hidden, unbounded components so that every
 check — and its message — is ours, not a widget's.
+
+May import: ui (common, downloads), media, diffusion, toy2d, config.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from functools import lru_cache
 from typing import Any
 
 import gradio as gr
-import numpy as np
-from matplotlib.figure import Figure
 
 from ... import toy2d
 from ...config import SCHEDULE
-from ...diffusion.forward import check_t
-from ...diffusion.schedules import ScheduleSpec, alpha_bar_at, validate_spec
-from ...media import toy2d_plots as plots
+from ...diffusion.schedules import validate_spec
+from ...media.toy2d_views import (
+    DEFAULT_DATASET,
+    DEFAULT_POINTS,
+    DEFAULT_SEED,
+    DEFAULT_T,
+    animation,
+    as_images,
+    forward_view,
+    reverse_view,
+    trained_note,
+)
 from .. import downloads
 from ..common import HEAVY, UIContext, figure_image, guarded
-
-DEFAULT_DATASET = "moons"
-DEFAULT_T = 100
-DEFAULT_SEED = 0
-# A smiley: two eyes and a mouth, seven points. Small enough to train in seconds.
-DEFAULT_POINTS = "-1, 1\n1, 1\n-1.3, -0.5\n-0.7, -1\n0, -1.2\n0.7, -1\n1.3, -0.5"
 
 INTRO = r"""
 ### The 2D picture: off the manifold and back
@@ -60,153 +62,10 @@ As the blog says, this is like a VAE whose encoder is fixed: only the decoder �
 is learned.
 """
 
-LATEX = [
-    {"left": "$$", "right": "$$", "display": True},
-    {"left": "$", "right": "$", "display": False},
-]
+LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 
 
-# --------------------------------------------------------------------------------------
-# Handlers: plain values in, figures / text / dicts out
-# --------------------------------------------------------------------------------------
-
-
-def _inputs(
-    dataset: str, seed: Any, points: Any, schedule: str, beta_start: Any, beta_end: Any, T: Any
-) -> tuple[toy2d.ToySet, int, ScheduleSpec]:
-    spec = validate_spec(schedule, beta_start, beta_end, T)
-    return toy2d.get_set(dataset, points), toy2d.check_seed(seed), spec
-
-
-@lru_cache(maxsize=8)
-def _forward_paths(toy: toy2d.ToySet, spec: ScheduleSpec, seed: int, k: int) -> np.ndarray:
-    return toy2d.forward_paths(toy, spec, seed, k)
-
-
-# Sample-vs-data numbers per (model, seed, data set): a nearest-neighbour search over the
-# reference set, worth doing once per reverse run, not per slider move.
-_QUALITY: OrderedDict[tuple[int, int, str], dict] = OrderedDict()
-
-
-def _quality(model: toy2d.Toy2DModel, seed: int, toy: toy2d.ToySet, samples: np.ndarray) -> dict:
-    key = (model.uid, seed, toy.key)
-    if key not in _QUALITY:
-        _QUALITY[key] = toy2d.quality(samples, toy)
-        while len(_QUALITY) > 16:
-            _QUALITY.popitem(last=False)
-    return _QUALITY[key]
-
-
-@lru_cache(maxsize=8)
-def _reference(toy: toy2d.ToySet) -> tuple[np.ndarray, float]:
-    """The faint data drawn under every panel (≤ 1500 points) and the view's half-width."""
-    ref = toy.reference()
-    return ref[:: max(1, len(ref) // 1500)], plots.view_limit(ref)
-
-
-def forward_view(
-    dataset: str = DEFAULT_DATASET,
-    t: Any = DEFAULT_T,
-    seed: Any = DEFAULT_SEED,
-    points: str = DEFAULT_POINTS,
-    schedule: str = "linear",
-    beta_start: Any = SCHEDULE.default_beta_start,
-    beta_end: Any = SCHEDULE.default_beta_end,
-    T: Any = SCHEDULE.default_T,
-) -> tuple[Figure, dict]:
-    """The forward cloud x_t ~ q(x_t | x_0) at step t of the panel's schedule, and its numbers."""
-    toy, seed, spec = _inputs(dataset, seed, points, schedule, beta_start, beta_end, T)
-    t = check_t(t, spec.T)
-    n = toy2d.LIMITS.n_points
-    x = toy2d.forward_cloud(toy, t, spec, seed, n)
-    ab = alpha_bar_at(spec, t)
-    ref, lim = _reference(toy)
-    title = f"forward q(x_t | x_0): t = {t} / {spec.T},  ᾱ_t = {ab:.3g}"
-    fig = plots.cloud_figure(x, plots.point_colours(toy.sample(n, seed)), title, lim, ref)
-    info = {
-        "direction": "forward",
-        "dataset": toy.key,
-        "t": t,
-        "T": spec.T,
-        "schedule": toy2d.describe_spec(spec),
-        "alpha_bar": round(ab, 6),
-        "signal_scale": round(float(np.sqrt(ab)), 6),  # sqrt(alpha_bar_t): how much of x_0 is left
-        "noise_scale": round(float(np.sqrt(1 - ab)), 6),  # sqrt(1 - alpha_bar_t)
-        "cloud": toy2d.cloud_stats(x),
-    }
-    return fig, info
-
-
-def reverse_view(
-    dataset: str = DEFAULT_DATASET,
-    t: Any = DEFAULT_T,
-    seed: Any = DEFAULT_SEED,
-    points: str = DEFAULT_POINTS,
-    n_paths: Any = toy2d.LIMITS.default_paths,
-    schedule: str = "linear",
-    beta_start: Any = SCHEDULE.default_beta_start,
-    beta_end: Any = SCHEDULE.default_beta_end,
-    T: Any = SCHEDULE.default_T,
-) -> tuple[Figure, Figure, Figure, str, dict]:
-    """The learned reverse chain at the slider's t: cloud, trajectories, ε-field, a note, numbers."""
-    toy, seed, spec = _inputs(dataset, seed, points, schedule, beta_start, beta_end, T)
-    t = check_t(t, spec.T)
-    k = toy2d.check_paths(n_paths)
-    try:
-        model = toy2d.model_for(toy, spec)
-    except ValueError as exc:  # a custom set not trained yet: say so in the panels
-        blank = plots.message_figure(str(exc).replace(": ", ":\n", 1))
-        note = f"**Reverse chain:** {exc}"
-        return (
-            blank,
-            plots.message_figure("(trajectories need a model)"),
-            plots.message_figure("(the ε-field needs a model)"),
-            note,
-            {"direction": "reverse", "dataset": toy.key, "t": t, "model": None, "note": str(exc)},
-        )
-    n = toy2d.LIMITS.n_points
-    states = toy2d.reverse_run(model, seed, n)
-    tm = toy2d.model_t(t, spec.T, model)
-    ref, lim = _reference(toy)
-    same = model.spec == spec
-    at = f"t = {tm} / {model.spec.T}" + ("" if same else f" (slider t = {t} / {spec.T})")
-    rev = plots.cloud_figure(
-        states[tm], plots.point_colours(states[0]), f"reverse p_θ(x_(t-1) | x_t): {at}", lim, ref
-    )
-    idx = np.linspace(0, n - 1, k).round().astype(int)
-    fwd = _forward_paths(toy, spec, seed, k)
-    traj = plots.trajectories_figure(fwd, states[:, idx], t, tm, ref, lim)
-    grid, eps = toy2d.eps_field(model, max(1, tm))
-    field = plots.field_figure(grid, eps, ref, f"learned −ε̂_θ(x, t) at t = {max(1, tm)}", lim)
-    record = {key: v for key, v in model.info.items() if key != "config"}
-    if same:
-        note = (
-            f"**Reverse chain:** the MLP for this data set trained on the panel's schedule "
-            f"({toy2d.describe_spec(model.spec)}; {record.get('source', '')}, {record.get('steps')} steps, "
-            f"loss {record.get('final_loss')})."
-        )
-    else:
-        note = (
-            f"⚠️ **The reverse chain uses its own schedule.** This MLP was trained on "
-            f"**{toy2d.describe_spec(model.spec)}**, the panel says **{toy2d.describe_spec(spec)}**. "
-            f"A network only knows the noise levels it was trained on, so the reverse view runs on its "
-            f"training schedule and shows the same *fraction* of the way: slider t = {t} / {spec.T} is "
-            f"its step {tm} / {model.spec.T}. Press **Train for this schedule** to train one on the "
-            "panel's schedule (10–30 s)."
-        )
-    info = {
-        "direction": "reverse",
-        "dataset": toy.key,
-        "t": t,
-        "model_t": tm,
-        "model_schedule": toy2d.describe_spec(model.spec),
-        "panel_schedule": toy2d.describe_spec(spec),
-        "same_schedule": same,
-        "cloud": toy2d.cloud_stats(states[tm]),
-        "samples_vs_data": _quality(model, seed, toy, states[0]),
-        "model": record,
-    }
-    return rev, traj, field, note, info
+# ------------------------------------------- handlers: the views (media/toy2d_views.py), training
 
 
 def train_model(
@@ -224,7 +83,7 @@ def train_model(
     what = f"{toy2d.DATASET_LABELS[toy.name]} on {toy2d.describe_spec(spec)}"
     done = toy2d.STORE.get(toy.key, spec)
     if done is not None:
-        yield _trained_note(done, what, cached=True)
+        yield trained_note(done, what, cached=True)
         return
     cfg = toy2d.TRAIN2D
     last = None
@@ -238,33 +97,7 @@ def train_model(
     if last is None or last.model is None:  # train_iter always ends with a model
         raise RuntimeError("training ended without a model")
     toy2d.STORE.put(last.model)
-    yield _trained_note(last.model, what, cached=False)
-
-
-def _trained_note(model: toy2d.Toy2DModel, what: str, cached: bool) -> str:
-    info = model.info
-    early = " (stopped at the time limit)" if info.get("stopped_early") else ""
-    head = "Already trained" if cached else "Trained"
-    return (
-        f"✅ {head}: ε_θ for {what} — {info.get('steps')} steps{early}, final loss "
-        f"{info.get('final_loss')}, {info.get('seconds')} s. The reverse views now use it."
-    )
-
-
-def animation(
-    dataset: str = DEFAULT_DATASET,
-    seed: Any = DEFAULT_SEED,
-    points: str = DEFAULT_POINTS,
-    schedule: str = "linear",
-    beta_start: Any = SCHEDULE.default_beta_start,
-    beta_end: Any = SCHEDULE.default_beta_end,
-    T: Any = SCHEDULE.default_T,
-) -> str:
-    """An animated GIF: the forward process, then the learned reverse chain (path to the file)."""
-    toy, seed, spec = _inputs(dataset, seed, points, schedule, beta_start, beta_end, T)
-    frames = plots.animation_frames(dataset, seed, points, spec, train_if_missing=False)
-    name = f"{toy.key}-{seed}-{spec.name}-{spec.T}-{abs(hash(spec)) % 10**8}"
-    return str(plots.gif_file(frames, name))
+    yield trained_note(last.model, what, cached=False)
 
 
 def slider_range(T: Any, t: Any) -> Any:
@@ -294,95 +127,113 @@ def _quiet(fn: Callable, n_outputs: int) -> Callable:
     return wrapper
 
 
-def _as_images(fn: Callable, n_figures: int) -> Callable:
-    """The first n_figures outputs rendered to PIL images under the app's matplotlib lock
-    (gr.Plot would draw a Figure itself, unlocked, racing other sessions' renders)."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> tuple:
-        out = fn(*args, **kwargs)
-        return (*(plots.render(f) for f in out[:n_figures]), *out[n_figures:])
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
-    return wrapper
+# The named handlers the events wire: each view rendered to images (and its errors made
+# messages); the "quiet" ones keep the old outputs on bad input (another event reports it).
+forward_images = guarded(as_images(forward_view, 1))
+reverse_images = guarded(as_images(reverse_view, 3))
+forward_quiet = guarded(_quiet(as_images(forward_view, 1), 2))
+reverse_quiet = guarded(_quiet(as_images(reverse_view, 3), 5))
+train_handler = guarded(train_model)
+animation_handler = guarded(animation)
 
 
-# --------------------------------------------------------------------------------------
-# Layout and events
-# --------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------- layout and events
+
+
+class _Widgets:
+    """The tab's components: the layout helpers set them, the wiring reads them."""
+
+    dataset: gr.Dropdown
+    points: gr.Textbox
+    seed: gr.Number
+    n_paths: gr.Slider
+    train_btn: gr.Button
+    train_status: gr.Markdown
+    t: gr.Slider
+    fwd_plot: gr.Image
+    rev_plot: gr.Image
+    rev_note: gr.Markdown
+    traj_plot: gr.Image
+    field_plot: gr.Image
+    gif_btn: gr.Button
+    gif: gr.Image
+    fwd_info: gr.JSON
+    rev_info: gr.JSON
 
 
 def _plot(label: str, elem_id: str) -> gr.Image:
-    # A rendered image, not gr.Plot (see _as_images). No label badge: it would cover the
+    # A rendered image, not gr.Plot (see as_images). No label badge: it would cover the
     # figure's own title, which carries t and ᾱ_t.
     return figure_image(label, elem_id, format="webp", show_label=False)
 
 
-def build(ctx: UIContext) -> None:
-    """The 2D picture (called inside its gr.Tab)."""
-    panel = ctx.schedule
-    gr.Markdown(INTRO, latex_delimiters=LATEX, elem_id="toy-intro")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=260):
-            dataset = gr.Dropdown(
-                [(toy2d.DATASET_LABELS[d], d) for d in toy2d.DATASETS],
-                value=DEFAULT_DATASET,
-                label="Data set",
-                elem_id="toy-dataset",
-            )
-            points = gr.Textbox(
-                DEFAULT_POINTS,
-                lines=5,
-                max_lines=12,
-                label=f"Custom points: one 'x, y' per line (≤ {toy2d.LIMITS.max_custom_points}; "
-                "used when the data set is 'Custom'; centred and scaled to unit spread)",
-                elem_id="toy-points",
-            )
-            with gr.Row():
-                seed = gr.Number(
-                    DEFAULT_SEED,
-                    label="Seed (data, ε, x_T)",
-                    precision=0,
-                    minimum=0,
-                    maximum=toy2d.LIMITS.max_seed,
-                    elem_id="toy-seed",
-                    min_width=110,
-                )
-                n_paths = gr.Slider(
-                    1,
-                    toy2d.LIMITS.max_paths,
-                    value=toy2d.LIMITS.default_paths,
-                    step=1,
-                    label="Trajectories",
-                    elem_id="toy-paths",
-                    min_width=110,
-                )
-            train_btn = gr.Button("Train for this schedule (10–30 s)", elem_id="toy-train")
-            train_status = gr.Markdown(elem_id="toy-train-status")
-        with gr.Column(scale=3):
-            t = gr.Slider(
-                0,
-                SCHEDULE.default_T,
-                value=DEFAULT_T,
-                step=1,
-                label="t: the same step for forward and reverse (0 = data, T = pure noise)",
-                elem_id="toy-t",
-            )
-            with gr.Row():
-                fwd_plot = _plot("Forward: the data pushed off its curve", "toy-forward")
-                rev_plot = _plot("Reverse: noise brought back by ε_θ", "toy-reverse")
-            rev_note = gr.Markdown(elem_id="toy-reverse-note")
-            with gr.Row():
-                traj_plot = _plot("Trajectories: off the manifold and back", "toy-trajectories")
-                field_plot = _plot("The learned ε-field (arrows: −ε̂)", "toy-field")
+def _controls(w: _Widgets) -> None:
+    """The left column: data set, typed points, seed, trajectories and the training button."""
+    w.dataset = gr.Dropdown(
+        [(toy2d.DATASET_LABELS[d], d) for d in toy2d.DATASETS],
+        value=DEFAULT_DATASET,
+        label="Data set",
+        elem_id="toy-dataset",
+    )
+    w.points = gr.Textbox(
+        DEFAULT_POINTS,
+        lines=5,
+        max_lines=12,
+        label=f"Custom points: one 'x, y' per line (≤ {toy2d.LIMITS.max_custom_points}; "
+        "used when the data set is 'Custom'; centred and scaled to unit spread)",
+        elem_id="toy-points",
+    )
+    with gr.Row():
+        w.seed = gr.Number(
+            DEFAULT_SEED,
+            label="Seed (data, ε, x_T)",
+            precision=0,
+            minimum=0,
+            maximum=toy2d.LIMITS.max_seed,
+            elem_id="toy-seed",
+            min_width=110,
+        )
+        w.n_paths = gr.Slider(
+            1,
+            toy2d.LIMITS.max_paths,
+            value=toy2d.LIMITS.default_paths,
+            step=1,
+            label="Trajectories",
+            elem_id="toy-paths",
+            min_width=110,
+        )
+    w.train_btn = gr.Button("Train for this schedule (10–30 s)", elem_id="toy-train")
+    w.train_status = gr.Markdown(elem_id="toy-train-status")
+
+
+def _panels(w: _Widgets) -> None:
+    """The right column: the shared t slider and the four figures."""
+    w.t = gr.Slider(
+        0,
+        SCHEDULE.default_T,
+        value=DEFAULT_T,
+        step=1,
+        label="t: the same step for forward and reverse (0 = data, T = pure noise)",
+        elem_id="toy-t",
+    )
+    with gr.Row():
+        w.fwd_plot = _plot("Forward: the data pushed off its curve", "toy-forward")
+        w.rev_plot = _plot("Reverse: noise brought back by ε_θ", "toy-reverse")
+    w.rev_note = gr.Markdown(elem_id="toy-reverse-note")
+    with gr.Row():
+        w.traj_plot = _plot("Trajectories: off the manifold and back", "toy-trajectories")
+        w.field_plot = _plot("The learned ε-field (arrows: −ε̂)", "toy-field")
+
+
+def _accordions(w: _Widgets, schedule: list) -> None:
+    """Below the figures: the animation (with its downloads) and the numbers."""
     with gr.Accordion("Animation (forward, then reverse)", open=False, elem_id="toy-animation-box"):
-        gif_btn = gr.Button("Make the animation (a few seconds)", elem_id="toy-animate")
-        gif = gr.Image(
+        w.gif_btn = gr.Button("Make the animation (a few seconds)", elem_id="toy-animate")
+        w.gif = gr.Image(
             label="data → N(0, I) → data", type="filepath", interactive=False, elem_id="toy-gif", height=360
         )
         # GIF / MP4 download buttons and the /export_toy2d endpoint (ui/downloads.py)
-        downloads.toy2d_row([dataset, seed, points, *panel.inputs])
+        downloads.toy2d_row([w.dataset, w.seed, w.points, *schedule])
     with gr.Accordion("The numbers", open=False, elem_id="toy-numbers"):
         gr.Markdown(
             "Mean and covariance of each cloud (N(0, I) has mean [0, 0] and covariance "
@@ -391,35 +242,48 @@ def build(ctx: UIContext) -> None:
             "(*nn_baseline*: the same for fresh data points)."
         )
         with gr.Row():
-            fwd_info = gr.JSON(label="forward", elem_id="toy-forward-info")
-            rev_info = gr.JSON(label="reverse", elem_id="toy-reverse-info")
+            w.fwd_info = gr.JSON(label="forward", elem_id="toy-forward-info")
+            w.rev_info = gr.JSON(label="reverse", elem_id="toy-reverse-info")
 
-    ctx.links["toy_dataset"] = dataset
-    ctx.links["toy_t"] = t
-    ctx.links["toy_seed"] = seed
 
+def build(ctx: UIContext) -> None:
+    """The 2D picture (called inside its gr.Tab)."""
+    panel, w = ctx.schedule, _Widgets()
+    gr.Markdown(INTRO, latex_delimiters=LATEX, elem_id="toy-intro")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=260):
+            _controls(w)
+        with gr.Column(scale=3):
+            _panels(w)
+    _accordions(w, panel.inputs)
+
+    ctx.links["toy_dataset"] = w.dataset
+    ctx.links["toy_t"] = w.t
+    ctx.links["toy_seed"] = w.seed
+
+    _wire_views(w, panel)
+    _wire_buttons(w, panel.inputs)
+    _public_api()
+
+
+def _wire_views(w: _Widgets, panel: Any) -> None:
+    """The forward and reverse views follow the inputs, the schedule panel and the page load."""
     schedule = panel.inputs
-    fwd_in = [dataset, t, seed, points, *schedule]
-    rev_in = [dataset, t, seed, points, n_paths, *schedule]
-    fwd_out = [fwd_plot, fwd_info]
-    rev_out = [rev_plot, traj_plot, field_plot, rev_note, rev_info]
+    fwd_in = [w.dataset, w.t, w.seed, w.points, *schedule]
+    rev_in = [w.dataset, w.t, w.seed, w.points, w.n_paths, *schedule]
+    fwd_out = [w.fwd_plot, w.fwd_info]
+    rev_out = [w.rev_plot, w.traj_plot, w.field_plot, w.rev_note, w.rev_info]
     common = dict(api_visibility="private", trigger_mode="always_last")
 
     # The user's own inputs: one clear message on bad input (from the forward view; the
     # reverse view, fed the same values, stays quiet).
-    mine = [t.change, dataset.change, seed.change, points.blur]
+    mine = [w.t.change, w.dataset.change, w.seed.change, w.points.blur]
     gr.on(
-        mine,
-        guarded(_as_images(forward_view, 1)),
-        fwd_in,
-        fwd_out,
-        api_name="toy2d_forward_ui",
-        show_progress="hidden",
-        **common,
+        mine, forward_images, fwd_in, fwd_out, api_name="toy2d_forward_ui", show_progress="hidden", **common
     )
     gr.on(
-        [*mine, n_paths.change],
-        guarded(_quiet(_as_images(reverse_view, 3), len(rev_out))),
+        [*mine, w.n_paths.change],
+        reverse_quiet,
         rev_in,
         rev_out,
         api_name="toy2d_reverse_ui",
@@ -431,60 +295,42 @@ def build(ctx: UIContext) -> None:
     panel_changed = gr.on(
         [c.change for c in schedule],
         slider_range,
-        [panel.T, t],
-        t,
+        [panel.T, w.t],
+        w.t,
         api_name="toy2d_t_range",
         show_progress="hidden",
         **common,
     )
-    panel_changed.then(
-        guarded(_quiet(_as_images(forward_view, 1), 2)),
-        fwd_in,
-        fwd_out,
-        show_progress="hidden",
-        api_visibility="private",
-    )
-    panel_changed.then(
-        guarded(_quiet(_as_images(reverse_view, 3), len(rev_out))),
-        rev_in,
-        rev_out,
-        show_progress="minimal",
-        api_visibility="private",
-    )
+    panel_changed.then(forward_quiet, fwd_in, fwd_out, show_progress="hidden", api_visibility="private")
+    panel_changed.then(reverse_quiet, rev_in, rev_out, show_progress="minimal", api_visibility="private")
     # First view on page load (the reverse chain of the shipped model runs once per process).
     root = gr.context.Context.root_block
     if root is not None:
-        loaded = root.load(
-            guarded(_quiet(_as_images(forward_view, 1), 2)), fwd_in, fwd_out, api_visibility="private"
-        )
-        loaded.then(
-            guarded(_quiet(_as_images(reverse_view, 3), len(rev_out))),
-            rev_in,
-            rev_out,
-            api_visibility="private",
-        )
+        loaded = root.load(forward_quiet, fwd_in, fwd_out, api_visibility="private")
+        loaded.then(reverse_quiet, rev_in, rev_out, api_visibility="private")
 
-    trained = train_btn.click(
-        guarded(train_model),
-        [dataset, points, *schedule],
-        train_status,
+
+def _wire_buttons(w: _Widgets, schedule: list) -> None:
+    """Training (then the reverse view again, on the new model) and the animation."""
+    rev_in = [w.dataset, w.t, w.seed, w.points, w.n_paths, *schedule]
+    rev_out = [w.rev_plot, w.traj_plot, w.field_plot, w.rev_note, w.rev_info]
+    trained = w.train_btn.click(
+        train_handler,
+        [w.dataset, w.points, *schedule],
+        w.train_status,
         api_name="toy2d_train_ui",
         api_visibility="private",
         **HEAVY,
     )
-    trained.success(
-        guarded(_quiet(_as_images(reverse_view, 3), len(rev_out))), rev_in, rev_out, api_visibility="private"
-    )
-    gif_btn.click(
-        guarded(animation),
-        [dataset, seed, points, *schedule],
-        gif,
+    trained.success(reverse_quiet, rev_in, rev_out, api_visibility="private")
+    w.gif_btn.click(
+        animation_handler,
+        [w.dataset, w.seed, w.points, *schedule],
+        w.gif,
         api_name="toy2d_animation_ui",
         api_visibility="private",
         **HEAVY,
     )
-
-    _public_api()
 
 
 def _public_api() -> None:
@@ -508,7 +354,7 @@ def _public_api() -> None:
     sched = [a_schedule, a_beta_start, a_beta_end, a_T]
     gr.on(
         [],
-        guarded(_as_images(forward_view, 1)),
+        forward_images,
         [a_dataset, a_t, a_seed, a_points, *sched],
         [a_cloud, a_json],
         api_name="toy2d_forward",
@@ -520,7 +366,7 @@ def _public_api() -> None:
     )
     gr.on(
         [],
-        guarded(_as_images(reverse_view, 3)),
+        reverse_images,
         [a_dataset, a_t, a_seed, a_points, a_paths, *sched],
         [a_cloud, a_traj, a_field, a_md, a_json],
         api_name="toy2d_reverse",
@@ -532,7 +378,7 @@ def _public_api() -> None:
     )
     gr.on(
         [],
-        guarded(train_model),
+        train_handler,
         [a_dataset, a_points, *sched],
         a_md,
         api_name="toy2d_train",
@@ -544,7 +390,7 @@ def _public_api() -> None:
     )
     gr.on(
         [],
-        guarded(animation),
+        animation_handler,
         [a_dataset, a_seed, a_points, *sched],
         a_gif,
         api_name="toy2d_animation",

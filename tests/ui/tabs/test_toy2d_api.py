@@ -43,9 +43,9 @@ def test_forward_view_numbers():
 
 def test_ui_events_get_rendered_images_not_figures():
     # figures are drawn under the app's matplotlib lock, never by gr.Plot (see toy2d_plots)
-    image, info = toy2d_tab._as_images(toy2d_tab.forward_view, 1)("moons", 10, 0)
+    image, info = toy2d_tab.as_images(toy2d_tab.forward_view, 1)("moons", 10, 0)
     assert isinstance(image, Image.Image) and image.size == (420, 420) and info["t"] == 10
-    rendered = toy2d_tab._as_images(toy2d_tab.reverse_view, 3)("custom", 10, 0, "0, 0\n1, 1", 2)
+    rendered = toy2d_tab.as_images(toy2d_tab.reverse_view, 3)("custom", 10, 0, "0, 0\n1, 1", 2)
     assert all(isinstance(im, Image.Image) for im in rendered[:3]) and isinstance(rendered[3], str)
 
 

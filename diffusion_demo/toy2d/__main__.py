@@ -1,0 +1,6 @@
+"""Train the shipped 2D MLPs: python -m diffusion_demo.toy2d [--out assets/toy2d] [moons …]."""
+
+from .train import main
+
+if __name__ == "__main__":
+    main()
