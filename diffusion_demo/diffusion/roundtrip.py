@@ -14,7 +14,16 @@ import torch
 
 from .forward import fixed_noise, q_sample
 from .sampling import ReverseRequest, StepRecord, make_scheduler, reverse_chain
-from .schedules import spec_from_config
+from .schedules import ScheduleSpec, spec_from_config
+
+
+def trained_spec(denoiser) -> ScheduleSpec:
+    """The schedule the model was trained with, read from its checkpoint's scheduler config:
+    a round trip must noise exactly as in training. Without a model (None), the default
+    schedule of config.SCHEDULE (Ho et al. 2020's linear 1e-4 -> 0.02, T = 1000)."""
+    if denoiser is None:
+        return ScheduleSpec()
+    return spec_from_config(denoiser.scheduler_config)
 
 
 def start_timestep(scheduler_config: dict, sampler: str, steps: int, t: int) -> int:

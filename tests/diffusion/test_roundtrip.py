@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import torch
 from diffusion_demo.config import MODEL
 from diffusion_demo.diffusion import forward, roundtrip
 from diffusion_demo.diffusion.sampling import ReverseRequest, make_scheduler
-from diffusion_demo.diffusion.schedules import spec_from_config
+from diffusion_demo.diffusion.schedules import ScheduleSpec, spec_from_config
 from diffusion_demo.media.images import examples, load_image, to_digit
 from diffusion_demo.models import unet
 
@@ -81,3 +82,17 @@ def test_shipped_model_distance_grows_with_t_on_average():
     assert mean[0] < mean[1] < mean[2]
     assert mean[0] < 0.1  # a light push comes back to (nearly) the same digit
     assert Path(den.path).name == "ddpm-digits"
+
+
+def test_trained_spec_is_the_checkpoints_own_schedule_or_the_default_without_one(tiny_denoiser):
+    assert roundtrip.trained_spec(tiny_denoiser) == spec_from_config(tiny_denoiser.scheduler_config)
+    assert roundtrip.trained_spec(None) == ScheduleSpec("linear", 1e-4, 0.02, 1000)
+    other = SimpleNamespace(
+        scheduler_config={
+            "beta_schedule": "squaredcos_cap_v2",
+            "beta_start": 1e-4,
+            "beta_end": 0.02,
+            "num_train_timesteps": 500,
+        }
+    )
+    assert roundtrip.trained_spec(other) == ScheduleSpec("cosine", 1e-4, 0.02, 500)

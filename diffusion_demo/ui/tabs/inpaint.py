@@ -1,9 +1,15 @@
-"""Tab 6: fill in the missing part — RePaint streams 16 completions of a masked digit."""
+"""Tab 6: fill in the missing part — RePaint streams 16 completions of a masked digit.
+
+Owns the tab's layout and its named handlers (/inpaint, stop, the mask editor's preview);
+RePaint itself is diffusion.inpaint, the texts texts.py. May import config, diffusion,
+media, models and the ui helpers.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import NamedTuple
 
 import gradio as gr
 import numpy as np
@@ -21,17 +27,7 @@ from ...models import unet
 from .. import downloads
 from ..common import HEAVY, UIContext, bind, frame_image, guarded, guidance_controls
 from ..frames import Throttle
-
-EXPLAIN = """
-### Fill in the missing part
-The learned chain is a **prior over digits**: any constraint can use it, with no new
-training. Hide part of a digit (a preset, or paint the mask), then run the reverse chain
-from noise. At every step the pixels to **keep** are replaced by the forward chain's
-q(x_{t-1} | x_0) of the original, and only the pixels to **fill** come from the model
-(RePaint, Lugmayr et al. 2022). **Jumps** r > 1 go back up a few steps and come down again,
-so that the filled part has time to agree with the kept part. Sixteen completions side by
-side show the model's uncertainty: a top half of a 7 may become a 7, a 9 or a 4.
-"""
+from .texts import INPAINT_EXPLAIN as EXPLAIN
 
 PAINTED = "painted"
 IDLE = "Pick a digit and a mask, then **Fill in**."
@@ -190,94 +186,144 @@ def preview(image: str | None, example: str | None) -> dict:
     return {"background": big, "layers": [], "composite": big}
 
 
+class Source(NamedTuple):
+    """Where the digit comes from: an example, an upload or a drawing."""
+
+    example: gr.Dropdown
+    upload: gr.File
+    sketch: gr.Sketchpad
+
+
+class Settings(NamedTuple):
+    """The mask, the chain's settings, the target digit and the two buttons."""
+
+    mask: gr.Radio
+    seed: gr.Number
+    steps: gr.Slider
+    jumps: gr.Slider
+    digit: gr.Dropdown
+    guidance: gr.Slider
+    run: gr.Button
+    halt: gr.Button
+
+
+class Outputs(NamedTuple):
+    """The status, the three grids, the mask editor, the formula and the run's stored frames."""
+
+    status: gr.Markdown
+    result: gr.Image
+    x_t: gr.Image
+    kept: gr.Image
+    painted: gr.ImageEditor
+    formula: gr.Markdown
+    store: gr.State
+
+
+def source(first: str | None) -> Source:
+    """The example dropdown, the upload and the sketchpad (the first that has a digit wins)."""
+    example = gr.Dropdown(list(digit_examples()), value=first, label="Digit", elem_id="inpaint-example")
+    upload = gr.File(label="…or upload a digit", file_types=["image"], elem_id="inpaint-upload")
+    sketch = gr.Sketchpad(
+        value=black_canvas(),
+        label="…or draw one (white on black)",
+        canvas_size=(CANVAS, CANVAS),
+        fixed_canvas=True,
+        brush=white_brush(12),
+        format="png",
+        elem_id="inpaint-sketch",
+    )
+    return Source(example, upload, sketch)
+
+
+def settings(conditional: bool) -> Settings:
+    """Mask preset, seed, steps, jumps, the Digit/Guidance pair and Fill in / Stop."""
+    mask = gr.Radio(
+        [*INPAINT.presets, PAINTED], value="top", label="Part to fill (white)", elem_id="inpaint-mask"
+    )
+    seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="inpaint-seed")
+    steps = gr.Slider(
+        1, INPAINT.max_steps, value=INPAINT.default_steps, step=1, label="Steps", elem_id="inpaint-steps"
+    )
+    jumps = gr.Slider(
+        1,
+        INPAINT.max_jumps,
+        value=INPAINT.default_jumps,
+        step=1,
+        label="Jumps r (1 = none)",
+        elem_id="inpaint-jumps",
+    )
+    digit, guidance = guidance_controls(
+        DIGIT_CHOICES,
+        "Target digit (any = none)",
+        "Guidance w (with a target digit)",
+        "inpaint-digit",
+        "inpaint-guidance",
+        conditional,
+    )
+    with gr.Row():
+        run = gr.Button("Fill in", variant="primary", elem_id="inpaint-run")
+        halt = gr.Button("Stop", variant="stop", elem_id="inpaint-stop")
+    return Settings(mask, seed, steps, jumps, digit, guidance, run, halt)
+
+
+def outputs(ctx: UIContext, first: str | None) -> Outputs:
+    """The right column: status, completions, x_t, the kept part, the mask editor, the downloads."""
+    status = gr.Markdown(ctx.checkpoint_error or IDLE, elem_id="inpaint-status")
+    with gr.Row():
+        result = frame_image("completions (16 seeds' worth)", "inpaint-result", 300)
+        x_t = frame_image("x_t (the chain)", "inpaint-xt", 300)
+        kept = frame_image("kept / to fill (grey)", "inpaint-input", 300)
+    painted = gr.ImageEditor(
+        value=preview(None, first),
+        label="Paint the part to fill (white), then pick 'painted'",
+        canvas_size=(CANVAS, CANVAS),
+        fixed_canvas=True,
+        brush=white_brush(16),
+        sources=(),
+        format="png",
+        elem_id="inpaint-paint",
+        height=CANVAS + 120,
+    )
+    formula = gr.Markdown(latex_delimiters=LATEX_DELIMITERS, elem_id="inpaint-formula")
+    store = gr.State(None, time_to_live=900)
+    downloads.inpaint_row(store)
+    return Outputs(status, result, x_t, kept, painted, formula, store)
+
+
 def build(ctx: UIContext) -> None:
+    """Lay out the tab, register its deep links and wire its handlers."""
     gr.Markdown(EXPLAIN)
     digits = digit_examples()
     first = "digit-7" if "digit-7" in digits else next(iter(digits), None)
     conditional = ctx.denoiser is not None and is_conditional(ctx.denoiser)
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            example = gr.Dropdown(list(digits), value=first, label="Digit", elem_id="inpaint-example")
-            upload = gr.File(label="…or upload a digit", file_types=["image"], elem_id="inpaint-upload")
-            sketch = gr.Sketchpad(
-                value=black_canvas(),
-                label="…or draw one (white on black)",
-                canvas_size=(CANVAS, CANVAS),
-                fixed_canvas=True,
-                brush=white_brush(12),
-                format="png",
-                elem_id="inpaint-sketch",
-            )
-            mask = gr.Radio(
-                [*INPAINT.presets, PAINTED], value="top", label="Part to fill (white)", elem_id="inpaint-mask"
-            )
-            seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="inpaint-seed")
-            steps = gr.Slider(
-                1,
-                INPAINT.max_steps,
-                value=INPAINT.default_steps,
-                step=1,
-                label="Steps",
-                elem_id="inpaint-steps",
-            )
-            jumps = gr.Slider(
-                1,
-                INPAINT.max_jumps,
-                value=INPAINT.default_jumps,
-                step=1,
-                label="Jumps r (1 = none)",
-                elem_id="inpaint-jumps",
-            )
-            digit, guidance = guidance_controls(
-                DIGIT_CHOICES,
-                "Target digit (any = none)",
-                "Guidance w (with a target digit)",
-                "inpaint-digit",
-                "inpaint-guidance",
-                conditional,
-            )
-            with gr.Row():
-                run = gr.Button("Fill in", variant="primary", elem_id="inpaint-run")
-                halt = gr.Button("Stop", variant="stop", elem_id="inpaint-stop")
+            src = source(first)
+            s = settings(conditional)
         with gr.Column(scale=3):
-            status = gr.Markdown(ctx.checkpoint_error or IDLE, elem_id="inpaint-status")
-            with gr.Row():
-                result = frame_image("completions (16 seeds' worth)", "inpaint-result", 300)
-                x_t = frame_image("x_t (the chain)", "inpaint-xt", 300)
-                kept = frame_image("kept / to fill (grey)", "inpaint-input", 300)
-            painted = gr.ImageEditor(
-                value=preview(None, first),
-                label="Paint the part to fill (white), then pick 'painted'",
-                canvas_size=(CANVAS, CANVAS),
-                fixed_canvas=True,
-                brush=white_brush(16),
-                sources=(),
-                format="png",
-                elem_id="inpaint-paint",
-                height=CANVAS + 120,
-            )
-            formula = gr.Markdown(latex_delimiters=LATEX_DELIMITERS, elem_id="inpaint-formula")
-            store = gr.State(None, time_to_live=900)
-            downloads.inpaint_row(store)
+            o = outputs(ctx, first)
     # the API's mask image: a file, decoded by images.load_image like every upload (clear messages)
     mask_image = gr.File(type="filepath", file_types=["image"], visible=False, label="mask_image")
     ctx.links.update(
         {
-            "inpaint_example": example,
-            "mask": mask,
-            "inpaint_seed": seed,
-            "inpaint_steps": steps,
-            "jumps": jumps,
+            "inpaint_example": src.example,
+            "mask": s.mask,
+            "inpaint_seed": s.seed,
+            "inpaint_steps": s.steps,
+            "jumps": s.jumps,
         }
     )
-    event = run.click(
+    event = s.run.click(
         unet.gpu(guarded(bind(fill_in, ctx))),
-        [upload, mask, seed, steps, jumps, digit, guidance, example, sketch, mask_image, painted],
-        [result, x_t, kept, status, formula, store],
+        [src.upload, s.mask, s.seed, s.steps, s.jumps, s.digit, s.guidance]
+        + [src.example, src.sketch, mask_image, o.painted],
+        [o.result, o.x_t, o.kept, o.status, o.formula, o.store],
         api_name="inpaint",
         **HEAVY,
         show_progress="hidden",
     )
-    halt.click(stop, None, None, cancels=[event], api_visibility="private")
-    for source in (example, upload):
-        source.change(preview, [upload, example], painted, api_visibility="private", show_progress="hidden")
+    s.halt.click(stop, None, None, cancels=[event], api_visibility="private")
+    for changed in (src.example, src.upload):
+        changed.change(
+            preview, [src.upload, src.example], o.painted, api_visibility="private", show_progress="hidden"
+        )

@@ -1,4 +1,9 @@
-"""Tab 3: the learned reverse chain, streamed live from x_T ~ N(0, I) to digits."""
+"""Tab 3: the learned reverse chain, streamed live from x_T ~ N(0, I) to digits.
+
+Owns the tab's named handlers (run, stop, replay, compare, chart) and their wiring; the
+widgets are reverse_layout, the texts texts.py, the chain itself diffusion.sampling.
+May import config, diffusion, media, models and the ui helpers.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import time
 
 import gradio as gr
 
-from ...config import DIGIT_CHOICES, GUIDANCE, REVERSE, SAMPLER_NAMES
+from ...config import GUIDANCE, SAMPLER_NAMES
 from ...diffusion.sampling import (
     SAMPLER_LABELS,
     ReverseRequest,
@@ -18,44 +23,18 @@ from ...diffusion.sampling import (
     validate_request,
 )
 from ...media import plots_quality
-from ...media.equations import LATEX_DELIMITERS
 from ...models import unet
 from .. import downloads
-from ..common import HEAVY, UIContext, bind, figure_image, frame_image, guarded, guidance_controls
+from ..common import HEAVY, UIContext, bind, guarded
 from ..frames import Replay, Throttle, show, stream, tensor_frame
-
-EXPLAIN = """
-### The reverse chain: order from chaos
-Start from pure noise **x_T ~ N(0, I)** and apply a learned step again and again. At each
-step the network looks at x_t and predicts the noise ε̂ in it; from ε̂ follows a guess of
-the clean image **x̂_0**, and the sampler takes one small step towards it, giving x_{t-1}.
-Like the forward chain, this is a Markov chain: each step sees only the current sample.
-
-Only this direction is learned — the forward chain is fixed. Samplers differ in the step
-they take: **DDPM** adds fresh noise at every step (ancestral), **DDIM** with η = 0 is
-deterministic and needs far fewer steps, **DPM-Solver++** is a 2nd-order ODE solver.
-
-**Steering the chain.** The network also takes a label y — the digit to draw, the way a
-text-to-image model takes a prompt — or the null label ∅ for "anything". **Guidance w**
-mixes the two predictions, ε̂ = ε̂_∅ + w (ε̂_y − ε̂_∅) (classifier-free guidance, Ho &
-Salimans 2022): w = 0 is the unconditional model, w = 1 the conditional one, and w > 1
-pushes further along ε̂_y − ε̂_∅. Large image models need w of 3–8; this small one is
-best at w = 1 and overshoots quickly above it (try **Same seed, several w**).
-"""
-
-MODEL_NOTE = (
-    "The network is a small UNet trained here on 4,500 MNIST digits (28×28) and their labels, "
-    "with the linear schedule β: 1e-4 → 0.02, T = 1000 (Ho et al. 2020). The schedule panel "
-    "above does not change this tab: the model only knows the schedule it was trained with."
-)
-# Where the checkpoint has no class embeddings (an older one through DIFFUSION_DEMO_CHECKPOINT).
-UNCONDITIONAL_NOTE = (
-    "This checkpoint is unconditional (trained without labels), so **Digit** and **Guidance** "
-    "are disabled: every run samples the unconditional model."
-)
+from .reverse_layout import IDLE, Controls, Outputs, controls, outputs
+from .texts import REVERSE_EXPLAIN as EXPLAIN
+from .texts import REVERSE_MODEL_NOTE as MODEL_NOTE
+from .texts import UNCONDITIONAL_NOTE
 
 
 def status_line(record: StepRecord, request: ReverseRequest, elapsed: float) -> str:
+    """The sampler, the step, the timestep the network saw, a progress bar and the time."""
     done = record.index + 1
     bar = "█" * round(20 * done / record.num_steps) + "░" * (20 - round(20 * done / record.num_steps))
     return (
@@ -67,9 +46,9 @@ def status_line(record: StepRecord, request: ReverseRequest, elapsed: float) -> 
 
 # How a run's status line ends once it is over (after_stop reads them back).
 DONE, STOPPED = "done:", "stopped:"
-# The status before a run, and from the click until its first frame: written in the browser
-# at once, since a run may wait in the queue behind another's (one heavy job at a time).
-IDLE = "Press **Generate**."
+# The status from the click until its first frame (IDLE, reverse_layout, is the one before):
+# written in the browser at once, since a run may wait in the queue behind another's (one
+# heavy job at a time).
 WAITING = "Waiting for the model… (another run may be ahead of yours; it starts as soon as that one ends)"
 
 # The running chain of each browser session. Stop sets its flag, which the chain checks after
@@ -241,166 +220,112 @@ def quality_chart(sampler: str, steps: float, guidance: float):
     return plots_quality.quality_chart(plots_quality.load_quality(), sampler, int(steps), float(guidance))
 
 
-def build(ctx: UIContext) -> None:
-    gr.Markdown(EXPLAIN)
-    with gr.Row():
-        with gr.Column(scale=1, min_width=260):
-            sampler = gr.Radio(list(SAMPLER_NAMES), value="ddim", label="Sampler", elem_id="reverse-sampler")
-            steps = gr.Slider(
-                1,
-                REVERSE.max_steps,
-                value=REVERSE.default_steps,
-                step=1,
-                label="Steps",
-                elem_id="reverse-steps",
-            )
-            num_samples = gr.Slider(
-                1,
-                REVERSE.max_samples,
-                value=REVERSE.default_samples,
-                step=1,
-                label="Samples",
-                elem_id="reverse-samples",
-            )
-            seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="reverse-seed")
-            eta = gr.Slider(
-                0.0, 1.0, value=0.0, step=0.05, label="DDIM η (0 = deterministic)", elem_id="reverse-eta"
-            )
-            conditional = ctx.denoiser is not None and is_conditional(ctx.denoiser)
-            digit, guidance = guidance_controls(
-                DIGIT_CHOICES,
-                "Digit (any: a label per sample from the seed; each: 0 … 9)",
-                "Guidance w (0 = unconditional, 1 = conditional)",
-                "reverse-digit",
-                "reverse-guidance",
-                conditional,
-            )
-            if ctx.denoiser is not None and not conditional:
-                gr.Markdown(UNCONDITIONAL_NOTE, elem_id="reverse-unconditional-note")
-            with gr.Row():
-                generate = gr.Button("Generate", variant="primary", elem_id="reverse-generate")
-                stop = gr.Button("Stop", variant="stop", elem_id="reverse-stop")
-            compare = gr.Button("Same seed, every sampler", elem_id="reverse-compare")
-            compare_w = gr.Button("Same seed, several w", elem_id="reverse-compare-w")
-        with gr.Column(scale=3):
-            status = gr.Markdown(ctx.checkpoint_error or IDLE, elem_id="reverse-status")
-            with gr.Row():
-                x_t = frame_image("x_t (the chain)", "reverse-xt", 300)
-                x0 = frame_image("x̂_0 (the network's guess)", "reverse-x0", 300)
-                eps = frame_image("ε̂ (predicted noise)", "reverse-eps", 300)
-                direction = frame_image("ε̂_y − ε̂_∅ (guidance direction)", "reverse-direction", 300)
-            formula = gr.Markdown(latex_delimiters=LATEX_DELIMITERS, elem_id="reverse-formula")
-            scrub = gr.Slider(
-                0,
-                1,
-                value=0,
-                step=1,
-                label="Replay a step (after a run)",
-                interactive=False,
-                elem_id="reverse-scrub",
-            )
-            download_row = downloads.reverse_row()
-            with gr.Row(visible=True):
-                cmp_imgs = [frame_image(SAMPLER_LABELS[s], f"compare-{s}", 240) for s in SAMPLER_NAMES]
-            with gr.Row():
-                w_imgs = [
-                    frame_image(f"w = {w:g}", f"compare-w{i}", 200) for i, w in enumerate(GUIDANCE.compare_ws)
-                ]
-            chart = figure_image(
-                "Steps vs quality (shipped model; the star marks this run's settings)",
-                "reverse-quality",
-                plots_quality.quality_chart(
-                    plots_quality.load_quality(), "ddim", REVERSE.default_steps, GUIDANCE.default_w
-                ),
-            )
-    gr.Markdown(MODEL_NOTE)
-    replay = gr.State(None, time_to_live=900)
-    downloads.wire_reverse(download_row, replay)
-    ctx.links.update(
-        {
-            "sampler": sampler,
-            "steps": steps,
-            "reverse_seed": seed,
-            "samples": num_samples,
-            "eta": eta,
-            "digit": digit,
-            "guidance": guidance,
-        }
-    )
+def undo_wait(status_text: str | None):
+    """A run refused (a bad value through the UI) never writes its status: undo the wait."""
+    return IDLE if status_text == WAITING else gr.skip()
 
-    run_handler = unet.gpu(guarded(bind(run, ctx)))
+
+def _wire_runs(ctx: UIContext, c: Controls, o: Outputs, replay: gr.State) -> list:
+    """Generate and the two comparisons; returns their events (for Stop to cancel)."""
     if ctx.denoiser is not None:  # (else the status explains the broken checkpoint: keep it)
         # The browser runs one click's listeners in turn, each to its end: this one must come
         # before the run's, or the note would appear only once the run is over.
-        generate.click(
-            None, None, status, js=f"() => {json.dumps(WAITING)}", api_visibility="private", queue=False
+        c.generate.click(
+            None, None, o.status, js=f"() => {json.dumps(WAITING)}", api_visibility="private", queue=False
         )
-    gen_event = generate.click(
-        run_handler,
-        [sampler, steps, num_samples, seed, eta, digit, guidance],
-        [x_t, x0, eps, status, formula, scrub, replay, direction],
+    gen_event = c.generate.click(
+        unet.gpu(guarded(bind(run, ctx))),
+        [c.sampler, c.steps, c.num_samples, c.seed, c.eta, c.digit, c.guidance],
+        [o.x_t, o.x0, o.eps, o.status, o.formula, o.scrub, replay, o.direction],
         api_name="reverse",
         **HEAVY,
         # our status line shows the progress; Gradio's overlay would flash "Error" on Stop
         show_progress="hidden",
     )
     if ctx.denoiser is not None:
-        # a run refused (a bad value through the UI) never writes its status: undo the wait
-        gen_event.failure(
-            lambda text: IDLE if text == WAITING else gr.skip(),
-            status,
-            status,
-            api_visibility="private",
-            show_progress="hidden",
-        )
-    cmp_event = compare.click(
+        gen_event.failure(undo_wait, o.status, o.status, api_visibility="private", show_progress="hidden")
+    cmp_event = c.compare.click(
         unet.gpu(guarded(bind(compare_samplers, ctx))),
-        [steps, num_samples, seed, eta, digit, guidance],
-        [*cmp_imgs, status],
+        [c.steps, c.num_samples, c.seed, c.eta, c.digit, c.guidance],
+        [*o.cmp_imgs, o.status],
         api_name="compare",
         **HEAVY,
         show_progress="minimal",
     )
-    cmp_w_event = compare_w.click(
+    cmp_w_event = c.compare_w.click(
         unet.gpu(guarded(bind(compare_guidance, ctx))),
-        [sampler, steps, num_samples, seed, eta, digit],
-        [*w_imgs, status],
+        [c.sampler, c.steps, c.num_samples, c.seed, c.eta, c.digit],
+        [*o.w_imgs, o.status],
         api_name="compare_guidance",
         **HEAVY,
         show_progress="minimal",
     )
-    sampler.change(
-        guarded(quality_chart),
-        [sampler, steps, guidance],
-        chart,
-        api_name="quality_chart",
-        show_progress="hidden",
+    return [gen_event, cmp_event, cmp_w_event]
+
+
+def _wire_chart(c: Controls, o: Outputs) -> None:
+    """The quality chart follows the sampler at once, steps and w on release."""
+    inputs = [c.sampler, c.steps, c.guidance]
+    c.sampler.change(
+        guarded(quality_chart), inputs, o.chart, api_name="quality_chart", show_progress="hidden"
     )
-    for control in (steps, guidance):  # on release: a drag would redraw the chart at every notch
+    for control in (c.steps, c.guidance):  # on release: a drag would redraw the chart at every notch
         control.release(
             guarded(quality_chart),
-            [sampler, steps, guidance],
-            chart,
+            inputs,
+            o.chart,
             api_visibility="private",
             trigger_mode="always_last",
             show_progress="hidden",
         )
-    stop.click(
-        stop_run, None, None, cancels=[gen_event, cmp_event, cmp_w_event], api_visibility="private"
-    ).then(after_stop, [replay, status], [scrub, status], api_visibility="private", show_progress="hidden")
-    scrub.release(
+
+
+def _wire_replay(c: Controls, o: Outputs, replay: gr.State, events: list) -> None:
+    """Stop (then the stored steps become replayable) and the replay scrubber."""
+    c.stop.click(stop_run, None, None, cancels=events, api_visibility="private").then(
+        after_stop, [replay, o.status], [o.scrub, o.status], api_visibility="private", show_progress="hidden"
+    )
+    shown = [o.x_t, o.x0, o.eps, o.status, o.direction]
+    o.scrub.release(
         guarded(replay_step),
-        [scrub, replay],
-        [x_t, x0, eps, status, direction],
+        [o.scrub, replay],
+        shown,
         api_name="replay",
         trigger_mode="always_last",
         show_progress="hidden",
     )
-    scrub.input(
+    o.scrub.input(
         guarded(replay_step),
-        [scrub, replay],
-        [x_t, x0, eps, status, direction],
+        [o.scrub, replay],
+        shown,
         api_visibility="private",
         trigger_mode="always_last",
         show_progress="hidden",
     )
+
+
+def build(ctx: UIContext) -> None:
+    """Lay out the tab, register its deep links and wire its handlers."""
+    gr.Markdown(EXPLAIN)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=260):
+            c = controls(ctx)
+        with gr.Column(scale=3):
+            o = outputs(ctx)
+    gr.Markdown(MODEL_NOTE)
+    replay = gr.State(None, time_to_live=900)
+    downloads.wire_reverse(o.download_row, replay)
+    ctx.links.update(
+        {
+            "sampler": c.sampler,
+            "steps": c.steps,
+            "reverse_seed": c.seed,
+            "samples": c.num_samples,
+            "eta": c.eta,
+            "digit": c.digit,
+            "guidance": c.guidance,
+        }
+    )
+    events = _wire_runs(ctx, c, o, replay)
+    _wire_chart(c, o)
+    _wire_replay(c, o, replay, events)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from gradio_client import Client
 from PIL import Image
 
+from diffusion_demo.models import unet
 from diffusion_demo.ui import build_demo
+from diffusion_demo.ui.common import UIContext
+from diffusion_demo.ui.tabs import roundtrip as roundtrip_tab
 
 
 @pytest.fixture(scope="module")
@@ -44,3 +49,20 @@ def test_roundtrip_curve_draws_the_distance_plot(client):
     )
     assert Image.open(plot).size[0] > 300
     assert "Distance grows with t" in text
+
+
+def test_roundtrip_handlers_are_importable_and_use_the_checkpoints_own_schedule(tiny_denoiser):
+    # a checkpoint trained with T = 500: t is checked against it, not the shipped model's 1000
+    short = dataclasses.replace(
+        tiny_denoiser, scheduler_config={**tiny_denoiser.scheduler_config, "num_train_timesteps": 500}
+    )
+    ctx = UIContext(schedule=None, denoiser=short, checkpoint_error=None)
+    with pytest.raises(ValueError, match=r"t must be .*500"):
+        next(roundtrip_tab.roundtrip(ctx, None, 600, 0, "digit-3"))
+    *_, (_, _, _, status, formula) = roundtrip_tab.roundtrip(ctx, None, 300, 0, "digit-3", "ddim", 10)
+    assert "Started at t = 251" in status  # DDIM-10 over T = 500 visits 450, 400, …, 250
+    assert "251" in formula
+    # without a model: t is still checked (T = 1000), then the checkpoint's error is the message
+    broken = UIContext(schedule=None, denoiser=None, checkpoint_error="no checkpoint here")
+    with pytest.raises(unet.CheckpointError, match="no checkpoint here"):
+        next(roundtrip_tab.roundtrip(broken, None, 1000, 0, "digit-3"))
