@@ -308,3 +308,53 @@ TOY2D_TRAINED_SCHEDULE: tuple[str, float, float, int] = ("linear", 1e-4, 0.02, 1
 
 TOY2D_LIMITS = Toy2DLimits()
 TRAIN2D = Toy2DTrainConfig()
+
+
+# --- exports and downloads (media/export.py, media/chains.py, media/downloads.py, cli/export.py) ---
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    # 10 frames per second: 40 frames play in 4 s, slow enough to follow one step.
+    fps: float = 10.0
+    # Browsers and players clamp GIF frame delays below 20 ms (50 fps); refuse more.
+    max_fps: float = 50.0
+    # Seconds the last frame stays up before the GIF/MP4 loops: the result deserves a look.
+    hold_last_s: float = 1.0
+    # A PNG strip wraps after this many frames: 10 fit a slide's width.
+    strip_per_row: int = 10
+    # Frames of a reverse chain (one per step up to this, else evenly spaced): bounded
+    # memory and file size whatever the step count.
+    max_frames: int = 100
+    # ... but a PNG strip of a reverse chain / round trip is a figure: this many frames.
+    strip_frames: int = 10
+    # Digits are 28 px: show each pixel as a 4x4 block so the frames are legible.
+    digit_scale: int = 4
+    # The forward chain's frames: the longer side of the input image is resized to this.
+    forward_size: int = 256
+    # A caption band ("t = 500") under each frame, in pixels; 0 turns the captions off.
+    caption_px: int = 14
+    # CRF-like quality of imageio-ffmpeg (0-10): 8 keeps digit edges crisp at small sizes.
+    mp4_quality: float = 8.0
+    # `export toy2d`: the 2D figures play a little faster than digit chains (the tab's GIF).
+    toy2d_fps: float = 12.0
+
+
+@dataclass(frozen=True)
+class DownloadSettings:
+    # Forward chain: 40 frames play in 4 s at export's 10 fps (the CLI's default too).
+    forward_frames: int = 40
+    # ... and a PNG strip is a figure for a slide: one row of 10 (x_0 … x_T).
+    forward_strip_frames: int = 10
+    # Round trip: frames of the way back at most (plus x_0 and x_t): bounded file size.
+    roundtrip_frames: int = 60
+    # The 2D animation: frames each way (forward, then reverse), as the tab's own GIF.
+    toy2d_frames: int = 24
+    toy2d_fps: float = 12.0
+    # Our per-call folders are deleted after this long: Gradio has copied the file by then
+    # (it copies as soon as the event returns).
+    keep_s: float = 300.0
+
+
+EXPORT = ExportSettings()
+DOWNLOADS = DownloadSettings()

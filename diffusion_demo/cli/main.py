@@ -72,10 +72,10 @@ def run_sample(args: argparse.Namespace) -> int:
     """The `sample` sub-command."""
     import numpy as np
 
+    from ..diffusion.batch import generate
     from ..diffusion.sampling import validate_request
     from ..media import export
     from ..models import unet
-    from ..training.evaluate import generate
 
     ext = args.out.suffix.lower()
     if ext not in SAMPLE_EXTENSIONS:
@@ -131,9 +131,8 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..media import export
-    from ..training import evaluate
-    from . import classifier
+    from ..training import evaluate  # deferred: torch and the media stack load only when parsing
+    from . import classifier, export
 
     parser = argparse.ArgumentParser(
         prog="python -m diffusion_demo",
@@ -168,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=export.__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    export.add_subcommands(p)
+    export.add_subcommands(p)  # cli/export.py: forward, reverse, roundtrip, toy2d, inpaint
     p.set_defaults(func=export.run)
     return parser
 

@@ -21,14 +21,13 @@ import argparse
 import dataclasses
 import json
 import os
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..diffusion.sampling import ReverseRequest, reverse_chain
+from ..diffusion.batch import Generated, batch_seed, frame_indices, generate, to_unit  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True)
@@ -72,129 +71,6 @@ TARGETS = Targets()
 GUIDED_TARGETS = Targets(min_confident=0.97, min_class_fraction=0.07, max_fd_ratio=2.0, min_nn_ratio=0.8)
 UNCONDITIONAL_TARGETS = Targets(min_confident=0.92, max_fd_ratio=2.0)
 EVAL = EvalSettings()
-
-
-# --- generation ---------------------------------------------------------------------------
-
-
-@dataclass
-class Generated:
-    """What a batched run of the reverse chain produced."""
-
-    samples: np.ndarray  # float32 (N, H, W) in [0, 1] (N, H, W, C for colour models)
-    # uint8 (N, H, W[, C]) snapshots of the chain, x_T first and x_0 last; None when not asked for
-    frames: list[np.ndarray] | None = None
-    frame_steps: list[int] = field(default_factory=list)  # the timestep each frame shows (-1: x_0)
-    seconds: float = 0.0
-    labels: np.ndarray | None = None  # the label y of each sample (a class-conditional model)
-
-
-def batch_seed(seed: int, index: int) -> int:
-    """Batch 0 uses `seed` itself (so 16 CLI samples equal the UI's grid); later batches get
-    independent 32-bit seeds derived from (seed, index)."""
-    if index == 0:
-        return int(seed)
-    return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0])
-
-
-def frame_indices(num_steps: int, max_frames: int) -> list[int]:
-    """Which steps' outputs to keep so that 1 + len(result) <= max_frames (x_T is frame 0).
-
-    Every step when it fits, else evenly spaced ones; the last step (x_0) is always kept.
-    """
-    if max_frames < 2:
-        raise ValueError(f"max_frames must be at least 2 (x_T and x_0); got {max_frames}.")
-    if num_steps + 1 <= max_frames:
-        return list(range(num_steps))
-    return sorted({int(round(v)) for v in np.linspace(0, num_steps - 1, max_frames)[1:]})
-
-
-def to_unit(x: torch.Tensor) -> np.ndarray:
-    """(N, C, H, W) in [-1, 1] -> float32 (N, H, W) (or (N, H, W, C)) in [0, 1]."""
-    a = ((x.detach().float().clamp(-1, 1) + 1) / 2).cpu().numpy()
-    return a[:, 0] if a.shape[1] == 1 else a.transpose(0, 2, 3, 1)
-
-
-def generate(
-    denoiser,
-    request: ReverseRequest,
-    batch_size: int = EVAL.batch_size,
-    max_frames: int | None = None,
-    progress: bool = True,
-    x_start: torch.Tensor | None = None,
-    start_t: int | None = None,
-) -> Generated:
-    """Run `sampling.reverse_chain` for request.num_samples samples in batches, with a tqdm bar.
-
-    `max_frames`: also keep up to that many snapshots of the chain (for GIF/MP4 exports).
-    `x_start`/`start_t`: start from given noisy images at a timestep (the round trip).
-    """
-    from tqdm import tqdm
-
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1; got {batch_size}.")
-    n = request.num_samples if x_start is None else len(x_start)
-    keep: set[int] = set()
-    samples: list[np.ndarray] = []
-    labels: list[np.ndarray] = []
-    frames: list[list[np.ndarray]] | None = None
-    timesteps: list[int] = []
-    start = time.perf_counter()
-    bar = None
-    for b, lo in enumerate(range(0, n, batch_size)):
-        size = min(batch_size, n - lo)
-        req = dataclasses.replace(request, num_samples=size, seed=batch_seed(request.seed, b))
-        chain = reverse_chain(
-            denoiser, req, None if x_start is None else x_start[lo : lo + size], start_t=start_t
-        )
-        batch_frames: list[np.ndarray] = []
-        x = None
-        try:
-            for record in chain:
-                if bar is None:  # the step count is known once the chain has started
-                    total = record.num_steps * -(-n // batch_size)
-                    bar = tqdm(
-                        total=total,
-                        desc=f"{request.sampler}-{record.num_steps}",
-                        unit="step",
-                        disable=not progress,
-                    )
-                    if max_frames:
-                        keep = set(frame_indices(record.num_steps, max_frames))
-                if b == 0:
-                    timesteps.append(record.t)
-                if record.index == 0 and record.labels is not None:
-                    labels.append(record.labels.numpy())
-                if max_frames and record.index == 0:
-                    batch_frames.append(_uint8(record.x_t))
-                if record.index in keep:
-                    batch_frames.append(_uint8(record.prev_sample))
-                x = record.prev_sample
-                bar.update(1)
-        finally:
-            chain.close()
-        if x is None:  # no steps (start_t below every timestep): x_start is the answer
-            x = x_start[lo : lo + size]
-        samples.append(to_unit(x))
-        if max_frames:
-            if frames is None:
-                frames = [[] for _ in batch_frames]
-            for k, f in enumerate(batch_frames):
-                frames[k].append(f)
-    if bar is not None:
-        bar.close()
-    return Generated(
-        samples=np.concatenate(samples).astype(np.float32),
-        frames=None if frames is None else [np.concatenate(f) for f in frames],
-        # frame 0 shows x_T at the first timestep; step i's output is x at step i+1's timestep
-        frame_steps=(timesteps[:1] + [(timesteps + [-1])[i + 1] for i in sorted(keep)]) if max_frames else [],
-        seconds=time.perf_counter() - start,
-        labels=np.concatenate(labels) if labels else None,
-    )
-
-
-def _uint8(x: torch.Tensor) -> np.ndarray:
-    return (to_unit(x) * 255).round().astype(np.uint8)
 
 
 # --- references and metrics ---------------------------------------------------------------

@@ -1,6 +1,11 @@
 """Turning step records into what a browser can show: throttled, small, bounded.
 
-The reverse generator yields every step; this module decides which ones become images.
+The reverse generator yields every step; this module decides which ones become images
+(Throttle), which are kept for the scrubber (Replay) and streams them (stream). The
+images themselves are media/chains.py's (step_grids, show, tensor_frame: re-exported here
+for the tabs).
+
+May import: media, diffusion, config, libraries (no Gradio: the tabs consume the stream).
 """
 
 from __future__ import annotations
@@ -10,13 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 from PIL import Image
 
 from ..config import REVERSE
 from ..diffusion.sampling import ReverseRequest, StepRecord, reverse_chain
-from ..media.equations import guidance_md, sampler_update_md
-from ..media.images import grid, to_uint8
+from ..media.chains import (  # noqa: F401 (grid_uint8, guidance_direction, tensor_frame: re-exported)
+    grid_uint8,
+    guidance_direction,
+    show,
+    step_formula,
+    step_grids,
+    tensor_frame,
+)
 
 
 class Throttle:
@@ -49,25 +59,6 @@ class Throttle:
         self.last = time.perf_counter()
 
 
-def grid_uint8(batch: torch.Tensor) -> np.ndarray:
-    """(N, C, H, W) in [-1, 1] -> one small uint8 grid image (what replay stores)."""
-    return to_uint8(grid(batch.float().cpu()))
-
-
-def show(a: np.ndarray, width: int | None = None) -> Image.Image:
-    """A stored uint8 grid as an image: native size for the UI (the browser upscales it,
-    see `common.frame_image`), or upscaled to `width` with nearest neighbours (exports)."""
-    img = Image.fromarray(a)
-    if width is None:
-        return img
-    return img.resize((width, round(img.height * width / img.width)), Image.Resampling.NEAREST)
-
-
-def tensor_frame(batch: torch.Tensor, width: int | None = None) -> Image.Image:
-    """(N, C, H, W) in [-1, 1] -> one grid image, native size unless `width` is given."""
-    return show(grid_uint8(batch), width)
-
-
 @dataclass
 class Replay:
     """At most `limit` stored steps of a run, evenly spread, for the scrubber (bounded memory)."""
@@ -87,39 +78,6 @@ class Replay:
             return None
         self.frames.append({"index": record.index, "t": record.t, **step_grids(record)})
         return self.frames[-1]
-
-
-def guidance_direction(record: StepRecord) -> torch.Tensor | None:
-    """ε̂_y − ε̂_∅ of a guided step (None where w ∈ {0, 1} computed only one of them)."""
-    if record.eps_cond is None or record.eps_uncond is None:
-        return None
-    return record.eps_cond - record.eps_uncond
-
-
-def step_grids(record: StepRecord) -> dict[str, np.ndarray]:
-    """The grids of a step as uint8 arrays: x_t (clipped), x̂_0, ε̂ (±3σ) and, for a guided
-    step, the guidance direction ε̂_y − ε̂_∅ (scaled to ±4 of its own RMS: it is small)."""
-    grids = {
-        "x_t": grid_uint8(record.prev_sample.clamp(-1, 1)),
-        "x0": grid_uint8(record.pred_original_sample),
-        "eps": grid_uint8(record.eps_hat / 3),
-    }
-    direction = guidance_direction(record)
-    if direction is not None:
-        grids["dir"] = grid_uint8(direction / (4 * direction.pow(2).mean().sqrt().clamp(min=1e-8)))
-    return grids
-
-
-def step_formula(denoiser, request: ReverseRequest, record: StepRecord, last_t: int | None) -> str:
-    """The sampler's update with this step's numbers, and the guidance with w (conditional model)."""
-    text = sampler_update_md(
-        request.sampler, denoiser.scheduler_config, record.t, record.prev_t, request.eta, last_t
-    )
-    if record.labels is None:
-        return text
-    direction = guidance_direction(record)
-    rms = None if direction is None else float(direction.pow(2).mean().sqrt())
-    return guidance_md(record.guidance, request.digit, rms) + "\n\n---\n\n" + text
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from diffusion_demo.cli import export as export_cli
 from diffusion_demo.cli.main import main
 from diffusion_demo.media import export
 
@@ -258,12 +259,12 @@ def test_export_help_lists_every_option(capsys):
 
 
 def test_a_registered_export_gets_the_common_options(tmp_path, monkeypatch):
-    monkeypatch.setattr(export, "EXPORTS", dict(export.EXPORTS))
+    monkeypatch.setattr(export_cli, "EXPORTS", dict(export_cli.EXPORTS))
 
     def add_arguments(p: argparse.ArgumentParser) -> None:
         p.add_argument("--points", type=int, default=3)
 
-    @export.register("toy", "a toy export", add_arguments)
+    @export_cli.register("toy", "a toy export", add_arguments)
     def toy(args: argparse.Namespace) -> export.Frames:
         return export.Frames([Image.fromarray(f) for f in ramp_frames(args.points, 10, 10)], [], fps=5)
 
@@ -272,16 +273,41 @@ def test_a_registered_export_gets_the_common_options(tmp_path, monkeypatch):
     assert gif.n_frames == 4 and gif.info["duration"] == 200  # the command's own fps
 
 
-def test_every_plugin_module_loads_and_registers_its_export():
-    assert export.load_plugins() == []
-    assert {"forward", "reverse", "roundtrip"} <= set(export.EXPORTS)
-    if "diffusion_demo.media.toy2d_export" in export.PLUGIN_MODULES:
-        assert "toy2d" in export.EXPORTS
+# The former plugins (toy2d, inpaint) are plain imports of cli/export.py now: there is no
+# plugin loading left to fail, so these check that every sub-command is registered and parses.
+EVERY_EXPORT = ("forward", "reverse", "roundtrip", "toy2d", "inpaint")
 
 
-def test_a_broken_plugin_is_reported_not_fatal(monkeypatch, tmp_path, capsys, digit_png):
-    monkeypatch.setattr(export, "PLUGIN_MODULES", ("diffusion_demo.no_such_plugin",))
-    assert export.load_plugins() == ["diffusion_demo.no_such_plugin"]
-    assert "could not be loaded" in capsys.readouterr().err
+def test_every_export_sub_command_is_registered():
+    assert set(EVERY_EXPORT) <= set(export_cli.EXPORTS)
+    assert "toy2d" in export_cli.EXPORTS and "inpaint" in export_cli.EXPORTS
+
+
+@pytest.mark.parametrize("kind", EVERY_EXPORT)
+def test_every_export_sub_command_parses_with_the_common_options(kind, tmp_path):
+    from diffusion_demo.cli.main import build_parser
+
+    args = build_parser().parse_args(["export", kind, "--out", str(tmp_path / "x.gif")])
+    assert args.export_command is export_cli.EXPORTS[kind] and args.func is export_cli.run
+    assert args.hold == export.EXPORT.hold_last_s and args.fps is None and not args.no_captions
+
+
+def test_an_unknown_export_kind_is_reported(tmp_path, capsys, digit_png):
+    with pytest.raises(SystemExit) as exc:
+        main(["export", "no_such_kind", "--out", str(tmp_path / "x.gif")])
+    assert exc.value.code == 2 and "invalid choice: 'no_such_kind'" in capsys.readouterr().err
+    # ... and the other exports still work
     args = ["export", "forward", "--image", str(digit_png), "--frames", "2", "--size", "28", "--quiet"]
     assert main([*args, "--out", str(tmp_path / "f.gif")]) == 0
+
+
+def test_inpaint_export_writes_the_fill_in_chain(tiny_checkpoint, digit_png, tmp_path, capsys):
+    args = ["export", "inpaint", "--checkpoint", tiny_checkpoint, "--image", str(digit_png), "--mask", "top"]
+    args += ["--steps", "4", "--jumps", "1", "--num-samples", "2", "--quiet", "--hold", "0"]
+    assert main([*args, "--out", str(tmp_path / "i.gif")]) == 0
+    gif = Image.open(tmp_path / "i.gif")
+    assert 2 <= gif.n_frames <= 1 + 4  # the masked input, then up to one frame per step
+    assert "wrote" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        main([*args, "--mask", "nope", "--out", str(tmp_path / "x.gif")])
+    assert exc.value.code == 2 and "neither a preset" in capsys.readouterr().err

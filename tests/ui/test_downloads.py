@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from diffusion_demo.media import export, images
+from diffusion_demo.media.downloads import safe_name
 from diffusion_demo.ui import downloads
 
 CAPTION = export.EXPORT.caption_px
@@ -270,12 +271,12 @@ def test_format_check_and_safe_names():
     assert downloads.check_format(".GIF", "forward") == "gif"
     with pytest.raises(ValueError, match="format must be one of png, svg; got None"):
         downloads.check_format(None, "schedule")
-    assert downloads._safe("../../etc/passwd") == "etc-passwd"
-    assert downloads._safe("") == "x"
+    assert safe_name("../../etc/passwd") == "etc-passwd"
+    assert safe_name("") == "x"
 
 
 # --------------------------------------------------------------------------------------
-# The same 2D animation from the command line (export.py's toy2d plugin)
+# The same 2D animation from the command line (cli/export.py's toy2d sub-command)
 # --------------------------------------------------------------------------------------
 
 
