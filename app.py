@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import argparse
 
-from diffusion_demo.ui import SERVING, build_demo, launch_kwargs, torch_thread
+from diffusion_demo.ui import SERVING, build_demo, launch_kwargs, runtime
 
 # This thread only builds the page and then waits; torch work runs on the torch thread, and
-# an OpenMP pool here would slow every chain (see diffusion_demo/ui/torch_thread.py).
-torch_thread.single_threaded()
+# an OpenMP pool here would slow every chain (see diffusion_demo/ui/runtime.py).
+runtime.single_threaded()
 demo = build_demo()
 
 if __name__ == "__main__":

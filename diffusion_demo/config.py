@@ -244,6 +244,10 @@ SCHEDULE_TAB = ScheduleTab()
 
 # --------------------------------------------------------------------------------------
 # The 2D picture (toy2d): limits of the tab and the recipe of its small ε-MLPs
+
+
+# --------------------------------------------------------------------------------------
+# UI runtime and deep links (ui/runtime.py, ui/common.py, ui/deeplinks/)
 # --------------------------------------------------------------------------------------
 
 
@@ -358,3 +362,34 @@ class DownloadSettings:
 
 EXPORT = ExportSettings()
 DOWNLOADS = DownloadSettings()
+
+
+class QueueConfig:
+    # Every event that runs seconds of torch work (chains, 2D training, exports) shares one
+    # worker: torch already keeps both cores busy, so two such jobs would only slow each other.
+    heavy_id: str = "heavy"
+    heavy_limit: int = 1
+    # Gradio's queue looks for new jobs every 1 ms and for progress every 10 ms; each wake-up
+    # takes the GIL from torch (DDIM-50: 1.70 s instead of 1.37 s). While a heavy job runs it
+    # polls every 5 ms and 50 ms (a job still starts within 5 ms, a bar moves 20 times a
+    # second); idle it keeps 1 ms, which /forward's latency needs. (idle, busy) seconds.
+    queue_poll_s: tuple[float, float] = (0.001, 0.005)
+    progress_poll_s: tuple[float, float] = (0.01, 0.05)
+    # Trailing parameters (with defaults) added to an endpoint after scripts were written
+    # against it: an old, shorter raw HTTP call gets their defaults, as gradio_client does.
+    # (api_name, how many trailing inputs may be left out).
+    added_later: tuple[tuple[str, int], ...] = (("reverse", 2), ("compare", 2))
+
+
+@dataclass(frozen=True)
+class DeepLinkLimits:
+    # Longer query values are refused unread: no link a person writes needs more.
+    max_value_chars: int = 200
+    # One toast lists at most this many problems ("; and N more"), not a wall of text.
+    max_warnings_shown: int = 6
+    # A value quoted in a warning is cut to this many characters (with "…").
+    max_quoted_chars: int = 40
+
+
+QUEUE = QueueConfig()
+DEEPLINKS = DeepLinkLimits()

@@ -16,7 +16,8 @@ import gradio as gr
 from ..config import IMAGES
 from ..models import unet
 from . import deeplinks, torch_thread
-from .common import Blocks, UIContext, schedule_panel
+from .common import UIContext, schedule_panel
+from .runtime import Blocks
 from .tabs import forward, inpaint, reverse, roundtrip, schedule, toy2d
 from .theme import CSS, HEAD, theme
 

@@ -1,12 +1,16 @@
-"""Shared UI plumbing: the error guard, the schedule panel and the context tabs receive."""
+"""Shared UI plumbing: the error guard, the schedule panel and the context tabs receive.
+
+Public Gradio only; what relies on Gradio's internals or on libgomp lives in ui.runtime
+(`Blocks`, `around`, `ADDED_LATER` are re-exported here for the tabs and tests).
+
+May import: gradio, config, models (CheckpointError) and ui.runtime.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import logging
-import math
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -14,17 +18,32 @@ from typing import Any
 
 import gradio as gr
 
-from ..config import GUIDANCE, SCHEDULE, SCHEDULE_NAMES
+from ..config import GUIDANCE, QUEUE, SCHEDULE, SCHEDULE_NAMES
 from ..models.unet import CheckpointError
-from . import torch_thread
+from .runtime import ADDED_LATER, Blocks, around, single_threaded
+
+__all__ = [
+    "ADDED_LATER",
+    "HEAVY",
+    "Blocks",
+    "SchedulePanel",
+    "UIContext",
+    "around",
+    "bind",
+    "figure_image",
+    "frame_image",
+    "guarded",
+    "guidance_controls",
+    "schedule_panel",
+]
 
 log = logging.getLogger("diffusion_demo")
 
 # Every event that runs seconds of torch work (the UNet's chains, 2D training and animations,
 # exports) shares one worker: torch already keeps both cores busy, so two such jobs at once
 # would only slow each other down. Others wait in the queue, which shows their position.
-# Blocks.run_heavy_on_torch_thread puts their handlers on the torch thread (ui.torch_thread).
-HEAVY: dict[str, Any] = {"concurrency_id": "heavy", "concurrency_limit": 1}
+# Blocks.run_heavy_on_torch_thread puts their handlers on the torch thread (ui.runtime).
+HEAVY: dict[str, Any] = {"concurrency_id": QUEUE.heavy_id, "concurrency_limit": QUEUE.heavy_limit}
 
 
 def figure_image(
@@ -76,26 +95,6 @@ def guidance_controls(
     return digit, w
 
 
-def around(fn: Callable, context: Callable[[], contextlib.AbstractContextManager]) -> Callable:
-    """fn run inside a fresh `context()`: around the call, or around a generator handler's
-    whole iteration (closing the generator, as Stop does, exits the context too)."""
-    if inspect.isgeneratorfunction(fn):
-
-        @functools.wraps(fn)
-        def gen_wrapper(*args: Any, **kwargs: Any):
-            with context():
-                yield from fn(*args, **kwargs)
-
-        return gen_wrapper
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any):
-        with context():
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
 def bind(fn: Callable, *args: Any) -> Callable:
     """fn with its first arguments fixed (a tab's context), keeping its name and docstring for
     Gradio's API page; its signature is what remains (Gradio reads the parameter names)."""
@@ -116,7 +115,7 @@ def guarded(fn: Callable) -> Callable:
 
     @contextlib.contextmanager
     def user_errors():
-        torch_thread.single_threaded()  # a no-op on the torch thread (heavy handlers)
+        single_threaded()  # a no-op on the torch thread (heavy handlers)
         try:
             yield
         except gr.Error:
@@ -131,121 +130,6 @@ def guarded(fn: Callable) -> Callable:
             ) from None
 
     return around(fn, user_errors)
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _bounded_number(component: gr.components.Component) -> bool:
-    """A slider or number whose bounds Gradio checks itself (and fails on a non-number);
-    unbounded API numbers reach our handlers, whose messages are more precise."""
-    if isinstance(component, gr.Slider):
-        return True
-    return isinstance(component, gr.Number) and (component.minimum, component.maximum) != (None, None)
-
-
-def _allowed(component: gr.components.Component) -> str:
-    lo, hi = getattr(component, "minimum", None), getattr(component, "maximum", None)
-    if lo is not None and hi is not None:
-        return f" in [{lo:g}, {hi:g}]"
-    return f" ≥ {lo:g}" if lo is not None else ""
-
-
-_FILES = (gr.File, gr.Image)
-# Parameters added to an endpoint after scripts were written against it (trailing, with
-# defaults): a raw HTTP call that sends the old, shorter list gets the defaults for them, as
-# gradio_client callers do. {api_name: how many trailing inputs may be left out}.
-ADDED_LATER: dict[str, int] = {"reverse": 2, "compare": 2}
-_SEND_FILES = "upload it with gradio_client.handle_file(path)"
-
-
-class Blocks(gr.Blocks):
-    """gr.Blocks whose refusals *before* our handlers run are clear messages too.
-
-    Gradio checks the argument count and lets each component preprocess its value before
-    a handler sees it; its own errors there reach API callers only as "the upstream app
-    has raised an exception" (show_error stays off so nothing internal leaks). This names
-    the parameter and what it expects instead.
-    """
-
-    # Gradio's queue looks for new jobs every 1 ms and for progress to send every 10 ms
-    # (queueing.Queue.sleep_when_free, .progress_update_sleep_when_free). Each wake-up takes
-    # the GIL and a core away from torch's two threads: with a launched app, DDIM-50 took
-    # 1.70 s instead of 1.37 s here. While a heavy job runs the queue polls every 5 ms and
-    # 50 ms instead (a job still starts within 5 ms; a gr.Progress bar moves 20 times a
-    # second); idle, it keeps Gradio's 1 ms, which /forward's latency needs.
-    QUEUE_POLL_S = 0.001, 0.005  # idle, busy
-    PROGRESS_POLL_S = 0.01, 0.05
-
-    def _poll(self, busy: bool) -> None:
-        queue = getattr(self, "_queue", None)
-        if queue is not None:
-            queue.sleep_when_free = self.QUEUE_POLL_S[busy]
-            queue.progress_update_sleep_when_free = self.PROGRESS_POLL_S[busy]
-
-    @contextlib.contextmanager
-    def _polling_slowly(self):
-        """Gradio's queue polls slowly while this context is open (one heavy job at a time)."""
-        self._poll(busy=True)
-        try:
-            yield
-        finally:
-            self._poll(busy=False)
-
-    def run_heavy_on_torch_thread(self) -> None:
-        """Move every HEAVY event's handler to the torch thread (call once, after building)."""
-        for block_fn in self.fns.values():
-            if block_fn.fn is not None and block_fn.concurrency_id == HEAVY["concurrency_id"]:
-                block_fn.fn = torch_thread.heavy(around(block_fn.fn, self._polling_slowly))
-
-    @staticmethod
-    def _names(block_fn) -> tuple[str, list[str]]:
-        """The endpoint and its parameter names, for messages (built only when one is needed)."""
-        labels = block_fn.input_parameter_names or [c.label for c in block_fn.inputs]
-        endpoint = f"/{block_fn.api_name}" if block_fn.api_name else "this action"
-        return endpoint, [name or f"param_{i}" for i, name in enumerate(labels)]
-
-    def validate_inputs(self, block_fn, inputs: list[Any]) -> None:
-        # runs before every event, slider drags included: the checks are cheap isinstance
-        # tests, and names are looked up only for the message of a refusal
-        missing = len(block_fn.inputs) - len(inputs)
-        if 0 < missing <= ADDED_LATER.get(block_fn.api_name or "", 0):  # an old call: the defaults
-            inputs.extend(c.value for c in block_fn.inputs[len(inputs) :])
-        if len(inputs) < len(block_fn.inputs):
-            endpoint, names = self._names(block_fn)
-            raise gr.Error(
-                f"{endpoint} expects {len(block_fn.inputs)} values ({', '.join(names)}); got {len(inputs)}.",
-                print_exception=False,
-            )
-        for i, (component, value) in enumerate(zip(block_fn.inputs, inputs, strict=False)):
-            if value is None:
-                continue
-            if _bounded_number(component) and not _is_real(value):
-                name = self._names(block_fn)[1][i]
-                raise gr.Error(
-                    f"{name} must be a number{_allowed(component)}; got {value!r:.80}.", print_exception=False
-                )
-            if isinstance(component, _FILES) and not isinstance(value, dict):
-                name = self._names(block_fn)[1][i]
-                raise gr.Error(
-                    f"{name} must be a file: {_SEND_FILES}; got {value!r:.80}.", print_exception=False
-                )
-        super().validate_inputs(block_fn, inputs)
-
-    async def preprocess_data(self, block_fn, inputs: list[Any], state, explicit_call: bool = False):
-        try:
-            return await super().preprocess_data(block_fn, inputs, state, explicit_call)
-        except gr.Error:
-            raise
-        except ValueError:  # Gradio's file checks (a path it never received) and component parsing
-            endpoint, names = self._names(block_fn)
-            files = [n for c, n in zip(block_fn.inputs, names, strict=False) if isinstance(c, _FILES)]
-            what = " or ".join(files) if files else "an argument"
-            raise gr.Error(
-                f"{endpoint}: {what} could not be read; {_SEND_FILES}, other values as documented.",
-                print_exception=False,
-            ) from None
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""One thread for the app's heavy torch work; one OpenMP thread for every other thread.
+"""One thread for the app's heavy torch work (plain Python threading, no private API).
 
 torch's OpenMP runtime (libgomp) gives each thread that runs a parallel op a pool of worker
 threads of its own. Once the process holds more such threads than it has cores, libgomp
@@ -8,30 +8,27 @@ Gradio calls handlers from a pool of threads, so a served app would always be in
 
 Hence: heavy handlers (the chains, exports, 2D training; `heavy`) run on one long-lived
 thread, which alone has a 2-thread pool; any other thread that runs a handler is limited to
-one OpenMP thread (`single_threaded`), so it never starts a pool.
+one OpenMP thread (`ui.runtime.single_threaded`, which holds the libgomp part).
+
+May import: the standard library only (ui.runtime builds on it).
 """
 
 from __future__ import annotations
 
 import contextvars
-import ctypes
 import functools
 import inspect
 import queue
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from pathlib import Path
 from typing import Any
-
-import torch
 
 NAME = "torch-worker"
 
 _jobs: queue.SimpleQueue = queue.SimpleQueue()
 _thread: threading.Thread | None = None
 _start_lock = threading.Lock()
-_local = threading.local()
 
 
 def _serve() -> None:
@@ -94,33 +91,3 @@ def heavy(fn: Callable) -> Callable:
 
     wrapper.on_torch_thread = True  # type: ignore[attr-defined]
     return wrapper
-
-
-def _libgomp() -> ctypes.CDLL | None:
-    """torch's own libgomp (the wheel ships it), or None on builds without one."""
-    lib = Path(torch.__file__).parent / "lib" / "libgomp.so.1"
-    try:
-        return ctypes.CDLL(str(lib)) if lib.is_file() else None
-    except OSError:
-        return None
-
-
-_gomp = _libgomp()
-
-
-def single_threaded() -> None:
-    """Limit the calling thread to one OpenMP thread (once per thread; not the torch thread).
-
-    The limit is libgomp's per-thread setting (omp_set_num_threads), so the torch thread keeps
-    both cores; torch.set_num_threads would change the process-wide default instead.
-    """
-    if _gomp is None or on_torch_thread() or getattr(_local, "single", False):
-        return
-    torch.get_num_threads()  # torch sets this thread's OpenMP size on first use: do it first
-    _gomp.omp_set_num_threads(1)
-    _local.single = True
-
-
-def openmp_threads() -> int | None:
-    """The calling thread's OpenMP team size (omp_get_max_threads), for tests and logs."""
-    return None if _gomp is None else int(_gomp.omp_get_max_threads())

@@ -1,59 +1,14 @@
-"""The UI's handler wrappers: `around` (a context around a call or a generator's whole run)
-and `guarded` (user errors become clear gr.Error messages, nothing else leaks)."""
+"""The UI's handler wrappers: `guarded` (user errors become clear gr.Error messages, nothing
+else leaks) and `bind` (a tab's context bound, what Gradio reads kept). `around` is tested
+with the rest of ui.runtime (tests/ui/test_runtime.py)."""
 
 from __future__ import annotations
-
-import contextlib
 
 import gradio as gr
 import pytest
 
 from diffusion_demo.models.unet import CheckpointError
-from diffusion_demo.ui.common import around, guarded
-
-
-def recording_context(log: list[str]):
-    @contextlib.contextmanager
-    def context():
-        log.append("enter")
-        try:
-            yield
-        finally:
-            log.append("exit")
-
-    return context
-
-
-def test_around_a_call_enters_and_exits_once_and_passes_the_result():
-    log: list[str] = []
-
-    def add(a, b=0):
-        log.append("call")
-        return a + b
-
-    wrapped = around(add, recording_context(log))
-    assert wrapped(2, b=3) == 5
-    assert log == ["enter", "call", "exit"]
-    assert wrapped.__wrapped__ is add  # Gradio reads the signature through functools.wraps
-
-
-def test_around_a_generator_spans_its_whole_run_and_exits_when_closed():
-    log: list[str] = []
-
-    def count(n):
-        for i in range(n):
-            log.append(f"step {i}")
-            yield i
-
-    assert list(around(count, recording_context(log))(2)) == [0, 1]
-    assert log == ["enter", "step 0", "step 1", "exit"]
-
-    log.clear()
-    gen = around(count, recording_context(log))(5)
-    assert next(gen) == 0
-    assert log == ["enter", "step 0"]  # still inside while the generator is paused
-    gen.close()  # what Gradio does on Stop
-    assert log == ["enter", "step 0", "exit"]
+from diffusion_demo.ui.common import guarded
 
 
 @pytest.mark.parametrize("error", [ValueError("steps must be ≤ 1000"), CheckpointError("rebuild it so")])

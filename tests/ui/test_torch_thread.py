@@ -1,4 +1,5 @@
-"""Heavy handlers on one torch thread; every other thread single-threaded in OpenMP."""
+"""Heavy handlers on one torch thread (ui.torch_thread). The OpenMP limit of every other
+thread and the app's heavy events are tested with ui.runtime (tests/ui/test_runtime.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,6 @@ import threading
 import pytest
 
 from diffusion_demo.ui import torch_thread
-from diffusion_demo.ui.common import HEAVY, around
-
-needs_libgomp = pytest.mark.skipif(torch_thread.openmp_threads() is None, reason="torch without libgomp")
 
 
 def where() -> str:
@@ -60,53 +58,3 @@ def test_heavy_keeps_the_signature_gradio_inspects():
     wrapped = torch_thread.heavy(handler)
     assert inspect.isgeneratorfunction(wrapped) and wrapped.on_torch_thread
     assert list(inspect.signature(wrapped).parameters) == ["sampler", "steps"]
-
-
-@needs_libgomp
-def test_other_threads_get_one_openmp_thread_the_torch_thread_keeps_its_own():
-    import torch
-
-    def own_threads() -> int | None:
-        torch.get_num_threads()  # torch's per-thread set-up, which a chain would trigger
-        return torch_thread.openmp_threads()
-
-    before = torch_thread.call(own_threads)
-    seen = {}
-
-    def light():
-        seen["default"] = own_threads()
-        torch_thread.single_threaded()
-        seen["light"] = torch_thread.openmp_threads()
-        torch.randn(3, 256, 256).mul(2).sum()  # a parallel-sized op: must not start a pool
-
-    t = threading.Thread(target=light)
-    t.start()
-    t.join()
-    assert seen["light"] == 1
-    torch_thread.call(torch_thread.single_threaded)  # a no-op there
-    assert torch_thread.call(own_threads) == before == seen["default"]
-
-
-def test_every_heavy_event_of_the_app_runs_on_the_torch_thread(tiny_denoiser):
-    from diffusion_demo.ui import build_demo
-
-    demo = build_demo(denoiser=tiny_denoiser)
-    heavy = [fn for fn in demo.fns.values() if fn.concurrency_id == HEAVY["concurrency_id"]]
-    assert len(heavy) >= 10  # the chains, comparison, round trip, 2D training, exports
-    for block_fn in heavy:
-        assert getattr(block_fn.fn, "on_torch_thread", False), block_fn.name
-    reverse = next(fn for fn in heavy if fn.api_name == "reverse")
-    assert reverse.types_generator
-    # Gradio's queue polls every 1 ms when idle, every 5 ms while a heavy job runs (its
-    # wake-ups slowed the chain by ~25%)
-    queue = demo._queue
-    assert (queue.sleep_when_free, queue.progress_update_sleep_when_free) == (0.001, 0.01)
-    seen = []
-
-    def job():
-        seen.append((queue.sleep_when_free, queue.progress_update_sleep_when_free))
-        yield 1
-
-    assert list(around(job, demo._polling_slowly)()) == [1]
-    assert seen == [(0.005, 0.05)]
-    assert (queue.sleep_when_free, queue.progress_update_sleep_when_free) == (0.001, 0.01)

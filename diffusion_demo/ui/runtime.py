@@ -1,0 +1,241 @@
+"""Everything the app relies on below Gradio's and torch's public APIs, in one place.
+
+Each item below is checked by tests/ui/test_runtime.py, which names the function here to
+revisit when a Gradio or torch upgrade changes it.
+
+Gradio (the version pinned in requirements.txt):
+- `gradio.blocks.Blocks.validate_inputs(self, block_fn, inputs)`: overridden by
+  `Blocks.validate_inputs` to refuse a wrong argument count, a non-number for a slider or a
+  non-file for an image with a message naming the parameter (Gradio's own refusals reach API
+  callers only as "the upstream app has raised an exception"), and to fill in the defaults
+  of parameters added later (ADDED_LATER). Gradio calls it from `Blocks.preprocess_data`.
+- `gradio.blocks.Blocks.preprocess_data(self, block_fn, inputs, state, explicit_call)`
+  (async): overridden by `Blocks.preprocess_data` to turn a component's parsing error (a
+  file path Gradio never received) into such a message. Gradio calls it from `process_api`.
+- `Blocks.fns` (dict of `BlockFunction`) and its `fn`, `concurrency_id`, `inputs`,
+  `api_name`, `input_parameter_names`: `Blocks.run_heavy_on_torch_thread` rewrites the
+  `fn` of every HEAVY event after the page is built (Gradio reads `block_fn.fn` at call
+  time, in `Blocks.call_function`); `Blocks._names` reads the parameter names for messages.
+- `Blocks._queue` (a `gradio.queueing.Queue`) and its `sleep_when_free`,
+  `progress_update_sleep_when_free` poll intervals: `Blocks._poll` slows them while a heavy
+  job runs (their wake-ups take the GIL from torch; see config.QueueConfig).
+- `Block.parent` and `BlockContext.children` (undocumented attributes): `owner_tab` and
+  `child_tabs` walk the layout tree for the deep links.
+
+torch / libgomp (Linux wheels):
+- `torch/lib/libgomp.so.1`, torch's own OpenMP runtime, loaded with ctypes (`_libgomp`),
+  and its symbols `omp_set_num_threads` (a per-thread setting: `single_threaded`) and
+  `omp_get_max_threads` (`openmp_threads`). torch.set_num_threads would change the
+  process-wide default instead, taking the torch thread's two cores too.
+
+May import: gradio, torch, config and ui.torch_thread (nothing else of ui: common builds on it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+import inspect
+import math
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import torch
+
+from ..config import QUEUE
+from . import torch_thread
+
+# --------------------------------------------------------------------------------------
+# libgomp: one OpenMP thread for every thread but the torch thread
+# --------------------------------------------------------------------------------------
+
+LIBGOMP = Path(torch.__file__).parent / "lib" / "libgomp.so.1"
+_local = threading.local()
+
+
+def _libgomp() -> ctypes.CDLL | None:
+    """torch's own libgomp (the wheel ships it), or None on builds without one."""
+    try:
+        return ctypes.CDLL(str(LIBGOMP)) if LIBGOMP.is_file() else None
+    except OSError:
+        return None
+
+
+_gomp = _libgomp()
+
+
+def single_threaded() -> None:
+    """Limit the calling thread to one OpenMP thread (once per thread; not the torch thread).
+
+    The limit is libgomp's per-thread setting (omp_set_num_threads), so the torch thread keeps
+    both cores; torch.set_num_threads would change the process-wide default instead.
+    """
+    if _gomp is None or torch_thread.on_torch_thread() or getattr(_local, "single", False):
+        return
+    torch.get_num_threads()  # torch sets this thread's OpenMP size on first use: do it first
+    _gomp.omp_set_num_threads(1)
+    _local.single = True
+
+
+def openmp_threads() -> int | None:
+    """The calling thread's OpenMP team size (omp_get_max_threads), for tests and logs."""
+    return None if _gomp is None else int(_gomp.omp_get_max_threads())
+
+
+# --------------------------------------------------------------------------------------
+# Gradio's layout tree (for the deep links)
+# --------------------------------------------------------------------------------------
+
+
+def owner_tab(component: gr.blocks.Block) -> str | None:
+    """The id of the gr.Tab that contains a component (None outside every tab)."""
+    block = getattr(component, "parent", None)
+    while block is not None:
+        if isinstance(block, gr.Tab):
+            return None if block.id is None else str(block.id)
+        block = getattr(block, "parent", None)
+    return None
+
+
+def child_tabs(tabs: gr.Tabs) -> list[gr.Tab]:
+    """The gr.Tab children of a gr.Tabs that have an id, in order."""
+    return [c for c in tabs.children if isinstance(c, gr.Tab) and c.id is not None]
+
+
+# --------------------------------------------------------------------------------------
+# Blocks: clear refusals before our handlers run; heavy handlers on the torch thread
+# --------------------------------------------------------------------------------------
+
+
+def around(fn: Callable, context: Callable[[], contextlib.AbstractContextManager]) -> Callable:
+    """fn run inside a fresh `context()`: around the call, or around a generator handler's
+    whole iteration (closing the generator, as Stop does, exits the context too)."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def gen_wrapper(*args: Any, **kwargs: Any):
+            with context():
+                yield from fn(*args, **kwargs)
+
+        return gen_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any):
+        with context():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _bounded_number(component: gr.components.Component) -> bool:
+    """A slider or number whose bounds Gradio checks itself (and fails on a non-number);
+    unbounded API numbers reach our handlers, whose messages are more precise."""
+    if isinstance(component, gr.Slider):
+        return True
+    return isinstance(component, gr.Number) and (component.minimum, component.maximum) != (None, None)
+
+
+def _allowed(component: gr.components.Component) -> str:
+    lo, hi = getattr(component, "minimum", None), getattr(component, "maximum", None)
+    if lo is not None and hi is not None:
+        return f" in [{lo:g}, {hi:g}]"
+    return f" ≥ {lo:g}" if lo is not None else ""
+
+
+_FILES = (gr.File, gr.Image)
+# Parameters added to an endpoint after scripts were written against it (trailing, with
+# defaults): a raw HTTP call that sends the old, shorter list gets the defaults for them, as
+# gradio_client callers do. {api_name: how many trailing inputs may be left out}.
+ADDED_LATER: dict[str, int] = dict(QUEUE.added_later)
+_SEND_FILES = "upload it with gradio_client.handle_file(path)"
+
+
+class Blocks(gr.Blocks):
+    """gr.Blocks whose refusals *before* our handlers run are clear messages too.
+
+    Gradio checks the argument count and lets each component preprocess its value before
+    a handler sees it; its own errors there reach API callers only as "the upstream app
+    has raised an exception" (show_error stays off so nothing internal leaks). This names
+    the parameter and what it expects instead.
+    """
+
+    # Gradio's queue poll intervals (idle, busy): see config.QueueConfig.
+    QUEUE_POLL_S = QUEUE.queue_poll_s
+    PROGRESS_POLL_S = QUEUE.progress_poll_s
+
+    def _poll(self, busy: bool) -> None:
+        queue = getattr(self, "_queue", None)
+        if queue is not None:
+            queue.sleep_when_free = self.QUEUE_POLL_S[busy]
+            queue.progress_update_sleep_when_free = self.PROGRESS_POLL_S[busy]
+
+    @contextlib.contextmanager
+    def _polling_slowly(self):
+        """Gradio's queue polls slowly while this context is open (one heavy job at a time)."""
+        self._poll(busy=True)
+        try:
+            yield
+        finally:
+            self._poll(busy=False)
+
+    def run_heavy_on_torch_thread(self) -> None:
+        """Move every HEAVY event's handler to the torch thread (call once, after building)."""
+        for block_fn in self.fns.values():
+            if block_fn.fn is not None and block_fn.concurrency_id == QUEUE.heavy_id:
+                block_fn.fn = torch_thread.heavy(around(block_fn.fn, self._polling_slowly))
+
+    @staticmethod
+    def _names(block_fn) -> tuple[str, list[str]]:
+        """The endpoint and its parameter names, for messages (built only when one is needed)."""
+        labels = block_fn.input_parameter_names or [c.label for c in block_fn.inputs]
+        endpoint = f"/{block_fn.api_name}" if block_fn.api_name else "this action"
+        return endpoint, [name or f"param_{i}" for i, name in enumerate(labels)]
+
+    def validate_inputs(self, block_fn, inputs: list[Any]) -> None:
+        # runs before every event, slider drags included: the checks are cheap isinstance
+        # tests, and names are looked up only for the message of a refusal
+        missing = len(block_fn.inputs) - len(inputs)
+        if 0 < missing <= ADDED_LATER.get(block_fn.api_name or "", 0):  # an old call: the defaults
+            inputs.extend(c.value for c in block_fn.inputs[len(inputs) :])
+        if len(inputs) < len(block_fn.inputs):
+            endpoint, names = self._names(block_fn)
+            raise gr.Error(
+                f"{endpoint} expects {len(block_fn.inputs)} values ({', '.join(names)}); got {len(inputs)}.",
+                print_exception=False,
+            )
+        for i, (component, value) in enumerate(zip(block_fn.inputs, inputs, strict=False)):
+            if value is None:
+                continue
+            if _bounded_number(component) and not _is_real(value):
+                name = self._names(block_fn)[1][i]
+                raise gr.Error(
+                    f"{name} must be a number{_allowed(component)}; got {value!r:.80}.", print_exception=False
+                )
+            if isinstance(component, _FILES) and not isinstance(value, dict):
+                name = self._names(block_fn)[1][i]
+                raise gr.Error(
+                    f"{name} must be a file: {_SEND_FILES}; got {value!r:.80}.", print_exception=False
+                )
+        super().validate_inputs(block_fn, inputs)
+
+    async def preprocess_data(self, block_fn, inputs: list[Any], state, explicit_call: bool = False):
+        try:
+            return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+        except gr.Error:
+            raise
+        except ValueError:  # Gradio's file checks (a path it never received) and component parsing
+            endpoint, names = self._names(block_fn)
+            files = [n for c, n in zip(block_fn.inputs, names, strict=False) if isinstance(c, _FILES)]
+            what = " or ".join(files) if files else "an argument"
+            raise gr.Error(
+                f"{endpoint}: {what} could not be read; {_SEND_FILES}, other values as documented.",
+                print_exception=False,
+            ) from None

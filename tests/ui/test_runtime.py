@@ -1,0 +1,265 @@
+"""ui.runtime: what the app relies on below Gradio's and torch's public APIs.
+
+The first tests are canaries: each checks one private method, attribute or library symbol
+that diffusion_demo/ui/runtime.py uses, and fails with a message naming the function there
+to revisit when a Gradio or torch upgrade changes it. The rest test runtime's behaviour
+(`around`, the OpenMP limit, heavy events on the torch thread, the queue's polling).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import inspect
+import sys
+import threading
+
+import gradio as gr
+import pytest
+import torch
+from gradio.blocks import BlockFunction
+from gradio.queueing import Queue
+
+from diffusion_demo.ui import runtime, torch_thread
+from diffusion_demo.ui.common import HEAVY, around
+
+needs_libgomp = pytest.mark.skipif(runtime.openmp_threads() is None, reason="torch without libgomp")
+
+
+def changed(name: str, function: str, library: str = "Gradio") -> str:
+    """The canaries' message: what changed and where to look."""
+    version = gr.__version__ if library == "Gradio" else torch.__version__
+    return f"{library} {version} changed {name}: revisit diffusion_demo/ui/runtime.py {function}"
+
+
+def parameters(fn) -> list[str]:
+    return list(inspect.signature(fn).parameters)
+
+
+# --------------------------------------------------------------------------------------
+# Canaries: Gradio
+# --------------------------------------------------------------------------------------
+
+OVERRIDDEN = [
+    ("validate_inputs", ["self", "block_fn", "inputs"], False),
+    ("preprocess_data", ["self", "block_fn", "inputs", "state", "explicit_call"], True),
+]
+
+
+@pytest.mark.parametrize("name, params, is_async", OVERRIDDEN, ids=[o[0] for o in OVERRIDDEN])
+def test_the_overridden_gradio_methods_keep_their_signature(name, params, is_async):
+    where = f"Blocks.{name}"
+    method = getattr(gr.blocks.Blocks, name, None)
+    assert method is not None, changed(f"gradio.blocks.Blocks.{name} (gone)", where)
+    assert parameters(method) == params, changed(
+        f"gradio.blocks.Blocks.{name}{inspect.signature(method)}", where
+    )
+    assert inspect.iscoroutinefunction(method) == is_async, changed(
+        f"gradio.blocks.Blocks.{name} (async?)", where
+    )
+    assert parameters(getattr(runtime.Blocks, name)) == params, where  # ours matches what we super()
+
+
+@pytest.mark.parametrize(
+    "caller, call, function",
+    [
+        ("preprocess_data", "self.validate_inputs(", "Blocks.validate_inputs"),
+        ("process_api", "self.preprocess_data(", "Blocks.preprocess_data"),
+        ("call_function", "block_fn.fn", "Blocks.run_heavy_on_torch_thread"),
+    ],
+)
+def test_gradio_still_calls_what_runtime_overrides_or_rewrites(caller, call, function):
+    """An override Gradio no longer calls would be silently skipped: its source must call it."""
+    method = getattr(gr.blocks.Blocks, caller, None)
+    assert method is not None, changed(f"gradio.blocks.Blocks.{caller} (gone)", function)
+    assert call in inspect.getsource(method), changed(
+        f"gradio.blocks.Blocks.{caller} (no longer calls {call.rstrip('(')})", function
+    )
+
+
+def test_runtime_adds_no_name_gradio_blocks_already_has():
+    """Our Blocks' own names must not shadow a Gradio internal of the same name."""
+    ours = {
+        "_poll",
+        "_polling_slowly",
+        "run_heavy_on_torch_thread",
+        "_names",
+        "QUEUE_POLL_S",
+        "PROGRESS_POLL_S",
+    }
+    assert ours <= set(vars(runtime.Blocks))
+    for name in sorted(ours):
+        assert not hasattr(gr.Blocks, name), changed(
+            f"gradio.blocks.Blocks.{name} (added; ours shadows it)", f"Blocks.{name}"
+        )
+
+
+@pytest.mark.parametrize(
+    "method, attribute",
+    [
+        ("start_processing", "self.sleep_when_free"),
+        ("start_progress_updates", "self.progress_update_sleep_when_free"),
+    ],
+)
+def test_the_queue_still_polls_with_the_attributes_runtime_sets(method, attribute):
+    name = f"gradio.queueing.Queue.{attribute.removeprefix('self.')}"
+    assert hasattr(Queue, method), changed(f"gradio.queueing.Queue.{method} (gone)", "Blocks._poll")
+    assert attribute in inspect.getsource(getattr(Queue, method)), changed(name, "Blocks._poll")
+
+
+def test_blocks_queue_and_block_functions_have_what_runtime_reads():
+    with runtime.Blocks() as demo:
+        number = gr.Number(label="n", minimum=0, maximum=1)
+        gr.Button().click(lambda n: n, number, number, api_name="echo", **HEAVY)
+    demo.queue()
+    queue = getattr(demo, "_queue", None)
+    assert isinstance(queue, Queue), changed("Blocks._queue", "Blocks._poll")
+    for attribute in ("sleep_when_free", "progress_update_sleep_when_free"):
+        assert isinstance(getattr(queue, attribute, None), float), changed(
+            f"Queue.{attribute}", "Blocks._poll"
+        )
+    assert isinstance(demo.fns, dict), changed("Blocks.fns", "Blocks.run_heavy_on_torch_thread")
+    (block_fn,) = demo.fns.values()
+    assert isinstance(block_fn, BlockFunction), changed(
+        "Blocks.fns (values)", "Blocks.run_heavy_on_torch_thread"
+    )
+    for attribute in ("fn", "concurrency_id", "inputs", "api_name", "input_parameter_names"):
+        assert hasattr(block_fn, attribute), changed(
+            f"BlockFunction.{attribute}", "Blocks.run_heavy_on_torch_thread / _names"
+        )
+    assert block_fn.concurrency_id == HEAVY["concurrency_id"] and block_fn.inputs == [number]
+    assert block_fn.api_name == "echo"
+
+
+def test_the_layout_tree_has_what_the_deep_links_walk():
+    with gr.Blocks():
+        with gr.Tabs() as tabs:
+            with gr.Tab("A", id="a") as a, gr.Row(), gr.Column():
+                slider = gr.Slider(0, 1)
+            gr.Tab("No id")
+        outside = gr.Number()
+    assert hasattr(slider, "parent"), changed("Block.parent", "owner_tab")
+    assert hasattr(tabs, "children"), changed("BlockContext.children", "child_tabs")
+    assert runtime.owner_tab(slider) == "a", changed("Block.parent", "owner_tab")
+    assert runtime.owner_tab(outside) is None
+    assert runtime.child_tabs(tabs) == [a], changed("BlockContext.children", "child_tabs")
+
+
+# --------------------------------------------------------------------------------------
+# Canaries: torch's libgomp
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux", reason="torch's Linux wheels ship libgomp; others use their own OpenMP"
+)
+def test_torch_still_ships_and_uses_libgomp():
+    assert "parallel backend: OpenMP" in torch.__config__.parallel_info(), changed(
+        "its parallel backend (not OpenMP)", "single_threaded", "torch"
+    )
+    assert runtime.LIBGOMP.is_file(), changed(
+        f"where libgomp lives ({runtime.LIBGOMP} is gone; single_threaded is a no-op)", "_libgomp", "torch"
+    )
+    lib = ctypes.CDLL(str(runtime.LIBGOMP))
+    for symbol in ("omp_set_num_threads", "omp_get_max_threads"):
+        assert hasattr(lib, symbol), changed(f"libgomp ({symbol} missing)", "single_threaded", "torch")
+    assert runtime.openmp_threads() is not None, changed("libgomp (not loaded)", "_libgomp", "torch")
+
+
+# --------------------------------------------------------------------------------------
+# Behaviour
+# --------------------------------------------------------------------------------------
+
+
+def recording_context(log: list[str]):
+    @contextlib.contextmanager
+    def context():
+        log.append("enter")
+        try:
+            yield
+        finally:
+            log.append("exit")
+
+    return context
+
+
+def test_around_a_call_enters_and_exits_once_and_passes_the_result():
+    log: list[str] = []
+
+    def add(a, b=0):
+        log.append("call")
+        return a + b
+
+    wrapped = around(add, recording_context(log))
+    assert wrapped(2, b=3) == 5
+    assert log == ["enter", "call", "exit"]
+    assert wrapped.__wrapped__ is add  # Gradio reads the signature through functools.wraps
+
+
+def test_around_a_generator_spans_its_whole_run_and_exits_when_closed():
+    log: list[str] = []
+
+    def count(n):
+        for i in range(n):
+            log.append(f"step {i}")
+            yield i
+
+    assert list(around(count, recording_context(log))(2)) == [0, 1]
+    assert log == ["enter", "step 0", "step 1", "exit"]
+
+    log.clear()
+    gen = around(count, recording_context(log))(5)
+    assert next(gen) == 0
+    assert log == ["enter", "step 0"]  # still inside while the generator is paused
+    gen.close()  # what Gradio does on Stop
+    assert log == ["enter", "step 0", "exit"]
+
+
+@needs_libgomp
+def test_other_threads_get_one_openmp_thread_the_torch_thread_keeps_its_own():
+    import torch
+
+    def own_threads() -> int | None:
+        torch.get_num_threads()  # torch's per-thread set-up, which a chain would trigger
+        return runtime.openmp_threads()
+
+    before = torch_thread.call(own_threads)
+    seen = {}
+
+    def light():
+        seen["default"] = own_threads()
+        runtime.single_threaded()
+        seen["light"] = runtime.openmp_threads()
+        torch.randn(3, 256, 256).mul(2).sum()  # a parallel-sized op: must not start a pool
+
+    t = threading.Thread(target=light)
+    t.start()
+    t.join()
+    assert seen["light"] == 1
+    torch_thread.call(runtime.single_threaded)  # a no-op there
+    assert torch_thread.call(own_threads) == before == seen["default"]
+
+
+def test_every_heavy_event_of_the_app_runs_on_the_torch_thread(tiny_denoiser):
+    from diffusion_demo.ui import build_demo
+
+    demo = build_demo(denoiser=tiny_denoiser)
+    heavy = [fn for fn in demo.fns.values() if fn.concurrency_id == HEAVY["concurrency_id"]]
+    assert len(heavy) >= 10  # the chains, comparison, round trip, 2D training, exports
+    for block_fn in heavy:
+        assert getattr(block_fn.fn, "on_torch_thread", False), block_fn.name
+    reverse = next(fn for fn in heavy if fn.api_name == "reverse")
+    assert reverse.types_generator
+    # Gradio's queue polls every 1 ms when idle, every 5 ms while a heavy job runs (its
+    # wake-ups slowed the chain by ~25%)
+    queue = demo._queue
+    assert (queue.sleep_when_free, queue.progress_update_sleep_when_free) == (0.001, 0.01)
+    seen = []
+
+    def job():
+        seen.append((queue.sleep_when_free, queue.progress_update_sleep_when_free))
+        yield 1
+
+    assert list(around(job, demo._polling_slowly)()) == [1]
+    assert seen == [(0.005, 0.05)]
+    assert (queue.sleep_when_free, queue.progress_update_sleep_when_free) == (0.001, 0.01)
