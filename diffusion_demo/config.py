@@ -364,6 +364,7 @@ EXPORT = ExportSettings()
 DOWNLOADS = DownloadSettings()
 
 
+@dataclass(frozen=True)
 class QueueConfig:
     # Every event that runs seconds of torch work (chains, 2D training, exports) shares one
     # worker: torch already keeps both cores busy, so two such jobs would only slow each other.
