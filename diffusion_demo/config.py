@@ -191,3 +191,54 @@ REVERSE = ReverseLimits()
 TRAIN = TrainConfig()
 GUIDANCE = GuidanceConfig()
 INPAINT = InpaintConfig()
+
+
+# --- Evaluation: sample-quality targets and sizes (training/evaluate.py, cli/evaluate.py) ---
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What a good sample set scores (cli/evaluate.py checks a run against one of these)."""
+
+    # "Confident" means the classifier gives the top digit at least this probability.
+    confidence: float = 0.8
+    # Good samples are recognisable digits: at least 90% of them confident.
+    min_confident: float = 0.90
+    # Mode collapse shows as missing digits: each of the 10 must be >= 4% (uniform is 10%).
+    min_class_fraction: float = 0.04
+    # FD grows with blur and artefacts; within 3x of real-vs-real is "looks like the data".
+    max_fd_ratio: float = 3.0
+    # A model that copies its training digits has NN ratio near 0; unseen real digits ~1.
+    min_nn_ratio: float = 0.6
+    # A steered run: the classifier must read each sample as the digit asked for (every digit).
+    min_label_accuracy: float = 0.97
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """How much to generate and score in an evaluation and in the steps-vs-quality sweep."""
+
+    # 500 samples: 50 per digit on average, enough for a 128-d covariance and a stable
+    # histogram; DDIM-50 costs a couple of minutes on 2 CPU cores, DDPM-1000 ~20x that.
+    num_samples: int = 500
+    # 64 images per UNet call: per-image cost stops falling beyond that on a CPU, and the
+    # memory stays small (64 x 784 floats per state).
+    batch_size: int = 64
+    # Subsampling the held-out digits for the baseline is seeded: reruns compare equal.
+    reference_seed: int = 0
+    # The steps-vs-quality sweep (the reverse tab's chart): the step counts, per sampler.
+    # DDIM and DPM-Solver++ have converged by 250 steps; DDPM needs its 1000.
+    sweep_steps: tuple[int, ...] = (10, 20, 50, 100, 250, 1000)
+    sweep_max_steps: tuple[tuple[str, int], ...] = (("ddpm", 1000), ("ddim", 250), ("dpmsolver", 250))
+    # Samples per point of the sweep: 40 points, so fewer than the 500 of a full evaluation.
+    sweep_samples: int = 200
+
+
+# The reverse-chain issue's targets: an unconditional model, or a --samples file.
+TARGETS = Targets()
+# The guidance issue's targets: the default settings (guided, digit "any") must beat real
+# held-out digits (96.4% confident) with every digit >= 7%, close to the data (FD <= 2x) and
+# not copies (NN >= 0.8); the unconditional model (w = 0) >= 92% confident, FD <= 2x.
+GUIDED_TARGETS = Targets(min_confident=0.97, min_class_fraction=0.07, max_fd_ratio=2.0, min_nn_ratio=0.8)
+UNCONDITIONAL_TARGETS = Targets(min_confident=0.92, max_fd_ratio=2.0)
+EVAL = EvalSettings()

@@ -45,7 +45,7 @@ DTYPES: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
 
 
 def _sample_args(p: argparse.ArgumentParser) -> None:
-    from ..training.evaluate import add_guidance_arguments
+    from .evaluate import add_guidance_arguments
 
     p.add_argument("--sampler", choices=SAMPLER_NAMES, default="ddim", help="reverse-chain sampler")
     add_guidance_arguments(p)
@@ -133,7 +133,7 @@ def run_sample(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from ..media import export
     from ..models import classifier
-    from ..training import evaluate
+    from . import evaluate
 
     parser = argparse.ArgumentParser(
         prog="python -m diffusion_demo",
