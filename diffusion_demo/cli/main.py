@@ -45,7 +45,7 @@ DTYPES: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
 
 
 def _sample_args(p: argparse.ArgumentParser) -> None:
-    from ..training.evaluate import add_guidance_arguments
+    from .evaluate import add_guidance_arguments
 
     p.add_argument("--sampler", choices=SAMPLER_NAMES, default="ddim", help="reverse-chain sampler")
     add_guidance_arguments(p)
@@ -131,8 +131,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..training import evaluate  # deferred: torch and the media stack load only when parsing
-    from . import classifier, export
+    from . import classifier, evaluate, export  # deferred: torch and the media stack load only when parsing
 
     parser = argparse.ArgumentParser(
         prog="python -m diffusion_demo",

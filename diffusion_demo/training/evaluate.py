@@ -1,9 +1,7 @@
-"""Score generated digits with the project's classifier: are they digits, all ten, real-looking, new?
+"""Sample-quality metrics: are the generated digits digits, all ten, real-looking, new?
 
-    python -m diffusion_demo evaluate --sampler ddim --steps 50 --num-samples 500
-    python -m diffusion_demo evaluate --samples samples.npy        # score saved samples
-
-Four figures, each against a target (the targets of the reverse-chain issue):
+The classifier (models.classifier) judges; four figures, each against a target
+(config.Targets, the targets of the reverse-chain issue):
 
 * confident: the fraction of samples the classifier labels with probability >= 0.8;
 * classes: the histogram of predicted labels; all 10 digits must be present, none under 4%;
@@ -13,64 +11,47 @@ Four figures, each against a target (the targets of the reverse-chain issue):
 * nearest-neighbour ratio: the median L2 pixel distance from each sample to its nearest
   training digit, divided by the same median for held-out real digits. Near 1 means the
   samples are as far from the training set as unseen real digits; near 0 means copying.
+
+Also the batched generation the CLI and the exports share (`generate`). The `evaluate`
+sub-command (flags, report table, JSON line) is cli/evaluate.py.
+
+May import: config, diffusion, models, training.data and libraries. Never media, ui or cli.
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import json
-import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
+from ..config import EVAL, GUIDED_TARGETS, TARGETS, UNCONDITIONAL_TARGETS, EvalSettings, Targets
 from ..diffusion.batch import Generated, batch_seed, frame_indices, generate, to_unit  # noqa: F401 (re-exported)
+from .data import split
 
-
-@dataclass(frozen=True)
-class Targets:
-    # "Confident" means the classifier gives the top digit at least this probability.
-    confidence: float = 0.8
-    # Good samples are recognisable digits: at least 90% of them confident.
-    min_confident: float = 0.90
-    # Mode collapse shows as missing digits: each of the 10 must be >= 4% (uniform is 10%).
-    min_class_fraction: float = 0.04
-    # FD grows with blur and artefacts; within 3x of real-vs-real is "looks like the data".
-    max_fd_ratio: float = 3.0
-    # A model that copies its training digits has NN ratio near 0; unseen real digits ~1.
-    min_nn_ratio: float = 0.6
-    # A steered run: the classifier must read each sample as the digit asked for (every digit).
-    min_label_accuracy: float = 0.97
-
-
-@dataclass(frozen=True)
-class EvalSettings:
-    # 500 samples: 50 per digit on average, enough for a 128-d covariance and a stable
-    # histogram; DDIM-50 costs a couple of minutes on 2 CPU cores, DDPM-1000 ~20x that.
-    num_samples: int = 500
-    # 64 images per UNet call: per-image cost stops falling beyond that on a CPU, and the
-    # memory stays small (64 x 784 floats per state).
-    batch_size: int = 64
-    # Subsampling the held-out digits for the baseline is seeded: reruns compare equal.
-    reference_seed: int = 0
-    # The steps-vs-quality sweep (the reverse tab's chart): the step counts, per sampler.
-    # DDIM and DPM-Solver++ have converged by 250 steps; DDPM needs its 1000.
-    sweep_steps: tuple[int, ...] = (10, 20, 50, 100, 250, 1000)
-    sweep_max_steps: tuple[tuple[str, int], ...] = (("ddpm", 1000), ("ddim", 250), ("dpmsolver", 250))
-    # Samples per point of the sweep: 40 points, so fewer than the 500 of a full evaluation.
-    sweep_samples: int = 200
-
-
-TARGETS = Targets()
-# The guidance issue's targets: the default settings (guided, digit "any") must beat real
-# held-out digits (96.4% confident) with every digit >= 7%, close to the data (FD <= 2x) and
-# not copies (NN >= 0.8); the unconditional model (w = 0) >= 92% confident, FD <= 2x.
-GUIDED_TARGETS = Targets(min_confident=0.97, min_class_fraction=0.07, max_fd_ratio=2.0, min_nn_ratio=0.8)
-UNCONDITIONAL_TARGETS = Targets(min_confident=0.92, max_fd_ratio=2.0)
-EVAL = EvalSettings()
+# The settings moved to config.py; these names stay importable from here (tests, sweep).
+__all__ = [
+    "EVAL",
+    "GUIDED_TARGETS",
+    "TARGETS",
+    "UNCONDITIONAL_TARGETS",
+    "Check",
+    "EvalSettings",
+    "Generated",
+    "References",
+    "Report",
+    "Targets",
+    "batch_seed",
+    "frame_indices",
+    "frechet_distance",
+    "generate",
+    "nn_distances",
+    "per_digit_accuracy",
+    "references",
+    "score",
+    "to_unit",
+]
 
 
 # --- references and metrics ---------------------------------------------------------------
@@ -89,8 +70,6 @@ class References:
 
 def references(clf) -> References:
     """data.split()'s training and held-out digits, with the classifier's features of both."""
-    from .data import split
-
     (x_tr, _), (x_ho, y_ho) = split()
     return References(x_tr, x_ho, y_ho, clf.predict(x_tr).features, clf.predict(x_ho).features)
 
@@ -276,193 +255,12 @@ def per_digit_accuracy(predicted: np.ndarray, asked: np.ndarray) -> list[float |
     return [float((predicted[asked == d] == d).mean()) if (asked == d).any() else None for d in range(10)]
 
 
-def format_report(report: Report, title: str) -> str:
-    """The human-readable table: one line per target with PASS/FAIL, then the histogram."""
-    lines = [title]
-    for c in report.checks:
-        lines.append(f"  {'PASS' if c.passed else 'FAIL'}  {c.name:<22} {c.value:<44} target {c.target}")
-    hist = "  ".join(f"{d}:{f:.0%}" for d, f in enumerate(report.class_fractions))
-    lines.append(f"  classes  {hist}")
-    if report.label_accuracy is not None:
-        lines.append(f"  read as the digit asked for: {report.label_accuracy:.1%}")
-    lines.append(f"  overall  {'PASS' if report.passed else 'FAIL'}")
-    return "\n".join(lines)
+def __getattr__(name: str) -> Any:
+    """TEMPORARY: `add_guidance_arguments` moved to cli/evaluate.py; media/export.py and
+    media/inpaint_export.py still import it from here until their argparse moves to cli.
+    Resolved lazily (so training does not import cli at import time); remove with them."""
+    if name == "add_guidance_arguments":
+        from ..cli.evaluate import add_guidance_arguments  # temporary re-export, see above
 
-
-def load_samples(path: str | os.PathLike) -> np.ndarray:
-    """Samples saved by `sample --out x.npy`: float32 (N, H, W) in [0, 1]."""
-    path = Path(path)
-    if path.suffix.lower() != ".npy":
-        raise ValueError(f"--samples must be a .npy file; got {path.name!r}: expected one of .npy.")
-    if not path.is_file():
-        raise ValueError(f"--samples file {path} does not exist.")
-    try:
-        return np.load(path, allow_pickle=False)
-    except Exception as exc:
-        raise ValueError(
-            f"--samples file {path} is not a readable .npy array ({type(exc).__name__})."
-        ) from None
-
-
-# --- CLI ----------------------------------------------------------------------------------
-
-
-def add_guidance_arguments(p: argparse.ArgumentParser, default_w: float | None = None) -> None:
-    """--digit and --guidance, with the reverse tab's meaning and defaults (sample, evaluate,
-    export)."""
-    from ..config import DIGIT_CHOICES, GUIDANCE
-
-    w = GUIDANCE.default_w if default_w is None else default_w
-    p.add_argument(
-        "--digit",
-        choices=DIGIT_CHOICES,
-        default="any",
-        help="any (a label per sample from the seed), a digit 0-9, or each (0-9 in turn)",
-    )
-    p.add_argument(
-        "--guidance",
-        type=float,
-        default=w,
-        help=f"classifier-free guidance w in [0, {GUIDANCE.max_w:g}] (default {w:g}): 0 unconditional, "
-        "1 conditional, more steers harder",
-    )
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..config import MODEL, SAMPLER_NAMES
-
-    p.add_argument("--sampler", choices=SAMPLER_NAMES, default="ddim", help="reverse-chain sampler")
-    add_guidance_arguments(p)
-    p.add_argument(
-        "--guidance-interval",
-        type=int,
-        nargs=2,
-        default=None,
-        metavar=("LO", "HI"),
-        help="apply w only at diffusers timesteps LO..HI (plain conditional elsewhere)",
-    )
-    p.add_argument(
-        "--sweep",
-        action="store_true",
-        help="steps-vs-quality sweep (every sampler, w = 0 and --guidance): writes CHECKPOINT/quality.json",
-    )
-    p.add_argument("--steps", type=int, default=50, help="sampler steps (1 … 1000)")
-    p.add_argument("--num-samples", type=int, default=EVAL.num_samples, help="samples to generate and score")
-    p.add_argument("--seed", type=int, default=0, help="seed of the first batch's x_T")
-    p.add_argument("--eta", type=float, default=0.0, help="DDIM's eta (0 = deterministic)")
-    p.add_argument("--batch-size", type=int, default=EVAL.batch_size, help="images per UNet call")
-    p.add_argument("--checkpoint", type=Path, default=MODEL.checkpoint, help="DDPMPipeline folder")
-    p.add_argument(
-        "--dtype",
-        choices=("auto", "fp32", "bf16", "fp16"),
-        default="auto",
-        help="UNet compute dtype: auto picks bf16 where it is clearly faster (AMX CPUs), else fp32",
-    )
-    p.add_argument("--samples", type=Path, default=None, help="score this .npy (N×28×28 in [0, 1]) instead")
-    p.add_argument("--save-samples", type=Path, default=None, help="also write the generated samples (.npy)")
-    p.add_argument(
-        "--classifier", type=Path, default=None, help="classifier folder (default assets/classifier)"
-    )
-    p.add_argument("--json", type=Path, default=None, help="also write the JSON line to this file")
-    p.add_argument("--strict", action="store_true", help="exit with code 1 when a target fails")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def run(args: argparse.Namespace) -> int:
-    """The `evaluate` sub-command. ValueError / CheckpointError for bad input (exit 2 upstream)."""
-    from ..diffusion.sampling import validate_request
-    from ..models import classifier, unet
-    from . import data
-
-    if args.save_samples is not None and args.save_samples.suffix.lower() != ".npy":
-        raise ValueError(
-            f"--save-samples must end in .npy; got {args.save_samples.name!r}: expected one of .npy."
-        )
-    data.require()  # the real digits are the reference: say so before minutes of sampling
-    clf = classifier.load(args.classifier) if args.classifier else classifier.load()
-    info: dict = {}
-    if args.samples is not None:
-        samples = load_samples(args.samples)
-        title = f"{args.samples} ({len(samples)} samples)"
-        info["source"] = str(args.samples)
-    else:
-        request = validate_request(
-            args.sampler,
-            args.steps,
-            args.num_samples,
-            args.seed,
-            args.eta,
-            max_samples=1_000_000,
-            digit=args.digit,
-            guidance=args.guidance,
-        )
-        if args.guidance_interval is not None:
-            request = dataclasses.replace(request, guidance_interval=check_interval(args.guidance_interval))
-        den = unet.load(args.checkpoint, autocast=args.dtype)
-        unet.compile_if_worth_it(den, args.batch_size, request.num_samples * request.steps)
-        if getattr(args, "sweep", False):
-            from .sweep import sweep  # the sweep is a loop of this module's generate and score
-
-            return sweep(den, clf, args)
-        gen = generate(den, request, args.batch_size, progress=not args.quiet)
-        samples = gen.samples
-        if args.save_samples is not None:
-            args.save_samples.parent.mkdir(parents=True, exist_ok=True)
-            np.save(args.save_samples, samples)
-        card = _training_card(args.checkpoint)
-        info = {
-            "sampler": request.sampler,
-            "steps": request.steps,
-            "eta": request.eta,
-            "digit": request.digit if den.null_label is not None else None,
-            "guidance": request.guidance if den.null_label is not None else None,
-            "guidance_interval": list(request.guidance_interval),
-            "seed": request.seed,
-            "checkpoint": str(args.checkpoint),
-            "checkpoint_step": card.get("steps"),
-            "dtype": str(den.autocast or torch.float32).removeprefix("torch."),
-            "generate_s": round(gen.seconds, 1),
-            "s_per_sample": round(gen.seconds / len(samples), 4),
-        }
-        title = (
-            f"{request.sampler.upper()}-{request.steps}"
-            + (f" eta={request.eta:g}" if request.sampler == "ddim" and request.eta else "")
-            + (f", digit {request.digit}, w={request.guidance:g}" if den.null_label is not None else "")
-            + f", {len(samples)} samples, seed {request.seed}, checkpoint step {card.get('steps', '?')}"
-            + f", {gen.seconds:.0f} s"
-        )
-    # how often a sample is read as the digit it was steered to (w > 0: a conditional run)
-    labels = gen.labels if args.samples is None and request.guidance > 0 else None
-    report = score(
-        samples, clf, references(clf), targets_for(args, den if args.samples is None else None), labels
-    )
-    print(format_report(report, title))
-    line = json.dumps(info | report.to_dict())
-    print(line)
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(line + "\n")
-    return 1 if args.strict and not report.passed else 0
-
-
-def _training_card(path: Path) -> dict:
-    try:
-        return json.loads((Path(path) / "training.json").read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def targets_for(args: argparse.Namespace, den) -> Targets:
-    """The guidance issue's targets for a run of a class-conditional model (guided, or w = 0),
-    the first issue's otherwise (an unconditional model, or a --samples file)."""
-    if den is None or den.null_label is None:
-        return TARGETS
-    return GUIDED_TARGETS if args.guidance > 0 else UNCONDITIONAL_TARGETS
-
-
-def check_interval(interval: list[int]) -> tuple[int, int]:
-    """--guidance-interval LO HI: diffusers timesteps with 0 <= LO <= HI <= 999."""
-    lo, hi = (int(v) for v in interval)
-    if not 0 <= lo <= hi <= 999:
-        raise ValueError(f"--guidance-interval must be LO HI with 0 <= LO <= HI <= 999; got {lo} {hi}.")
-    return lo, hi
+        return add_guidance_arguments
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

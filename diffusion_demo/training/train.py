@@ -20,16 +20,23 @@ import dataclasses
 import json
 import math
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from diffusers import DDPMScheduler, UNet2DModel
+from tqdm import tqdm
 
 from ..config import MODEL, TRAIN, TrainConfig
 from . import data
 
+# (The docstring above is `train --help`.) This module owns the training loop, the exported
+# folder and its card; it may import config, training.data and libraries, never media, ui or cli.
+
 STATE_FILE = "training_state.pt"
+# The card next to the exported model (steps, loss, config): what `evaluate` reports.
+CARD_FILE = "training.json"
 
 
 def build_unet(cfg: TrainConfig = TRAIN, tiny: bool = False, conditional: bool = True) -> UNet2DModel:
@@ -99,11 +106,146 @@ def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
 
 def export(ema: UNet2DModel, out: Path, card: dict) -> None:
     """Write the diffusers DDPMPipeline folder: unet/, scheduler/, model_index.json, card."""
-    from diffusers import DDPMPipeline
+    from diffusers import DDPMPipeline  # deferred for start-up time: pulls in all pipelines
 
     pipe = DDPMPipeline(unet=ema, scheduler=build_train_scheduler())
     pipe.save_pretrained(out, safe_serialization=True)
-    (out / "training.json").write_text(json.dumps(card, indent=2) + "\n")
+    (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+
+
+def training_card(checkpoint: str | Path) -> dict:
+    """The card `export` wrote next to a checkpoint (steps, loss, config); {} when it has none."""
+    try:
+        return json.loads((Path(checkpoint) / CARD_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+@dataclass
+class TrainState:
+    """Everything a resumed run needs: the weights, their EMAs, the optimiser, the RNG, the log."""
+
+    model: UNet2DModel
+    ema: UNet2DModel
+    extra: dict[float, UNet2DModel]  # further EMAs, by decay (cfg.extra_ema_decays)
+    opt: torch.optim.Optimizer
+    gen: torch.Generator  # draws every batch, label drop, t and ε: resumes bit-identically
+    step: int = 0
+    elapsed: float = 0.0
+    losses: list[float] = field(default_factory=list)
+
+    def models(self) -> tuple[UNet2DModel, ...]:
+        return (self.model, self.ema, *self.extra.values())
+
+    def state_dict(self) -> dict:
+        """The training-state file's contents (STATE_FILE)."""
+        return {
+            "model": self.model.state_dict(),
+            "ema": self.ema.state_dict(),
+            "extra_ema": {d: m.state_dict() for d, m in self.extra.items()},
+            "opt": self.opt.state_dict(),
+            "gen": self.gen.get_state(),
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "losses": self.losses,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.ema.load_state_dict(state["ema"])
+        for d, m in self.extra.items():
+            if d in state.get("extra_ema", {}):
+                m.load_state_dict(state["extra_ema"][d])
+        self.opt.load_state_dict(state["opt"])
+        self.gen.set_state(state["gen"])
+        self.step, self.elapsed, self.losses = state["step"], state["elapsed"], state["losses"]
+
+
+def training_digits(cfg: TrainConfig, limit_digits: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training split as x_0 in [-1, 1], (N, 1, 28, 28), and its labels (held-out digits excluded)."""
+    (x_train, y_train), _ = data.split(cfg.holdout_per_class)
+    if limit_digits:
+        x_train, y_train = x_train[:limit_digits], y_train[:limit_digits]
+    x0 = torch.from_numpy(x_train).unsqueeze(1) * 2 - 1  # [0, 1] -> [-1, 1]
+    return x0, torch.from_numpy(y_train).long()
+
+
+def new_state(cfg: TrainConfig, tiny: bool = False) -> TrainState:
+    """A fresh UNet (initialised from torch's global RNG), its EMA copies, AdamW, the seeded RNG."""
+    model = build_unet(cfg, tiny)
+    ema = copy.deepcopy(model).eval().requires_grad_(False)
+    extra = {d: copy.deepcopy(model).eval().requires_grad_(False) for d in cfg.extra_ema_decays}
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    return TrainState(model, ema, extra, opt, torch.Generator().manual_seed(cfg.seed))
+
+
+def draw_batch(
+    x0_all: torch.Tensor, labels: torch.Tensor, state: TrainState, cfg: TrainConfig, T: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Step 1 of Algorithm 1 (Ho et al. 2020): clean digits x_0 with labels y (some dropped to ∅,
+    Ho & Salimans 2022), t ~ U{0..T-1} and ε ~ N(0, I), all from the run's generator, in this order."""
+    gen = state.gen
+    idx = torch.randint(0, len(x0_all), (cfg.batch_size,), generator=gen)
+    x0 = x0_all[idx]
+    p_uncond = cfg.p_uncond if state.step < cfg.steps else cfg.finetune_p_uncond  # phase 2: more ∅
+    y = drop_labels(labels[idx], p_uncond, cfg.num_class_embeds - 1, gen)
+    t = torch.randint(0, T, (len(idx),), generator=gen)
+    noise = torch.randn(x0.shape, generator=gen)
+    return x0, y, t, noise
+
+
+def optimisation_step(
+    state: TrainState,
+    cfg: TrainConfig,
+    scheduler: DDPMScheduler,
+    batch: tuple[torch.Tensor, ...],
+    alphas_cumprod: torch.Tensor,
+    amp: torch.dtype,
+) -> torch.Tensor:
+    """Steps 2-3 of Algorithm 1: form x_t, take one AdamW step on the weighted ε loss; the loss."""
+    x0, y, t, noise = batch
+    device = alphas_cumprod.device
+    # 2. eq. 4 of Ho et al. 2020: x_t ~ q(x_t | x_0), by the scheduler
+    x_t = scheduler.add_noise(x0, noise, t)
+    x_t, t, y, noise = x_t.to(device), t.to(device), y.to(device), noise.to(device)
+    # 3. eq. 14 of Ho et al. 2020, ||ε - ε_θ(x_t, t, y)||², weighted per example by min-SNR-γ
+    with torch.autocast(device.type, dtype=amp, enabled=cfg.bf16):
+        eps_hat = state.model(x_t, t, class_labels=y if cfg.num_class_embeds else None).sample
+    per_example = (eps_hat.float() - noise).pow(2).mean(dim=(1, 2, 3))
+    loss = (min_snr_weight(alphas_cumprod[t], cfg.min_snr_gamma) * per_example).mean()
+    state.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(state.model.parameters(), 1.0)
+    state.opt.step()
+    return loss
+
+
+def update_emas(state: TrainState, cfg: TrainConfig) -> None:
+    """EMA warm-up (as in diffusers' EMAModel): short memory early, cfg.ema_decay later."""
+    for decay, m in ((cfg.ema_decay, state.ema), *state.extra.items()):
+        ema_update(m, state.model, min(decay, (1 + state.step) / (10 + state.step)))
+
+
+def save_checkpoint(state: TrainState, out: Path, card: dict, device: torch.device) -> dict:
+    """Write the training-state file and export the EMA weights with `card`; returns the card."""
+    torch.save(state.state_dict(), out / STATE_FILE)
+    export(state.ema.cpu(), out, card)
+    state.ema.to(device)
+    return card
+
+
+def make_card(state: TrainState, cfg: TrainConfig, num_digits: int, tiny: bool) -> dict:
+    """The summary written to training.json."""
+    losses = state.losses
+    return {
+        "steps": state.step,
+        "batch_size": cfg.batch_size,
+        "wall_time_s": round(state.elapsed, 1),
+        "final_loss": round(float(np.mean(losses[-200:])), 5) if losses else None,
+        "train_digits": num_digits,
+        "config": dataclasses.asdict(cfg),
+        "tiny": tiny,
+    }
 
 
 def train(
@@ -114,113 +256,43 @@ def train(
     threads: int | None = None,
 ) -> dict:
     """Train (or resume) and export; returns the summary written to training.json."""
-    from tqdm import tqdm
-
-    from .data import split
-
     if threads:
         torch.set_num_threads(threads)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    # 1. build: the seed fixes the UNet's initial weights and the generator of every batch
     torch.manual_seed(cfg.seed)
-    (x_train, y_train), _ = split(cfg.holdout_per_class)
-    if limit_digits:
-        x_train, y_train = x_train[:limit_digits], y_train[:limit_digits]
-    data = torch.from_numpy(x_train).unsqueeze(1) * 2 - 1  # [0, 1] -> [-1, 1]
-    labels = torch.from_numpy(y_train).long()
-    null_label = cfg.num_class_embeds - 1
-
+    x0_all, labels = training_digits(cfg, limit_digits)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = build_unet(cfg, tiny)
-    ema = copy.deepcopy(model).eval().requires_grad_(False)
-    extra = {d: copy.deepcopy(model).eval().requires_grad_(False) for d in cfg.extra_ema_decays}
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    state = new_state(cfg, tiny)
     scheduler = build_train_scheduler()
-    gen = torch.Generator().manual_seed(cfg.seed)
-    step, elapsed, losses = 0, 0.0, []
-
-    state_path = out / STATE_FILE
-    if state_path.exists():  # resume
-        state = torch.load(state_path, weights_only=False)
-        model.load_state_dict(state["model"])
-        ema.load_state_dict(state["ema"])
-        for d, m in extra.items():
-            if d in state.get("extra_ema", {}):
-                m.load_state_dict(state["extra_ema"][d])
-        opt.load_state_dict(state["opt"])
-        gen.set_state(state["gen"])
-        step, elapsed, losses = state["step"], state["elapsed"], state["losses"]
-        print(f"resuming from step {step}")
-
-    def save() -> dict:
-        card = {
-            "steps": step,
-            "batch_size": cfg.batch_size,
-            "wall_time_s": round(elapsed, 1),
-            "final_loss": round(float(np.mean(losses[-200:])), 5) if losses else None,
-            "train_digits": len(data),
-            "config": dataclasses.asdict(cfg),
-            "tiny": tiny,
-        }
-        torch.save(
-            {
-                "model": model.state_dict(),
-                "ema": ema.state_dict(),
-                "extra_ema": {d: m.state_dict() for d, m in extra.items()},
-                "opt": opt.state_dict(),
-                "gen": gen.get_state(),
-                "step": step,
-                "elapsed": elapsed,
-                "losses": losses,
-            },
-            state_path,
-        )
-        export(ema.cpu(), out, card)
-        ema.to(device)
-        return card
-
-    for m in (model, ema, *extra.values()):
+    if (out / STATE_FILE).exists():  # resume
+        state.load_state_dict(torch.load(out / STATE_FILE, weights_only=False))
+        print(f"resuming from step {state.step}")
+    for m in state.models():
         m.to(device)
     alphas_cumprod = scheduler.alphas_cumprod.to(device)
     amp = torch.bfloat16 if device.type == "cpu" else torch.float16
     total = cfg.steps + (cfg.finetune_steps if cfg.num_class_embeds else 0)
-    bar = tqdm(total=total, initial=step, desc="train", unit="step", dynamic_ncols=True)
-    model.train()
-    while step < total:
+    bar = tqdm(total=total, initial=state.step, desc="train", unit="step", dynamic_ncols=True)
+    state.model.train()
+    # 2. optimise: a batch, a step, the EMAs; a checkpoint every cfg.checkpoint_every steps
+    while state.step < total:
         t0 = time.perf_counter()
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, cfg)
-        # 1. a batch of clean digits x_0 with labels y (some dropped to ∅), t ~ U{0..T-1}, ε
-        idx = torch.randint(0, len(data), (cfg.batch_size,), generator=gen)
-        x0 = data[idx]
-        p_uncond = cfg.p_uncond if step < cfg.steps else cfg.finetune_p_uncond  # phase 2: more ∅
-        y = drop_labels(labels[idx], p_uncond, null_label, gen)
-        t = torch.randint(0, scheduler.config.num_train_timesteps, (len(idx),), generator=gen)
-        noise = torch.randn(x0.shape, generator=gen)
-        # 2. eq. 4 of Ho et al. 2020: x_t ~ q(x_t | x_0), by the scheduler
-        x_t = scheduler.add_noise(x0, noise, t)
-        x_t, t, y, noise = x_t.to(device), t.to(device), y.to(device), noise.to(device)
-        # 3. eq. 14 of Ho et al. 2020, ||ε - ε_θ(x_t, t, y)||², weighted per example by min-SNR-γ
-        with torch.autocast(device.type, dtype=amp, enabled=cfg.bf16):
-            eps_hat = model(x_t, t, class_labels=y if cfg.num_class_embeds else None).sample
-        per_example = (eps_hat.float() - noise).pow(2).mean(dim=(1, 2, 3))
-        loss = (min_snr_weight(alphas_cumprod[t], cfg.min_snr_gamma) * per_example).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        # EMA warm-up (as in diffusers' EMAModel): short memory early, cfg.ema_decay later.
-        for decay, m in ((cfg.ema_decay, ema), *extra.items()):
-            ema_update(m, model, min(decay, (1 + step) / (10 + step)))
-        step += 1
-        elapsed += time.perf_counter() - t0
-        losses.append(loss.item())
+        for group in state.opt.param_groups:
+            group["lr"] = lr_at(state.step, cfg)
+        batch = draw_batch(x0_all, labels, state, cfg, scheduler.config.num_train_timesteps)
+        loss = optimisation_step(state, cfg, scheduler, batch, alphas_cumprod, amp)
+        update_emas(state, cfg)
+        state.step += 1
+        state.elapsed += time.perf_counter() - t0
+        state.losses.append(loss.item())
         bar.update(1)
-        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", lr=f"{lr_at(step, cfg):.1e}")
-        if step % cfg.checkpoint_every == 0 or step == total:
-            save()
+        bar.set_postfix(loss=f"{np.mean(state.losses[-50:]):.4f}", lr=f"{lr_at(state.step, cfg):.1e}")
+        if state.step % cfg.checkpoint_every == 0 or state.step == total:
+            save_checkpoint(state, out, make_card(state, cfg, len(x0_all), tiny), device)
     bar.close()
-    return save()
+    return save_checkpoint(state, out, make_card(state, cfg, len(x0_all), tiny), device)
 
 
 def main(argv: list[str] | None = None) -> None:

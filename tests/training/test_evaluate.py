@@ -1,4 +1,4 @@
-"""Sample-quality metrics on inputs whose answer is known, batched generation, the evaluate CLI."""
+"""Sample-quality metrics on inputs whose answer is known, batched generation (the CLI: tests/cli/test_evaluate.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from diffusion_demo.cli.main import main
 from diffusion_demo.diffusion.sampling import ReverseRequest, sample
 from diffusion_demo.models import classifier
 from diffusion_demo.training import evaluate
@@ -118,13 +117,11 @@ def test_score_refuses_bad_samples(clf, refs, bad, message):
         evaluate.score(bad, clf, refs)
 
 
-def test_report_json_and_table(clf, refs):
+def test_report_json(clf, refs):
     report = evaluate.score(refs.heldout[:100], clf, refs)
     d = report.to_dict()
     assert set(d["checks"]) == {c.name for c in report.checks}
     assert json.loads(json.dumps(d))["num_samples"] == 100
-    table = evaluate.format_report(report, "title")
-    assert table.count("PASS") + table.count("FAIL") == 5  # four targets and the overall line
 
 
 # --- batched generation -------------------------------------------------------------------
@@ -171,44 +168,7 @@ def test_generate_from_a_given_start(tiny_denoiser):
     assert gen.samples.shape == (3, 28, 28)
 
 
-# --- the CLI ------------------------------------------------------------------------------
-
-
-def test_evaluate_cli_scores_a_npy_and_prints_one_json_line(tmp_path, refs, capsys):
-    path = tmp_path / "held.npy"
-    np.save(path, refs.heldout)
-    assert main(["evaluate", "--samples", str(path), "--json", str(tmp_path / "r.json")]) == 0
-    out = capsys.readouterr().out
-    line = [ln for ln in out.splitlines() if ln.startswith("{")]
-    assert len(line) == 1
-    result = json.loads(line[0])
-    assert result["passed"] and result["num_samples"] == 500 and result["nn_ratio"] == 1.0
-    assert "PASS  confident" in out
-    assert json.loads((tmp_path / "r.json").read_text()) == result
-
-
-def test_evaluate_cli_strict_exit_code_and_bad_input(tmp_path, capsys):
-    noise = tmp_path / "noise.npy"
-    np.save(noise, np.random.default_rng(0).random((50, 28, 28)).astype(np.float32))
-    assert main(["evaluate", "--samples", str(noise), "--strict"]) == 1
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exc:
-        main(["evaluate", "--samples", str(tmp_path / "missing.npy")])
-    assert exc.value.code == 2 and "does not exist" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exc:
-        main(["evaluate", "--samples", str(tmp_path / "x.png")])
-    assert exc.value.code == 2 and "expected one of .npy" in capsys.readouterr().err
-
-
-def test_evaluate_cli_generates_with_a_checkpoint(tiny_checkpoint, tmp_path, capsys):
-    saved = tmp_path / "s.npy"
-    args = ["evaluate", "--checkpoint", tiny_checkpoint, "--sampler", "ddim", "--steps", "2"]
-    args += ["--num-samples", "12", "--batch-size", "8", "--save-samples", str(saved), "--quiet"]
-    assert main(args) == 0
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert result["sampler"] == "ddim" and result["steps"] == 2 and result["num_samples"] == 12
-    assert not result["passed"]  # an untrained UNet makes noise
-    assert np.load(saved).shape == (12, 28, 28)
+# --- training and steered samples ---------------------------------------------------------
 
 
 @pytest.fixture
@@ -220,22 +180,6 @@ def without_mlxtend(monkeypatch):
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "mlxtend" else real(name, *a)
     )
-
-
-def test_evaluate_without_mlxtend_says_what_to_install_before_sampling(without_mlxtend, monkeypatch, capsys):
-    from diffusion_demo.cli import main as cli
-    from diffusion_demo.training import evaluate as ev
-
-    def no_sampling(*args, **kwargs):
-        raise AssertionError("sampled before checking for the reference digits")
-
-    monkeypatch.setattr(ev, "generate", no_sampling)
-    with pytest.raises(SystemExit) as exit_:
-        cli.main(["evaluate", "--sampler", "ddim", "--steps", "5", "--num-samples", "4"])
-    assert exit_.value.code == 2
-    err = capsys.readouterr().err
-    assert "mlxtend" in err and "pip install -r requirements-dev.txt" in err
-    assert "Traceback" not in err
 
 
 def test_train_without_mlxtend_says_what_to_install(without_mlxtend, tmp_path, capsys):
@@ -262,39 +206,3 @@ def test_steered_samples_are_scored_per_digit_asked(clf, refs):
     assert check["read as the digit asked"] is False and not wrong.passed
     only_sevens = evaluate.score(refs.heldout, clf, refs, labels=np.full(len(refs.heldout), 7))
     assert only_sevens.label_accuracy_per_digit[:7] == [None] * 7
-
-
-def test_sweep_writes_the_charts_points_next_to_the_model(
-    tiny_cond_checkpoint, tmp_path, monkeypatch, capsys
-):
-    """`evaluate --sweep`: every sampler at each step count, at w = 0 and the --guidance w, into
-    CHECKPOINT/quality.json, which the reverse tab's chart reads."""
-    import dataclasses
-    import shutil
-
-    from diffusion_demo.media import plots_quality
-    from diffusion_demo.training import sweep
-
-    ckpt = tmp_path / "ckpt"
-    shutil.copytree(tiny_cond_checkpoint, ckpt)
-    small = dataclasses.replace(
-        evaluate.EVAL, sweep_steps=(2, 3), sweep_max_steps=(("ddim", 3), ("ddpm", 2)), sweep_samples=4
-    )
-    monkeypatch.setattr(sweep, "EVAL", small)
-    args = ["evaluate", "--checkpoint", str(ckpt), "--sweep", "--guidance", "2", "--quiet", "--dtype", "fp32"]
-    assert main(args) == 0
-    data = plots_quality.load_quality(ckpt)
-    got = {(p["sampler"], p["steps"], p["w"]) for p in data["points"]}
-    assert got == {
-        ("ddim", 2, 0.0),
-        ("ddim", 3, 0.0),
-        ("ddim", 2, 2.0),
-        ("ddim", 3, 2.0),
-        ("ddpm", 2, 0.0),
-        ("ddpm", 2, 2.0),
-    }
-    assert all(0 <= p["confident"] <= 1 and p["fd_ratio"] > 0 for p in data["points"])
-    assert data["num_samples"] == 4
-    chart = plots_quality.quality_chart(data, "ddim", 3, 2.0)
-    assert chart.size[0] > 400 and np.asarray(chart).std() > 0
-    assert plots_quality.load_quality(tmp_path) == {}  # no sweep shipped: an empty chart, no error

@@ -1,0 +1,107 @@
+"""Settings: defaults and limits, one frozen dataclass per topic, all in this folder.
+
+Every field carries a comment saying *why* it has its value, so that a change is a
+decision and not an accident. Import them from here (`from diffusion_demo.config import
+MODEL`); the files only group them: paths, chains (schedule, images, sampling, guidance,
+fill in), training (the model, the classifier, quality targets), toy2d, app (tabs, exports,
+downloads, queue, deep links).
+
+May import: nothing from the package.
+"""
+
+from .app import (
+    DEEPLINKS,
+    DOWNLOADS,
+    EXPORT,
+    FORWARD_TAB,
+    QUEUE,
+    SCHEDULE_TAB,
+    DeepLinkLimits,
+    DownloadSettings,
+    ExportSettings,
+    ForwardTab,
+    QueueConfig,
+    ScheduleTab,
+)
+from .chains import (
+    DIGIT_CHOICES,
+    FORWARD,
+    GUIDANCE,
+    IMAGES,
+    INPAINT,
+    MODEL,
+    REVERSE,
+    SAMPLER_NAMES,
+    SCHEDULE,
+    SCHEDULE_NAMES,
+    ForwardView,
+    GuidanceConfig,
+    ImageLimits,
+    InpaintConfig,
+    ModelConfig,
+    ReverseLimits,
+    ScheduleLimits,
+)
+from .paths import ASSETS, ROOT
+from .toy2d import TOY2D_LIMITS, TOY2D_TRAINED_SCHEDULE, TRAIN2D, Toy2DLimits, Toy2DTrainConfig
+from .training import (
+    CLASSIFIER,
+    EVAL,
+    GUIDED_TARGETS,
+    TARGETS,
+    TRAIN,
+    UNCONDITIONAL_TARGETS,
+    ClassifierConfig,
+    EvalSettings,
+    Targets,
+    TrainConfig,
+)
+
+__all__ = [
+    "ASSETS",
+    "ROOT",
+    "DIGIT_CHOICES",
+    "FORWARD",
+    "ForwardView",
+    "GUIDANCE",
+    "GuidanceConfig",
+    "IMAGES",
+    "INPAINT",
+    "ImageLimits",
+    "InpaintConfig",
+    "MODEL",
+    "ModelConfig",
+    "REVERSE",
+    "ReverseLimits",
+    "SAMPLER_NAMES",
+    "SCHEDULE",
+    "SCHEDULE_NAMES",
+    "ScheduleLimits",
+    "CLASSIFIER",
+    "ClassifierConfig",
+    "EVAL",
+    "EvalSettings",
+    "GUIDED_TARGETS",
+    "TARGETS",
+    "TRAIN",
+    "Targets",
+    "TrainConfig",
+    "UNCONDITIONAL_TARGETS",
+    "TOY2D_LIMITS",
+    "TOY2D_TRAINED_SCHEDULE",
+    "TRAIN2D",
+    "Toy2DLimits",
+    "Toy2DTrainConfig",
+    "DEEPLINKS",
+    "DOWNLOADS",
+    "DeepLinkLimits",
+    "DownloadSettings",
+    "EXPORT",
+    "ExportSettings",
+    "FORWARD_TAB",
+    "ForwardTab",
+    "QUEUE",
+    "QueueConfig",
+    "SCHEDULE_TAB",
+    "ScheduleTab",
+]
