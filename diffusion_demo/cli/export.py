@@ -16,7 +16,7 @@ image (white = to fill).
 Adding an export: write `add_arguments(parser)` and `frames(args) -> Frames` here and
 call `register("name", "help text", add_arguments)(frames)`.
 
-May import: cli, media, diffusion, models, training (add_guidance_arguments), config.
+May import: cli, media, diffusion, models, training, config.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from ..media import chains, images, inpaint_export
 from ..media.export import EXTENSIONS, Frames, captioned, check_extension, check_fps, write
 from ..models import unet
 from ..toy2d import DATASETS, LIMITS
-from ..training.evaluate import add_guidance_arguments
+from .evaluate import add_guidance_arguments
 
 DTYPES: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
 

@@ -19,7 +19,17 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..config import MODEL, REVERSE, SAMPLER_NAMES
+from ..diffusion.batch import generate
+from ..diffusion.sampling import validate_request
+from ..media import export
+from ..models import unet
+from ..models.unet import CheckpointError
+from . import classifier, evaluate
+from . import export as export_cli
+from .evaluate import add_guidance_arguments
 
 
 @dataclass(frozen=True)
@@ -45,7 +55,6 @@ DTYPES: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
 
 
 def _sample_args(p: argparse.ArgumentParser) -> None:
-    from .evaluate import add_guidance_arguments
 
     p.add_argument("--sampler", choices=SAMPLER_NAMES, default="ddim", help="reverse-chain sampler")
     add_guidance_arguments(p)
@@ -70,12 +79,6 @@ def _sample_args(p: argparse.ArgumentParser) -> None:
 
 def run_sample(args: argparse.Namespace) -> int:
     """The `sample` sub-command."""
-    import numpy as np
-
-    from ..diffusion.batch import generate
-    from ..diffusion.sampling import validate_request
-    from ..media import export
-    from ..models import unet
 
     ext = args.out.suffix.lower()
     if ext not in SAMPLE_EXTENSIONS:
@@ -131,7 +134,6 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import classifier, evaluate, export  # deferred: torch and the media stack load only when parsing
 
     parser = argparse.ArgumentParser(
         prog="python -m diffusion_demo",
@@ -166,18 +168,17 @@ def build_parser() -> argparse.ArgumentParser:
         description=export.__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    export.add_subcommands(p)  # cli/export.py: forward, reverse, roundtrip, toy2d, inpaint
-    p.set_defaults(func=export.run)
+    export_cli.add_subcommands(p)  # cli/export.py: forward, reverse, roundtrip, toy2d, inpaint
+    p.set_defaults(func=export_cli.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse, run, and turn user errors into argparse errors (exit code 2 with a message)."""
-    from ..models.unet import CheckpointError
 
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["train"]:
-        from ..training import train
+        from ..training import train  # deferred: it parses its own flags; nothing else is needed
 
         prog, sys.argv[0] = sys.argv[0], "python -m diffusion_demo train"
         try:

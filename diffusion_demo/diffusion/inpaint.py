@@ -16,10 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from diffusers import RePaintScheduler
-from PIL import Image
 
 from ..checks import number
 from ..config import GUIDANCE, IMAGES, INPAINT
@@ -79,26 +77,6 @@ def preset_mask(name: str, size: int = 28) -> torch.Tensor:
         )
     m[regions[name]] = 1.0
     return m[None, None]
-
-
-def mask_from_image(img: Image.Image, size: int = 28) -> torch.Tensor:
-    """A painted mask (white = to fill; on black or transparent) -> (1, 1, size, size) of 0/1.
-
-    It must be square like the digit (28×28, or the digit shown larger): it is averaged down
-    to size×size and a pixel is filled where at least half of it was painted."""
-    from ..media.sketch import canvas_gray
-
-    w, h = img.size
-    if w != h:
-        raise ValueError(
-            f"The mask is {w}×{h} pixels; expected a square image like the digit ({size}×{size} or larger)."
-        )
-    if w < size:
-        raise ValueError(f"The mask is {w}×{h} pixels; expected at least {size}×{size}.")
-    gray = Image.fromarray((canvas_gray(img) * 255).astype(np.uint8)).resize(
-        (size, size), Image.Resampling.BOX
-    )
-    return torch.from_numpy((np.asarray(gray) >= 128).astype(np.float32))[None, None]
 
 
 def check_mask(fill: torch.Tensor) -> torch.Tensor:

@@ -13,8 +13,9 @@ import torch
 from PIL import Image
 
 from ..config import INPAINT, MODEL
-from ..diffusion.inpaint import InpaintRecord, check_mask, mask_from_image, preset_mask
+from ..diffusion.inpaint import InpaintRecord, check_mask, preset_mask
 from . import images
+from .sketch import mask_from_image
 
 # The fill region of the input as shown: mid grey, neither stroke nor background.
 HOLE = 0.0

@@ -118,3 +118,21 @@ def editor_canvas(value: object) -> np.ndarray | None:
     if isinstance(value, str):  # a file path (type="filepath")
         return np.asarray(Image.open(value))
     return np.asarray(value)
+
+
+def mask_from_image(img: Image.Image, size: int = 28) -> torch.Tensor:
+    """A painted mask (white = to fill; on black or transparent) -> (1, 1, size, size) of 0/1.
+
+    It must be square like the digit (28×28, or the digit shown larger): it is averaged down
+    to size×size and a pixel is filled where at least half of it was painted."""
+    w, h = img.size
+    if w != h:
+        raise ValueError(
+            f"The mask is {w}×{h} pixels; expected a square image like the digit ({size}×{size} or larger)."
+        )
+    if w < size:
+        raise ValueError(f"The mask is {w}×{h} pixels; expected at least {size}×{size}.")
+    gray = Image.fromarray((canvas_gray(img) * 255).astype(np.uint8)).resize(
+        (size, size), Image.Resampling.BOX
+    )
+    return torch.from_numpy((np.asarray(gray) >= 128).astype(np.float32))[None, None]

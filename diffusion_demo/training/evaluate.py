@@ -21,7 +21,6 @@ May import: config, diffusion, models, training.data and libraries. Never media,
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -253,14 +252,3 @@ def score(
 def per_digit_accuracy(predicted: np.ndarray, asked: np.ndarray) -> list[float | None]:
     """For each digit 0-9: the fraction of the samples asked to be it that are read as it."""
     return [float((predicted[asked == d] == d).mean()) if (asked == d).any() else None for d in range(10)]
-
-
-def __getattr__(name: str) -> Any:
-    """TEMPORARY: `add_guidance_arguments` moved to cli/evaluate.py; media/export.py and
-    media/inpaint_export.py still import it from here until their argparse moves to cli.
-    Resolved lazily (so training does not import cli at import time); remove with them."""
-    if name == "add_guidance_arguments":
-        from ..cli.evaluate import add_guidance_arguments  # temporary re-export, see above
-
-        return add_guidance_arguments
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

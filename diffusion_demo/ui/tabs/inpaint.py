@@ -17,12 +17,12 @@ import torch
 from PIL import Image
 
 from ...config import DIGIT_CHOICES, GUIDANCE, INPAINT, MODEL
-from ...diffusion.inpaint import check_mask, inpaint_chain, mask_from_image, preset_mask, validate_inpaint
+from ...diffusion.inpaint import check_mask, inpaint_chain, preset_mask, validate_inpaint
 from ...diffusion.sampling import is_conditional
 from ...media.equations import LATEX_DELIMITERS, repaint_md
 from ...media.images import digit_examples, fit, load_image, to_digit
 from ...media.inpaint_export import completion, grid_image, masked_input
-from ...media.sketch import SKETCH, canvas_gray, editor_canvas, sketch_tensor
+from ...media.sketch import SKETCH, canvas_gray, editor_canvas, mask_from_image, sketch_tensor
 from ...models import unet
 from .. import downloads
 from ..common import HEAVY, UIContext, bind, frame_image, guarded, guidance_controls
