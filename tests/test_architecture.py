@@ -24,7 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "models": {"config", "checks", "diffusion"},
     "toy2d": {"config", "checks", "diffusion"},
     "training": {"config", "checks", "diffusion", "models"},
-    "media": {"config", "checks", "diffusion", "models", "toy2d", "training"},
+    "media": {"config", "checks", "diffusion", "models", "toy2d"},
     "cli": {"config", "checks", "diffusion", "models", "toy2d", "training", "media"},
     "ui": {"config", "checks", "diffusion", "models", "toy2d", "training", "media"},
     "__main__": {"cli"},

@@ -179,3 +179,9 @@ class UIContext:
     checkpoint_error: str | None
     # Deep-link query parameters -> the component they set (filled by the tabs).
     links: dict[str, gr.components.Component] = field(default_factory=dict)
+
+    def require_model(self) -> Any:
+        """The loaded model (a Denoiser), or the checkpoint's error for the user."""
+        if self.denoiser is None:
+            raise CheckpointError(self.checkpoint_error or "No model loaded.")
+        return self.denoiser

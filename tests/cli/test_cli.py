@@ -133,11 +133,25 @@ def test_train_is_delegated_to_the_training_cli(tmp_path, capsys):
     assert exc.value.code == 0
     assert "--limit-digits" in capsys.readouterr().out
     out = tmp_path / "tiny"
-    args = ["train", "--tiny", "--steps", "2", "--batch-size", "4", "--limit-digits", "16", "--out", str(out)]
+    args = [
+        "train",
+        "--tiny",
+        "--steps",
+        "2",
+        "--batch-size",
+        "4",
+        "--limit-digits",
+        "16",
+        "--finetune-steps",
+        "0",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     assert (out / "unet" / "diffusion_pytorch_model.safetensors").is_file()
 
 
+@pytest.mark.slow
 def test_module_entry_point_runs_headless(tiny_checkpoint, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     out = tmp_path / "s.npy"

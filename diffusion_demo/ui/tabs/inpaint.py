@@ -111,8 +111,7 @@ def fill_in(
     """RePaint: keep the unmasked pixels, let the chain fill the rest; 16 completions, streamed."""
     # a target digit steers with w; "any" is no target: the unconditional model
     request = validate_inpaint(steps, jumps, seed, digit, guidance if digit != "any" else 0.0)
-    if ctx.denoiser is None:
-        raise unet.CheckpointError(ctx.checkpoint_error or "No model loaded.")
+    ctx.require_model()
     x0, source = load_digit(image, sketch, example)
     x0 = x0[None]
     fill = load_mask(mask, mask_image, painted)

@@ -65,13 +65,6 @@ def replay_slider(last: int) -> gr.Slider:
     )
 
 
-def require_model(ctx: UIContext) -> unet.Denoiser:
-    """The loaded model, or the checkpoint's error for the user."""
-    if ctx.denoiser is None:
-        raise unet.CheckpointError(ctx.checkpoint_error or "No model loaded.")
-    return ctx.denoiser
-
-
 def run(
     ctx: UIContext,
     sampler: str,
@@ -85,7 +78,7 @@ def run(
 ):
     """Run the reverse chain and stream x_t, x̂_0, ε̂ and the guidance direction (~20 frames/s)."""
     request = validate_request(sampler, steps, num_samples, seed, eta, digit=digit, guidance=guidance)
-    denoiser = require_model(ctx)
+    denoiser = ctx.require_model()
     store = Replay(request.steps)
     key = getattr(session, "session_hash", None) or object()  # an API call may have none
     stopped = _running[key] = threading.Event()
@@ -192,7 +185,7 @@ def compare_samplers(
         validate_request(name, steps, num_samples, seed, eta, digit=digit, guidance=guidance)
         for name in SAMPLER_NAMES
     ]
-    yield from compare_runs(require_model(ctx), requests, list(SAMPLER_NAMES))
+    yield from compare_runs(ctx.require_model(), requests, list(SAMPLER_NAMES))
 
 
 def compare_guidance(
@@ -205,7 +198,7 @@ def compare_guidance(
     digit: str = "any",
 ):
     """The same x_T (and labels) at several guidance weights: fidelity traded for diversity."""
-    denoiser = require_model(ctx)
+    denoiser = ctx.require_model()
     if not is_conditional(denoiser):
         raise ValueError(UNCONDITIONAL_NOTE.replace("**", ""))
     requests = [

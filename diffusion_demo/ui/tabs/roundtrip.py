@@ -67,13 +67,6 @@ def load_digit(example: str | None, upload: str | None) -> torch.Tensor:
     return to_digit(load_image(digits[example]), MODEL.sample_size)
 
 
-def require_model(ctx: UIContext) -> unet.Denoiser:
-    """The loaded model, or the checkpoint's error for the user."""
-    if ctx.denoiser is None:
-        raise unet.CheckpointError(ctx.checkpoint_error or "No model loaded.")
-    return ctx.denoiser
-
-
 def roundtrip(
     ctx: UIContext,
     image: str | None,
@@ -114,7 +107,7 @@ def chain_back(ctx: UIContext, x0: torch.Tensor, t: float, request: ReverseReque
     """Stream (reconstruction, x_0, x_t, status, formula): x_0 pushed to level t, then back."""
     spec = trained_spec(ctx.denoiser)  # the model's own schedule: noise exactly as in training
     t = check_t(t, spec.T)
-    denoiser = require_model(ctx)
+    denoiser = ctx.require_model()
     if t == 0:
         yield tensor_frame(x0), tensor_frame(x0), tensor_frame(x0), "t = 0: nothing to undo.", ""
         return
@@ -171,7 +164,7 @@ def measure(
 ):
     """RMS distance of the reconstruction from x_0 over t, for several seeds; where identity is lost."""
     request = validate_request(sampler, steps, 1, seed, guidance=0.0)  # the unconditional model
-    denoiser = require_model(ctx)
+    denoiser = ctx.require_model()
     x0 = load_digit(example, image)
     seeds = [int(request.seed) + s for s in CURVE_SEEDS]
     dists, recons = distance_curve(denoiser, x0, list(CURVE_TS), seeds, request)
