@@ -1,6 +1,8 @@
-"""Everything a person sees: images and grids (`images`), matplotlib figures (`plots*`), the
-formulas as LaTeX text with this run's numbers (`equations`), a drawn sketch as a digit
-(`sketch`), and chains turned into frames and GIF / MP4 / PNG files (`export`).
+"""Everything a person sees: images and grids (`images`), a drawn sketch or painted mask
+(`sketch`), matplotlib figures (`plots*`, `toy2d_plots`), the formulas as LaTeX text with
+this run's numbers (`equations`), chains of step records turned into frames (`chains`,
+from typed requests: the stream, the downloads and `export` share it), the files the
+download buttons offer (`downloads`) and the GIF / MP4 / PNG writers (`export`).
 
-May import: config, diffusion, models, toy2d and libraries. Never ui or cli.
+May import: config, checks, diffusion, models, toy2d and libraries. Never training, ui or cli.
 """
