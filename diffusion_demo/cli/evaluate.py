@@ -72,6 +72,21 @@ def add_guidance_arguments(p: argparse.ArgumentParser, default_w: float | None =
     )
 
 
+def request_from_args(args: argparse.Namespace, max_samples: int) -> ReverseRequest:
+    """The sampler flags (--sampler, --steps, --num-samples, --seed, --eta, --digit,
+    --guidance) as a validated reverse-chain request; ValueError names the bad flag."""
+    return validate_request(
+        args.sampler,
+        args.steps,
+        args.num_samples,
+        args.seed,
+        args.eta,
+        max_samples=max_samples,
+        digit=args.digit,
+        guidance=args.guidance,
+    )
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The `evaluate` sub-command's flags."""
     p.add_argument("--sampler", choices=SAMPLER_NAMES, default="ddim", help="reverse-chain sampler")
@@ -205,16 +220,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _request(args: argparse.Namespace) -> ReverseRequest:
     """The flags as a validated reverse-chain request (any number of samples)."""
-    request = validate_request(
-        args.sampler,
-        args.steps,
-        args.num_samples,
-        args.seed,
-        args.eta,
-        max_samples=1_000_000,
-        digit=args.digit,
-        guidance=args.guidance,
-    )
+    request = request_from_args(args, 1_000_000)
     if args.guidance_interval is not None:
         request = dataclasses.replace(request, guidance_interval=check_interval(args.guidance_interval))
     return request

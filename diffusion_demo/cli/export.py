@@ -30,13 +30,12 @@ from ..config import EXPORT, INPAINT, MODEL, SAMPLER_NAMES, SCHEDULE, SCHEDULE_N
 from ..diffusion import forward
 from ..diffusion.inpaint import validate_inpaint
 from ..diffusion.roundtrip import start_timestep
-from ..diffusion.sampling import validate_request
 from ..diffusion.schedules import spec_from_config, validate_spec
 from ..media import chains, images, inpaint_export
 from ..media.export import EXTENSIONS, Frames, captioned, check_extension, check_fps, write
 from ..models import unet
 from ..toy2d import DATASETS, LIMITS
-from .evaluate import add_guidance_arguments
+from .evaluate import add_guidance_arguments, request_from_args
 
 DTYPES: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
 
@@ -153,16 +152,7 @@ def reverse_arguments(p: argparse.ArgumentParser) -> None:
 
 def reverse_frames(args: argparse.Namespace) -> Frames:
     """The reverse chain x_T -> x_0 of a grid of samples, one frame per step (or throttled)."""
-    request = validate_request(
-        args.sampler,
-        args.steps,
-        args.num_samples,
-        args.seed,
-        args.eta,
-        max_samples=256,
-        digit=args.digit,
-        guidance=args.guidance,
-    )
+    request = request_from_args(args, 256)
     chains.check_scale(args.scale)
     den = unet.load(args.checkpoint, autocast=args.dtype)
     unet.compile_if_worth_it(den, min(64, request.num_samples), request.num_samples * request.steps)
@@ -180,16 +170,7 @@ def roundtrip_arguments(p: argparse.ArgumentParser) -> None:
 
 def roundtrip_frames(args: argparse.Namespace) -> Frames:
     """Noise a digit to step t (forward.q_sample: diffusers' add_noise), then denoise it back."""
-    request = validate_request(
-        args.sampler,
-        args.steps,
-        args.num_samples,
-        args.seed,
-        args.eta,
-        max_samples=64,
-        digit=args.digit,
-        guidance=args.guidance,
-    )
+    request = request_from_args(args, 64)
     chains.check_scale(args.scale)
     den = unet.load(args.checkpoint, autocast=args.dtype)
     unet.compile_if_worth_it(den, request.num_samples, request.num_samples * request.steps)

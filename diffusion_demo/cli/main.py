@@ -16,40 +16,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..config import MODEL, REVERSE, SAMPLER_NAMES
+from ..config import CLI, MODEL, REVERSE, SAMPLER_NAMES
 from ..diffusion.batch import generate
-from ..diffusion.sampling import validate_request
 from ..media import export
 from ..models import unet
 from ..models.unet import CheckpointError
 from . import classifier, evaluate
 from . import export as export_cli
-from .evaluate import add_guidance_arguments
+from .evaluate import add_guidance_arguments, request_from_args
 
-
-@dataclass(frozen=True)
-class CLISettings:
-    # The UI caps a request at 16 samples; the CLI is for batches of hundreds (evaluation,
-    # figures). 100,000 digits are 300 MB of float32: a sane upper bound on a laptop.
-    max_samples: int = 100_000
-    # Images per UNet call: 64 keeps the per-image cost low on a CPU and the memory small.
-    batch_size: int = 64
-    # More than this per call gains nothing on a CPU and only risks memory.
-    max_batch_size: int = 256
-    # A grid PNG/GIF of 28 px digits shows each pixel as a 2x2 block: readable, still small.
-    scale: int = 2
-    # GIF of the chain: one frame per step up to this many, else evenly spaced steps.
-    max_frames: int = 100
-    # GIF playback speed.
-    fps: float = 10.0
-
-
-CLI = CLISettings()
 SAMPLE_EXTENSIONS: tuple[str, ...] = (".png", ".gif", ".npy")
 DTYPES: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
 
@@ -86,16 +65,7 @@ def run_sample(args: argparse.Namespace) -> int:
             f"Cannot write {args.out.name!r}: unknown extension {ext or '(none)'!r}, "
             f"expected one of {', '.join(SAMPLE_EXTENSIONS)}."
         )
-    request = validate_request(
-        args.sampler,
-        args.steps,
-        args.num_samples,
-        args.seed,
-        args.eta,
-        max_samples=CLI.max_samples,
-        digit=args.digit,
-        guidance=args.guidance,
-    )
+    request = request_from_args(args, CLI.max_samples)
     if not 1 <= args.batch_size <= CLI.max_batch_size:
         raise ValueError(f"--batch-size must be in [1, {CLI.max_batch_size}]; got {args.batch_size}.")
     if not 1 <= args.scale <= 16:

@@ -10,12 +10,14 @@ May import: nothing from the package.
 """
 
 from .app import (
+    CLI,
     DEEPLINKS,
     DOWNLOADS,
     EXPORT,
     FORWARD_TAB,
     QUEUE,
     SCHEDULE_TAB,
+    CLISettings,
     DeepLinkLimits,
     DownloadSettings,
     ExportSettings,
@@ -34,6 +36,7 @@ from .chains import (
     SAMPLER_NAMES,
     SCHEDULE,
     SCHEDULE_NAMES,
+    SKETCH,
     ForwardView,
     GuidanceConfig,
     ImageLimits,
@@ -41,6 +44,7 @@ from .chains import (
     ModelConfig,
     ReverseLimits,
     ScheduleLimits,
+    SketchLimits,
 )
 from .paths import ASSETS, ROOT
 from .toy2d import TOY2D_LIMITS, TOY2D_TRAINED_SCHEDULE, TRAIN2D, Toy2DLimits, Toy2DTrainConfig
@@ -58,6 +62,10 @@ from .training import (
 )
 
 __all__ = [
+    "CLI",
+    "CLISettings",
+    "SKETCH",
+    "SketchLimits",
     "ASSETS",
     "ROOT",
     "DIGIT_CHOICES",

@@ -102,3 +102,25 @@ class DeepLinkLimits:
 
 QUEUE = QueueConfig()
 DEEPLINKS = DeepLinkLimits()
+
+
+@dataclass(frozen=True)
+class CLISettings:
+    """`python -m diffusion_demo sample` (cli/main.py)."""
+
+    # The UI caps a request at 16 samples; the CLI is for batches of hundreds (evaluation,
+    # figures). 100,000 digits are 300 MB of float32: a sane upper bound on a laptop.
+    max_samples: int = 100_000
+    # Images per UNet call: 64 keeps the per-image cost low on a CPU and the memory small.
+    batch_size: int = 64
+    # More than this per call gains nothing on a CPU and only risks memory.
+    max_batch_size: int = 256
+    # A grid PNG/GIF of 28 px digits shows each pixel as a 2x2 block: readable, still small.
+    scale: int = 2
+    # GIF of the chain: one frame per step up to this many, else evenly spaced steps.
+    max_frames: int = 100
+    # GIF playback speed.
+    fps: float = 10.0
+
+
+CLI = CLISettings()

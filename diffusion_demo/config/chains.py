@@ -131,3 +131,23 @@ MODEL = ModelConfig()
 REVERSE = ReverseLimits()
 GUIDANCE = GuidanceConfig()
 INPAINT = InpaintConfig()
+
+
+@dataclass(frozen=True)
+class SketchLimits:
+    """A drawn digit read like MNIST (media/sketch.py)."""
+
+    # MNIST: the digit fits in 20×20, centred by mass in 28×28.
+    box: int = 20
+    size: int = 28
+    # A pixel brighter than this (of 1) is part of a stroke.
+    stroke_level: float = 0.2
+    # A canvas smaller than the model's image has nothing to scale down.
+    min_canvas: int = 28
+    # Strokes whose bounding box spans less than this fraction of the canvas are a dot, not a digit.
+    min_extent: float = 0.08
+    # More of the canvas than this covered in stroke: a white canvas, not a drawing.
+    max_coverage: float = 0.6
+
+
+SKETCH = SketchLimits()

@@ -11,29 +11,11 @@ background (RGBA: transparent counts as black).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from PIL import Image
 
-
-@dataclass(frozen=True)
-class SketchLimits:
-    # MNIST: the digit fits in 20×20, centred by mass in 28×28.
-    box: int = 20
-    size: int = 28
-    # A pixel brighter than this (of 1) is part of a stroke.
-    stroke_level: float = 0.2
-    # A canvas smaller than the model's image has nothing to scale down.
-    min_canvas: int = 28
-    # Strokes whose bounding box spans less than this fraction of the canvas are a dot, not a digit.
-    min_extent: float = 0.08
-    # More of the canvas than this covered in stroke: a white canvas, not a drawing.
-    max_coverage: float = 0.6
-
-
-SKETCH = SketchLimits()
+from ..config import SKETCH, SketchLimits
 
 
 def canvas_gray(canvas: np.ndarray | Image.Image) -> np.ndarray:
