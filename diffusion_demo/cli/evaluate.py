@@ -72,6 +72,21 @@ def add_guidance_arguments(p: argparse.ArgumentParser, default_w: float | None =
     )
 
 
+# The UNet's compute dtype: auto picks bf16 where it is clearly faster (AMX CPUs), else fp32.
+DTYPES: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
+
+
+def model_arguments(p: argparse.ArgumentParser) -> None:
+    """--checkpoint and --dtype: which model, computed in which precision."""
+    p.add_argument("--checkpoint", type=Path, default=MODEL.checkpoint, help="DDPMPipeline folder")
+    p.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default="auto",
+        help="UNet compute dtype: auto picks bf16 where it is clearly faster (AMX CPUs), else fp32",
+    )
+
+
 def request_from_args(args: argparse.Namespace, max_samples: int) -> ReverseRequest:
     """The sampler flags (--sampler, --steps, --num-samples, --seed, --eta, --digit,
     --guidance) as a validated reverse-chain request; ValueError names the bad flag."""
@@ -109,13 +124,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the first batch's x_T")
     p.add_argument("--eta", type=float, default=0.0, help="DDIM's eta (0 = deterministic)")
     p.add_argument("--batch-size", type=int, default=EVAL.batch_size, help="images per UNet call")
-    p.add_argument("--checkpoint", type=Path, default=MODEL.checkpoint, help="DDPMPipeline folder")
-    p.add_argument(
-        "--dtype",
-        choices=("auto", "fp32", "bf16", "fp16"),
-        default="auto",
-        help="UNet compute dtype: auto picks bf16 where it is clearly faster (AMX CPUs), else fp32",
-    )
+    model_arguments(p)
     p.add_argument("--samples", type=Path, default=None, help="score this .npy (N×28×28 in [0, 1]) instead")
     p.add_argument("--save-samples", type=Path, default=None, help="also write the generated samples (.npy)")
     p.add_argument(

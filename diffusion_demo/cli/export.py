@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import EXPORT, INPAINT, MODEL, SAMPLER_NAMES, SCHEDULE, SCHEDULE_NAMES
+from ..config import EXPORT, INPAINT, SAMPLER_NAMES, SCHEDULE, SCHEDULE_NAMES
 from ..diffusion import forward
 from ..diffusion.inpaint import validate_inpaint
 from ..diffusion.roundtrip import start_timestep
@@ -35,10 +35,7 @@ from ..media import chains, images, inpaint_export
 from ..media.export import EXTENSIONS, Frames, captioned, check_extension, check_fps, write
 from ..models import unet
 from ..toy2d import DATASETS, LIMITS
-from .evaluate import add_guidance_arguments, request_from_args
-
-DTYPES: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
-
+from .evaluate import add_guidance_arguments, model_arguments, request_from_args
 
 # --- the sub-command registry -------------------------------------------------------------
 
@@ -129,13 +126,7 @@ def sampler_arguments(
     p.add_argument("--seed", type=int, default=0, help=seed_help)
     p.add_argument("--eta", type=float, default=0.0, help="DDIM's eta (0 = deterministic)")
     p.add_argument("--num-samples", type=int, default=num_samples, help="images in the grid")
-    p.add_argument("--checkpoint", type=Path, default=MODEL.checkpoint, help="DDPMPipeline folder")
-    p.add_argument(
-        "--dtype",
-        choices=DTYPES,
-        default="auto",
-        help="UNet compute dtype: auto picks bf16 where it is clearly faster (AMX CPUs), else fp32",
-    )
+    model_arguments(p)
     p.add_argument(
         "--max-frames",
         type=int,
@@ -272,8 +263,7 @@ def inpaint_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--num-samples", type=int, default=INPAINT.num_samples, help="completions side by side")
     add_guidance_arguments(p, default_w=0.0)  # a fill needs no guidance unless a digit is asked for
-    p.add_argument("--checkpoint", type=Path, default=MODEL.checkpoint, help="DDPMPipeline folder")
-    p.add_argument("--dtype", choices=DTYPES, default="auto", help="UNet compute dtype")
+    model_arguments(p)
     p.add_argument("--max-frames", type=int, default=None, help="frames at most (default 100, 10 for .png)")
     p.add_argument("--scale", type=int, default=EXPORT.digit_scale, help="pixel upscaling of the digits")
 

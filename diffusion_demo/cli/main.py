@@ -20,17 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import CLI, MODEL, REVERSE, SAMPLER_NAMES
+from ..config import CLI, REVERSE, SAMPLER_NAMES
 from ..diffusion.batch import generate
 from ..media import export
 from ..models import unet
 from ..models.unet import CheckpointError
 from . import classifier, evaluate
 from . import export as export_cli
-from .evaluate import add_guidance_arguments, request_from_args
+from .evaluate import add_guidance_arguments, model_arguments, request_from_args
 
 SAMPLE_EXTENSIONS: tuple[str, ...] = (".png", ".gif", ".npy")
-DTYPES: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
 
 
 def _sample_args(p: argparse.ArgumentParser) -> None:
@@ -41,13 +40,7 @@ def _sample_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-samples", type=int, default=REVERSE.default_samples, help="how many digits")
     p.add_argument("--seed", type=int, default=0, help="seed (0 … 2^32-1); batch 0 matches the UI's grid")
     p.add_argument("--eta", type=float, default=0.0, help="DDIM's eta in [0, 1] (0 = deterministic)")
-    p.add_argument("--checkpoint", type=Path, default=MODEL.checkpoint, help="DDPMPipeline folder")
-    p.add_argument(
-        "--dtype",
-        choices=DTYPES,
-        default="auto",
-        help="UNet compute dtype: auto picks bf16 where it is clearly faster (AMX CPUs), else fp32",
-    )
+    model_arguments(p)
     p.add_argument("--out", type=Path, required=True, help=f"output file: {', '.join(SAMPLE_EXTENSIONS)}")
     p.add_argument("--batch-size", type=int, default=CLI.batch_size, help="images per UNet call")
     p.add_argument("--scale", type=int, default=CLI.scale, help=".png/.gif: pixel upscaling (1 … 16)")

@@ -185,3 +185,18 @@ class UIContext:
         if self.denoiser is None:
             raise CheckpointError(self.checkpoint_error or "No model loaded.")
         return self.denoiser
+
+
+def quiet(fn: Callable, n_outputs: int) -> Callable:
+    """For events that follow another one (or the schedule panel's every keystroke): on bad
+    input leave the outputs as they are; the main event (or the panel) shows the message,
+    so one mistake gives one message, not three."""
+
+    def wrapper(*args: Any) -> Any:
+        try:
+            return fn(*args)
+        except ValueError:
+            return gr.skip() if n_outputs == 1 else tuple(gr.skip() for _ in range(n_outputs))
+
+    wrapper.__name__ = fn.__name__
+    return wrapper

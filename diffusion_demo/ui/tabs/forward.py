@@ -12,7 +12,6 @@ May import: config, diffusion, media, ui.common, ui.downloads and gradio.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +34,7 @@ from ...media.forward_views import (
     xt_view,
 )
 from .. import downloads
-from ..common import SchedulePanel, UIContext, figure_image, guarded
+from ..common import SchedulePanel, UIContext, figure_image, guarded, quiet
 
 # The tab's defaults (config.FORWARD_TAB), under the names the tests and deep links know.
 DEFAULT_EXAMPLE = FORWARD_TAB.example
@@ -170,24 +169,10 @@ def clear_upload() -> None:
     """Picking an example replaces an upload."""
 
 
-def _quiet(fn: Callable, n_outputs: int) -> Callable:
-    """For UI events after `prepare`: on bad input leave the outputs as they are (prepare
-    already shows the message), so one mistake gives one message, not three."""
-
-    def wrapper(*args: Any) -> Any:
-        try:
-            return fn(*args)
-        except ValueError:
-            return gr.skip() if n_outputs == 1 else tuple(gr.skip() for _ in range(n_outputs))
-
-    wrapper.__name__ = fn.__name__
-    return wrapper
-
-
 # The UI events' handlers (module-level, so importable): the same views, quiet on bad input.
-quiet_forward_view = _quiet(forward_view, 2)
-quiet_histogram = _quiet(histogram, 1)
-quiet_chain = _quiet(chain_api, 2)
+quiet_forward_view = quiet(forward_view, 2)
+quiet_histogram = quiet(histogram, 1)
+quiet_chain = quiet(chain_api, 2)
 
 
 # --- Layout ---

@@ -12,7 +12,7 @@ May import: ui (common, downloads), media, diffusion, toy2d, config.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
@@ -32,7 +32,7 @@ from ...media.toy2d_views import (
     trained_note,
 )
 from .. import downloads
-from ..common import HEAVY, UIContext, figure_image, guarded
+from ..common import HEAVY, UIContext, figure_image, guarded, quiet
 
 INTRO = r"""
 ### The 2D picture: off the manifold and back
@@ -113,26 +113,12 @@ def slider_range(T: Any, t: Any) -> Any:
     return gr.update(maximum=T, value=value)
 
 
-def _quiet(fn: Callable, n_outputs: int) -> Callable:
-    """For events that follow another one (or the schedule panel's every keystroke): on bad
-    input leave the outputs as they are; the main event (or the panel) shows the message."""
-
-    def wrapper(*args: Any) -> Any:
-        try:
-            return fn(*args)
-        except ValueError:
-            return gr.skip() if n_outputs == 1 else tuple(gr.skip() for _ in range(n_outputs))
-
-    wrapper.__name__ = fn.__name__
-    return wrapper
-
-
 # The named handlers the events wire: each view rendered to images (and its errors made
 # messages); the "quiet" ones keep the old outputs on bad input (another event reports it).
 forward_images = guarded(as_images(forward_view, 1))
 reverse_images = guarded(as_images(reverse_view, 3))
-forward_quiet = guarded(_quiet(as_images(forward_view, 1), 2))
-reverse_quiet = guarded(_quiet(as_images(reverse_view, 3), 5))
+forward_quiet = guarded(quiet(as_images(forward_view, 1), 2))
+reverse_quiet = guarded(quiet(as_images(reverse_view, 3), 5))
 train_handler = guarded(train_model)
 animation_handler = guarded(animation)
 
