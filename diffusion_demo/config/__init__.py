@@ -15,6 +15,7 @@ from .app import (
     DOWNLOADS,
     EXPORT,
     FORWARD_TAB,
+    LECTURE,
     QUEUE,
     SCHEDULE_TAB,
     CLISettings,
@@ -22,6 +23,7 @@ from .app import (
     DownloadSettings,
     ExportSettings,
     ForwardTab,
+    LectureSettings,
     QueueConfig,
     ScheduleTab,
 )
@@ -62,6 +64,8 @@ from .training import (
 )
 
 __all__ = [
+    "LECTURE",
+    "LectureSettings",
     "CLI",
     "CLISettings",
     "SKETCH",

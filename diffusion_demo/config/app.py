@@ -105,6 +105,28 @@ DEEPLINKS = DeepLinkLimits()
 
 
 @dataclass(frozen=True)
+class LectureSettings:
+    """Lecture mode (`?lecture=…`, ui/lecture.py): scene lists read from JSON files."""
+
+    # `?lecture=1` opens this list (diffusion_demo/ui/scenes/default.json): the blog's order.
+    default_list: str = "default"
+    # A scene list is a page of text: a larger file is refused unread (a wrong path, not a lecture).
+    max_file_bytes: int = 64_000
+    # More scenes than a lecture has slides is a mistake; the counter stays readable ("12 / 40").
+    max_scenes: int = 40
+    # A title and a caption are one line on the projector; longer text is an error, not a wrap.
+    max_title_chars: int = 80
+    max_caption_chars: int = 300
+    # A scene's deep link, as long as a person writes one (the copy-link button's are ~150).
+    max_query_chars: int = 600
+    # `?lecture=<path>`: a server path is at most this long (a name is much shorter).
+    max_value_chars: int = 300
+
+
+LECTURE = LectureSettings()
+
+
+@dataclass(frozen=True)
 class CLISettings:
     """`python -m diffusion_demo sample` (cli/main.py)."""
 

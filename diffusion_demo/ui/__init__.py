@@ -15,7 +15,7 @@ import gradio as gr
 
 from ..config import IMAGES
 from ..models import unet
-from . import deeplinks, torch_thread
+from . import deeplinks, lecture, torch_thread
 from .common import UIContext, schedule_panel
 from .runtime import Blocks
 from .tabs import forward, inpaint, reverse, roundtrip, schedule, toy2d
@@ -77,6 +77,7 @@ def build_demo(denoiser: object | None = None, checkpoint_error: str | None = No
     with Blocks(
         title="Order From Chaos — diffusion, step by step", delete_cache=(300, 600), analytics_enabled=False
     ) as demo:
+        bar = lecture.build_bar()  # the scene bar (?lecture=…) at the very top
         gr.Markdown(INTRO, elem_id="intro")
         with gr.Accordion(
             "Variance schedule β_t (shared by every tab)", open=False, elem_id="schedule-panel"
@@ -87,7 +88,8 @@ def build_demo(denoiser: object | None = None, checkpoint_error: str | None = No
             for tab_id, label, module in TABS:
                 with gr.Tab(label, id=tab_id, elem_id=f"tab-{tab_id}"):
                     module.build(ctx)
-        deeplinks.wire(demo, tabs, ctx)
+        deeplinks.wire(demo, tabs, ctx, expand=lecture.expand)
+        bar.wire(demo)
     demo.run_heavy_on_torch_thread()
     demo.queue(max_size=64, default_concurrency_limit=2)
     return demo
@@ -100,7 +102,7 @@ def launch_kwargs(host: str | None = None, port: int | None = None) -> dict:
         server_port=port or int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         theme=theme(),
         css=CSS,
-        head=HEAD,
+        head=HEAD + lecture.HEAD,
         ssr_mode=False,
         max_file_size=IMAGES.max_upload,
         enable_monitoring=False,

@@ -17,6 +17,9 @@ is. The short names (t, seed, example, sampler, steps, …) are read relative to
 the tab's prefixed name first, then the tab's own unprefixed one). The schedule lab shares
 the forward tab's t (the two sliders are kept equal in the browser).
 
+`lecture` and `scene` (lecture mode) are read by ui.lecture, which hands the parser the
+scene's own query followed by the URL's (`Links.expand`); the parser only skips them.
+
 `embed`, `theme` and `projector` are read in the browser (theme.HEAD) before the page is
 drawn; the server only checks their values. The "Copy link to this view" button builds the
 same kind of URL from the current values (see `copy_link_js`).
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 from .params import (
     FOREIGN_PARAMS,
+    LECTURE_PARAMS,
     MAX_VALUE_CHARS,
     MAX_WARNINGS_SHOWN,
     PANEL_NAMES,
@@ -52,6 +56,7 @@ from .parse import Parsed, check_value, parse, warning_text
 from .wire import (
     COPY_JS,
     DARK_JS,
+    LECTURE_START_JS,
     PROJECTOR_JS,
     Links,
     collect,
@@ -67,7 +72,9 @@ from .wire import (
 __all__ = [
     "COPY_JS",
     "DARK_JS",
+    "LECTURE_START_JS",
     "FOREIGN_PARAMS",
+    "LECTURE_PARAMS",
     "MAX_VALUE_CHARS",
     "MAX_WARNINGS_SHOWN",
     "PANEL_NAMES",

@@ -48,11 +48,14 @@ PARAMETERS_MD = """\
 | `embed` | – | `1` | compact mode for iframes: only the tab's panel, no header, tab bar or footer |
 | `theme` | – | `dark`, `light` | colour scheme (Gradio's own `__theme=dark` works too) |
 | `projector` | – | `1` | large fonts, high contrast (also a button at the bottom of the page) |
+| `lecture` | – | `1` (the default scenes), a scene-list name, or the path of a `.json` file on the server | lecture mode: one scene at a time, with Previous / Next (also a button at the bottom of the page) |
+| `scene` | – | whole number 1 … the number of scenes | the lecture's current scene (with `lecture`) |
 
 Short names (`t`, `seed`, `example`, `sampler`, `steps`, `samples`, `eta`, `dataset`) are
 read for the tab named by `tab`; the long names in brackets work anywhere. Without `tab`
 the short names mean the forward tab's (and `sampler`, `steps`, `samples`, `eta` the reverse
-tab's). Invalid values are ignored with a warning; nothing else changes.
+tab's). Invalid values are ignored with a warning; nothing else changes. In lecture mode the
+scene's own link is applied first and the URL's other parameters after it.
 """
 
 # Tabs whose short names are stored with a prefix ("reverse_seed", "toy_t").
@@ -75,6 +78,8 @@ VIEW_PARAMS: dict[str, tuple[str, ...]] = {
     "theme": ("dark", "light"),
     "__theme": ("dark", "light", "system"),
 }
+# Lecture mode (ui.lecture): read before the parser, which only skips them.
+LECTURE_PARAMS: tuple[str, ...] = ("lecture", "scene")
 # Gradio's and Hugging Face's own query parameters: never reported as unknown.
 FOREIGN_PARAMS: frozenset[str] = frozenset({"view", "deep_link", "__sign", "logs", "_"})
 # Sliders whose maximum is the shared schedule's T (the rest have fixed ranges).

@@ -16,6 +16,7 @@ from ...config import DEEPLINKS, SCHEDULE
 from ...diffusion.schedules import validate_spec
 from .params import (
     FOREIGN_PARAMS,
+    LECTURE_PARAMS,
     MAX_VALUE_CHARS,
     MAX_WARNINGS_SHOWN,
     PANEL_NAMES,
@@ -133,8 +134,8 @@ def _read_settings(q: dict[str, str], params: Mapping[str, Param], out: Parsed) 
     """3. Every other parameter, read for the tab (T-bound sliders up to the link's T)."""
     T = out.T if out.T is not None else int(params["T"].default if "T" in params else SCHEDULE.default_T)
     for name, raw in q.items():
-        if name in FOREIGN_PARAMS:
-            continue
+        if name in FOREIGN_PARAMS or name in LECTURE_PARAMS:
+            continue  # Gradio's own; lecture mode's are read by ui.lecture before the parser
         key = resolve(name, out.tab, params)
         if key is None:
             if name in SHORT_NAMES and out.tab is not None:

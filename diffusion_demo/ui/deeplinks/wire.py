@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,8 @@ class Links:
     params: dict[str, Param]
     components: dict[str, gr.components.Component]
     tabs: list[str]
+    # Lecture mode (ui.lecture.expand): the URL's query -> (the query to parse, its warnings).
+    expand: Callable[[list[tuple[str, str]]], tuple[list[tuple[str, str]], list[str]]] | None = None
 
     def updates(self, parsed: Parsed) -> list[Any]:
         """One output per component: an update for each set value, gr.skip() for the rest."""
@@ -173,6 +176,18 @@ PROJECTOR_JS = """
 }
 """
 
+LECTURE_START_JS = """
+() => {
+  const here = new URL(window.location.href);
+  const u = new URL(here.origin + here.pathname);
+  u.searchParams.set("lecture", "1");
+  for (const k of ["projector", "theme", "__theme"]) {
+    if (here.searchParams.has(k)) u.searchParams.set(k, here.searchParams.get(k));
+  }
+  window.location.assign(u.toString());
+}
+"""
+
 DARK_JS = """
 () => {
   const dark = !document.body.classList.contains("dark");
@@ -199,7 +214,11 @@ def on_load(links: Links, request: gr.Request) -> tuple:
     """The page's load event: the tab and one update per linkable component (bound to
     `links` by wire()); a URL it cannot read skips every output."""
     try:
-        parsed = parse(query_items(request), links.params, links.tabs)
+        items, lecture_warnings = query_items(request), []
+        if links.expand is not None:
+            items, lecture_warnings = links.expand(items)
+        parsed = parse(items, links.params, links.tabs)
+        parsed.warnings[:0] = lecture_warnings
     except Exception:  # the page must open whatever the URL holds
         log.exception("deep link could not be read")
         return (gr.skip(), gr.skip(), *(gr.skip() for _ in links.components))
@@ -211,8 +230,8 @@ def on_load(links: Links, request: gr.Request) -> tuple:
     return (selected, parsed.tab or gr.skip(), *links.updates(parsed))
 
 
-def share_bar() -> tuple[gr.Button, gr.Textbox, gr.Button, gr.Button]:
-    """The row under the tabs: copy link (and the box showing it), projector, light/dark."""
+def share_bar() -> tuple[gr.Button, gr.Textbox, gr.Button, gr.Button, gr.Button]:
+    """The row under the tabs: copy link (and the box showing it), projector, light/dark, lecture."""
     with gr.Row(elem_id="share-bar", equal_height=True):
         copy = gr.Button("🔗 Copy link to this view", elem_id="copy-link", size="sm", scale=0, min_width=200)
         link_box = gr.Textbox(
@@ -227,14 +246,18 @@ def share_bar() -> tuple[gr.Button, gr.Textbox, gr.Button, gr.Button]:
             "📽 Projector mode", elem_id="projector-toggle", size="sm", scale=0, min_width=150
         )
         dark = gr.Button("🌓 Light / dark", elem_id="theme-toggle", size="sm", scale=0, min_width=130)
-    return copy, link_box, projector, dark
+        lecture = gr.Button("🎓 Lecture", elem_id="lecture-start", size="sm", scale=0, min_width=120)
+    return copy, link_box, projector, dark, lecture
 
 
-def wire(demo: gr.Blocks, tabs: gr.Tabs, ctx: UIContext) -> Links:
-    """The deep-link load event and the share bar (copy link, projector, light/dark)."""
+def wire(demo: gr.Blocks, tabs: gr.Tabs, ctx: UIContext, expand: Callable | None = None) -> Links:
+    """The deep-link load event and the share bar (copy link, projector, light/dark, lecture).
+
+    `expand` (ui.lecture.expand) turns a lecture URL into its scene's query first."""
     links = collect(tabs, ctx)
+    links.expand = expand
     first = links.tabs[0] if links.tabs else ""
-    copy, link_box, projector, dark = share_bar()
+    copy, link_box, projector, dark, lecture = share_bar()
     # The tab the deep link selected or the user clicked (the JS reads the tab bar first).
     current = gr.Textbox(first, visible=False, elem_id="current-tab")
     demo.load(
@@ -259,5 +282,6 @@ def wire(demo: gr.Blocks, tabs: gr.Tabs, ctx: UIContext) -> Links:
     )
     projector.click(None, None, None, js=PROJECTOR_JS, api_visibility="private", queue=False)
     dark.click(None, None, None, js=DARK_JS, api_visibility="private", queue=False)
+    lecture.click(None, None, None, js=LECTURE_START_JS, api_visibility="private", queue=False)
     demo.deeplinks = links  # for tests and tools: what this page's URLs can set
     return links
