@@ -13,7 +13,17 @@ import pytest
 from diffusion_demo.ui import deeplinks, lecture
 from diffusion_demo.ui.lecture import LectureError
 
-BLOG_ORDER = ["forward", "schedule", "forward", "reverse", "roundtrip", "toy2d", "roundtrip", "reverse", "inpaint"]
+BLOG_ORDER = [
+    "forward",
+    "schedule",
+    "forward",
+    "reverse",
+    "roundtrip",
+    "toy2d",
+    "roundtrip",
+    "reverse",
+    "inpaint",
+]
 
 
 def write(tmp_path, data, name="talk.json") -> str:
@@ -84,7 +94,10 @@ def test_unknown_names_and_paths_are_refused_clearly(value, message):
         ('{"scenes": [\n  {"title": "a",}\n]}', "talk.json is not valid JSON (line 2, column"),
         ({"scenes": []}, "expected a list of scenes"),
         ({"title": "x"}, "expected a list of scenes"),
-        ([SCENE, {**SCENE, "query": "tab=nowhere&t=3"}], "scene 2 query: tab=nowhere (expected one of forward,"),
+        (
+            [SCENE, {**SCENE, "query": "tab=nowhere&t=3"}],
+            "scene 2 query: tab=nowhere (expected one of forward,",
+        ),
         ([{**SCENE, "query": "t=3"}], "scene 1 query: tab=(missing)"),
         ([{**SCENE, "query": "tab=forward&t"}], 'scene 1 query: not a deep link ("name=value&name=value")'),
         ([{**SCENE, "query": "tab=forward&scene=2"}], "scene 1 query: scene cannot be part of a scene"),
