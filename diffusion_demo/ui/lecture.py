@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,12 @@ def locate(value: str) -> Path:
         return path
     if not value.lower().endswith(".json"):
         raise LectureError("expected 1, a scene-list name or the path of a .json file")
+    if os.environ.get("SPACE_ID"):
+        # A shared Space: no visitor may make the server probe its files by path.
+        raise LectureError(
+            f"on a shared Space only the shipped scene lists can be named ({', '.join(names())}); "
+            "add your file to diffusion_demo/ui/scenes/ and use its name"
+        )
     path = Path(value).expanduser()
     if not path.is_file():
         raise LectureError(f"no such file: {value}")

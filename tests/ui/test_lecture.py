@@ -201,3 +201,13 @@ def test_captions_are_escaped(tmp_path):
     path = write(tmp_path, [{**SCENE, "caption": "<img src=x onerror=alert(1)> & x_t"}])
     caption = lecture.on_load(SimpleNamespace(query_params={"lecture": path}))[0]
     assert "<img" not in caption and "&lt;img src=x onerror=alert(1)&gt; &amp; x_t" in caption
+
+
+def test_a_shared_space_accepts_names_but_no_paths(tmp_path, monkeypatch):
+    """On Hugging Face Spaces (SPACE_ID set) a visitor's link must not make the server read files."""
+    path = write(tmp_path, [SCENE])
+    assert lecture.load(path).scenes  # on the lecturer's own machine a path works
+    monkeypatch.setenv("SPACE_ID", "someone/order-from-chaos")
+    with pytest.raises(lecture.LectureError, match="only the shipped scene lists can be named"):
+        lecture.load(path)
+    assert lecture.load("default").scenes  # names still work
