@@ -122,9 +122,19 @@ html.projector body.dark {
 html.projector .prose, html.projector .prose p, html.projector .prose li { font-size: var(--text-md); }
 html.projector .formula { font-size: 1.25em; }
 html.projector input[type="range"] { height: 10px; }
-/* The selected tab in the accent colour: dark enough on white, light enough on black (7:1). */
+/* The selected tab in the accent colour: dark enough on white, light enough on black; white
+   text on a darker indigo for primary buttons, selected radios and labels (all ≥ 7:1). */
 html.projector { --color-accent: #312e81; }
-html.projector body.dark { --color-accent: #c7d2fe; }
+html.projector, html.projector body.dark {
+  --button-primary-background-fill: #312e81; --button-primary-background-fill-hover: #3730a3;
+  --button-primary-text-color: #fff; --button-primary-text-color-hover: #fff;
+  --checkbox-label-background-fill-selected: #312e81; --checkbox-label-text-color-selected: #fff;
+}
+html.projector body.dark {
+  --color-accent: #c7d2fe;
+  /* white labels on indigo-600 are 6.3:1: a darker indigo under them */
+  --block-title-background-fill: #312e81; --block-label-background-fill: #312e81;
+}
 html.projector .gradio-container #tabs > .tab-wrapper button.selected { color: var(--color-accent); }
 
 /* ---- visuals first (projector and embed) ----
@@ -184,24 +194,38 @@ html.projector .gradio-container :is(#toy-forward, #toy-reverse) img { max-heigh
 HEAD = r"""
 <script>
 // Projector and embed modes: every tab's Explain section (id "<tab>-explain", an accordion
-// open by default) is closed once it is drawn, so the pictures come first; a reader may open
-// it again. Switching projector mode on later closes the open ones.
+// open by default) is kept closed, so the pictures come first, until the reader opens it
+// (a real click or key, event.isTrusted). Gradio may draw a tab's section again, open, when
+// the tab is shown, and ignores clicks while it sets the page up: the section is closed
+// whenever it shows open (by a click on its header, at most every 250 ms). Switching
+// projector mode on later closes them all again.
 function closeExplainsOnStage(root) {
+  var HEAD = '[id$="-explain"] > button.label-wrap';
   var staged = function () { return /(^|\s)(projector|embed)(\s|$)/.test(root.className); };
-  var close = function (all) {
+  var close = function () {
     if (!staged()) return;
-    var boxes = document.querySelectorAll('[id$="-explain"]' + (all ? "" : ":not([data-stage-closed])"));
-    boxes.forEach(function (box) {
-      box.setAttribute("data-stage-closed", "1");
-      var head = box.querySelector(":scope > button.label-wrap");
-      if (head && head.classList.contains("open")) head.click();
+    document.querySelectorAll(HEAD + ".open").forEach(function (head) {
+      var box = head.parentElement;
+      if (box.hasAttribute("data-reader-opened")) return;
+      var last = Number(box.getAttribute("data-stage-click") || 0);
+      if (Date.now() - last < 250) return;
+      box.setAttribute("data-stage-click", String(Date.now()));
+      head.click();
     });
   };
-  new MutationObserver(function () { close(false); }).observe(root, { childList: true, subtree: true });
+  document.addEventListener("click", function (e) {
+    var head = e.isTrusted && e.target.closest && e.target.closest(HEAD);
+    if (head) head.parentElement.setAttribute("data-reader-opened", "1");
+  }, true);
+  new MutationObserver(close).observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: ["class"] });
+  var polls = 0, timer = setInterval(function () { close(); if (++polls > 120) clearInterval(timer); }, 250);
   var was = staged();
   new MutationObserver(function () {
     var now = staged();
-    if (now && !was) close(true);
+    if (now && !was) {
+      document.querySelectorAll("[data-reader-opened]").forEach(function (b) { b.removeAttribute("data-reader-opened"); });
+      close();
+    }
     was = now;
   }).observe(root, { attributes: true, attributeFilter: ["class"] });
 }
