@@ -87,7 +87,6 @@ CSS = """
    Scoped to .gradio-container: inside a <gradio-app> the classes sit on the host page's
    <html>, whose own header and footer must stay. */
 html.embed .gradio-container #intro,
-html.embed .gradio-container [id$="-intro"],
 html.embed .gradio-container #schedule-hint,
 html.embed .gradio-container #tabs > .tab-wrapper,
 html.embed .gradio-container footer,
@@ -123,12 +122,113 @@ html.projector body.dark {
 html.projector .prose, html.projector .prose p, html.projector .prose li { font-size: var(--text-md); }
 html.projector .formula { font-size: 1.25em; }
 html.projector input[type="range"] { height: 10px; }
+/* The selected tab in the accent colour: dark enough on white, light enough on black; white
+   text on a darker indigo for primary buttons, selected radios and labels (all ≥ 7:1). */
+html.projector { --color-accent: #312e81; }
+html.projector, html.projector body.dark {
+  --button-primary-background-fill: #312e81; --button-primary-background-fill-hover: #3730a3;
+  --button-primary-text-color: #fff; --button-primary-text-color-hover: #fff;
+  --checkbox-label-background-fill-selected: #312e81; --checkbox-label-text-color-selected: #fff;
+}
+html.projector body.dark {
+  --color-accent: #c7d2fe;
+  /* white labels on indigo-600 are 6.3:1: a darker indigo under them */
+  --block-title-background-fill: #312e81; --block-label-background-fill: #312e81;
+}
+html.projector .gradio-container #tabs > .tab-wrapper button.selected { color: var(--color-accent); }
+
+/* ---- visuals first (projector and embed) ----
+   The pictures and the tab's main control on the first screen: the app's header shrinks to
+   its title, the tab bar to one line (its labels a size smaller; Gradio moves tabs that do
+   not fit behind a "…" menu), and each tab's Explain section is closed (HEAD's script). */
+html.projector .gradio-container #intro p { display: none; }
+html.projector .gradio-container #intro h1 { font-size: var(--text-xl); line-height: 1.2; margin: 0; }
+html.projector .gradio-container #schedule-panel { padding: var(--size-1) var(--size-3); }
+html.projector .gradio-container #schedule-panel > .label-wrap { font-size: var(--text-sm); }
+html.projector .gradio-container #tabs > .tab-wrapper .tab-container button {
+  font-size: var(--text-sm); padding: var(--size-1) var(--size-2);
+}
+
+/* A run's status stays one line, so the frames under it do not move while it runs. */
+html.projector .gradio-container :is(#reverse-status, #roundtrip-status, #inpaint-status),
+html.embed .gradio-container :is(#reverse-status, #roundtrip-status, #inpaint-status) {
+  white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+}
+html.projector .gradio-container :is(#reverse-status, #roundtrip-status, #inpaint-status) :is(p, span) {
+  font-size: var(--text-sm);
+}
+
+/* Big frames: the reverse chain's x_t and the round trip's reconstruction as one large
+   square (at least 480 px on a 1280×720 screen) with the other frames small beside it;
+   pixels stay square (.pixels: object-fit contain, image-rendering pixelated). */
+html.projector { --big-frame: clamp(300px, calc(100vh - 230px), 760px); }
+html.embed { --big-frame: clamp(300px, calc(100vh - 110px), 760px); }
+html.projector .gradio-container :is(#reverse-frames, #roundtrip-frames),
+html.embed .gradio-container :is(#reverse-frames, #roundtrip-frames) {
+  display: grid !important; grid-template-columns: var(--big-frame) minmax(120px, 1fr);
+  grid-template-rows: repeat(var(--small-frames), calc((var(--big-frame) - var(--small-gaps)) / var(--small-frames)));
+  gap: var(--layout-gap);
+}
+#reverse-frames { --small-frames: 3; --small-gaps: calc(2 * var(--layout-gap)); }
+#roundtrip-frames { --small-frames: 2; --small-gaps: var(--layout-gap); }
+html.projector .gradio-container :is(#reverse-frames, #roundtrip-frames) > .block,
+html.embed .gradio-container :is(#reverse-frames, #roundtrip-frames) > .block {
+  height: 100% !important; min-width: 0 !important; width: auto !important; margin: 0 !important;
+}
+html.projector .gradio-container :is(#reverse-frames, #roundtrip-frames) > :is(#reverse-xt, #roundtrip-recon),
+html.embed .gradio-container :is(#reverse-frames, #roundtrip-frames) > :is(#reverse-xt, #roundtrip-recon) {
+  grid-column: 1; grid-row: 1 / -1; height: var(--big-frame) !important; width: var(--big-frame) !important;
+}
+html.projector .gradio-container :is(#reverse-frames, #roundtrip-frames) label[data-testid="block-label"] {
+  font-size: var(--text-xs);
+}
+/* The schedule chart: as tall as the screen leaves under the schedule controls. */
+html.projector .gradio-container #schedule-chart { height: clamp(260px, calc(100vh - 420px), 560px) !important; }
+/* The 2D tab's figures: small enough that the first pair fits under the t slider. */
+html.projector .gradio-container :is(#toy-forward, #toy-reverse) { height: auto !important; }
+html.projector .gradio-container :is(#toy-forward, #toy-reverse) img { max-height: calc(100vh - 370px); }
 """
 
 # Runs in <head> before the app is drawn (Gradio 6 injects launch(head=…) after reading
 # its config and applying ?__theme, so the classes set here win).
-HEAD = """
+HEAD = r"""
 <script>
+// Projector and embed modes: every tab's Explain section (id "<tab>-explain", an accordion
+// open by default) is kept closed, so the pictures come first, until the reader opens it
+// (a real click or key, event.isTrusted). Gradio may draw a tab's section again, open, when
+// the tab is shown, and ignores clicks while it sets the page up: the section is closed
+// whenever it shows open (by a click on its header, at most every 250 ms). Switching
+// projector mode on later closes them all again.
+function closeExplainsOnStage(root) {
+  var HEAD = '[id$="-explain"] > button.label-wrap';
+  var staged = function () { return /(^|\s)(projector|embed)(\s|$)/.test(root.className); };
+  var close = function () {
+    if (!staged()) return;
+    document.querySelectorAll(HEAD + ".open").forEach(function (head) {
+      var box = head.parentElement;
+      if (box.hasAttribute("data-reader-opened")) return;
+      var last = Number(box.getAttribute("data-stage-click") || 0);
+      if (Date.now() - last < 250) return;
+      box.setAttribute("data-stage-click", String(Date.now()));
+      head.click();
+    });
+  };
+  document.addEventListener("click", function (e) {
+    var head = e.isTrusted && e.target.closest && e.target.closest(HEAD);
+    if (head) head.parentElement.setAttribute("data-reader-opened", "1");
+  }, true);
+  new MutationObserver(close).observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: ["class"] });
+  var polls = 0, timer = setInterval(function () { close(); if (++polls > 120) clearInterval(timer); }, 250);
+  var was = staged();
+  new MutationObserver(function () {
+    var now = staged();
+    if (now && !was) {
+      document.querySelectorAll("[data-reader-opened]").forEach(function (b) { b.removeAttribute("data-reader-opened"); });
+      close();
+    }
+    was = now;
+  }).observe(root, { attributes: true, attributeFilter: ["class"] });
+}
 (function () {
   try {
     var q = new URLSearchParams(window.location.search);
@@ -140,6 +240,7 @@ HEAD = """
       if (tab) root.classList.add("embed-tab-" + tab);
     }
     if (on(q.get("projector"))) root.classList.add("projector");
+    closeExplainsOnStage(root);
     var mode = (q.get("theme") || "").toLowerCase();
     if (mode === "dark" || mode === "light") {
       var apply = function () { document.body.classList.toggle("dark", mode === "dark"); };

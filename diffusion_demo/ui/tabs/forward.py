@@ -35,6 +35,7 @@ from ...media.forward_views import (
 )
 from .. import downloads
 from ..common import SchedulePanel, UIContext, figure_image, guarded, quiet
+from .explain import explain
 
 # The tab's defaults (config.FORWARD_TAB), under the names the tests and deep links know.
 DEFAULT_EXAMPLE = FORWARD_TAB.example
@@ -200,8 +201,9 @@ class _Widgets:
 def build(ctx: UIContext) -> None:
     """The forward-chain explorer (called inside its gr.Tab)."""
     example0 = default_example()
-    gr.Markdown(INTRO, latex_delimiters=equations.LATEX_DELIMITERS, elem_id="forward-intro")
     w = _layout(ctx.schedule, example0)
+    with explain("forward"):
+        gr.Markdown(INTRO, latex_delimiters=equations.LATEX_DELIMITERS, elem_id="forward-intro")
     ctx.links["t"] = w.t
     ctx.links["seed"] = w.seed
     ctx.links["example"] = w.example

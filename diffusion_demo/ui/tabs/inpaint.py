@@ -27,6 +27,7 @@ from ...models import unet
 from .. import downloads
 from ..common import HEAVY, UIContext, bind, frame_image, guarded, guidance_controls
 from ..frames import Throttle
+from .explain import explain
 from .texts import INPAINT_EXPLAIN as EXPLAIN
 
 PAINTED = "painted"
@@ -218,9 +219,11 @@ class Outputs(NamedTuple):
     store: gr.State
 
 
-def source(first: str | None) -> Source:
-    """The example dropdown, the upload and the sketchpad (the first that has a digit wins)."""
+def source_and_settings(first: str | None, conditional: bool) -> tuple[Source, Settings]:
+    """The left column: the example dropdown, the settings with Fill in (on the first screen of a
+    projector or an embed), then the upload and the sketchpad (the first that has a digit wins)."""
     example = gr.Dropdown(list(digit_examples()), value=first, label="Digit", elem_id="inpaint-example")
+    s = settings(conditional)
     upload = gr.File(label="…or upload a digit", file_types=["image"], elem_id="inpaint-upload")
     sketch = gr.Sketchpad(
         value=black_canvas(),
@@ -231,14 +234,17 @@ def source(first: str | None) -> Source:
         format="png",
         elem_id="inpaint-sketch",
     )
-    return Source(example, upload, sketch)
+    return Source(example, upload, sketch), s
 
 
 def settings(conditional: bool) -> Settings:
-    """Mask preset, seed, steps, jumps, the Digit/Guidance pair and Fill in / Stop."""
+    """Mask preset, Fill in / Stop, seed, steps, jumps and the Digit/Guidance pair."""
     mask = gr.Radio(
         [*INPAINT.presets, PAINTED], value="top", label="Part to fill (white)", elem_id="inpaint-mask"
     )
+    with gr.Row():
+        run = gr.Button("Fill in", variant="primary", elem_id="inpaint-run")
+        halt = gr.Button("Stop", variant="stop", elem_id="inpaint-stop")
     seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="inpaint-seed")
     steps = gr.Slider(
         1, INPAINT.max_steps, value=INPAINT.default_steps, step=1, label="Steps", elem_id="inpaint-steps"
@@ -259,9 +265,6 @@ def settings(conditional: bool) -> Settings:
         "inpaint-guidance",
         conditional,
     )
-    with gr.Row():
-        run = gr.Button("Fill in", variant="primary", elem_id="inpaint-run")
-        halt = gr.Button("Stop", variant="stop", elem_id="inpaint-stop")
     return Settings(mask, seed, steps, jumps, digit, guidance, run, halt)
 
 
@@ -291,16 +294,16 @@ def outputs(ctx: UIContext, first: str | None) -> Outputs:
 
 def build(ctx: UIContext) -> None:
     """Lay out the tab, register its deep links and wire its handlers."""
-    gr.Markdown(EXPLAIN)
     digits = digit_examples()
     first = "digit-7" if "digit-7" in digits else next(iter(digits), None)
     conditional = ctx.denoiser is not None and is_conditional(ctx.denoiser)
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            src = source(first)
-            s = settings(conditional)
+            src, s = source_and_settings(first, conditional)
         with gr.Column(scale=3):
             o = outputs(ctx, first)
+    with explain("inpaint"):
+        gr.Markdown(EXPLAIN)
     # the API's mask image: a file, decoded by images.load_image like every upload (clear messages)
     mask_image = gr.File(type="filepath", file_types=["image"], visible=False, label="mask_image")
     ctx.links.update(

@@ -27,6 +27,7 @@ from ...models import unet
 from .. import downloads
 from ..common import HEAVY, UIContext, bind, guarded
 from ..frames import Replay, Throttle, show, stream, tensor_frame
+from .explain import explain
 from .reverse_layout import IDLE, Controls, Outputs, controls, outputs
 from .texts import REVERSE_EXPLAIN as EXPLAIN
 from .texts import REVERSE_MODEL_NOTE as MODEL_NOTE
@@ -299,13 +300,14 @@ def _wire_replay(c: Controls, o: Outputs, replay: gr.State, events: list) -> Non
 
 def build(ctx: UIContext) -> None:
     """Lay out the tab, register its deep links and wire its handlers."""
-    gr.Markdown(EXPLAIN)
     with gr.Row():
         with gr.Column(scale=1, min_width=260):
             c = controls(ctx)
         with gr.Column(scale=3):
             o = outputs(ctx)
-    gr.Markdown(MODEL_NOTE)
+    with explain("reverse"):
+        gr.Markdown(EXPLAIN)
+        gr.Markdown(MODEL_NOTE)
     replay = gr.State(None, time_to_live=900)
     downloads.wire_reverse(o.download_row, replay)
     ctx.links.update(

@@ -54,7 +54,12 @@ class Outputs(NamedTuple):
 
 
 def controls(ctx: UIContext) -> Controls:
-    """The settings, the Digit/Guidance pair (disabled for an unconditional model) and the buttons."""
+    """Generate / Stop, the settings, the Digit/Guidance pair (disabled for an unconditional model)
+    and the comparison buttons."""
+    # The main action first: on a projector or in an embed it must be on the first screen.
+    with gr.Row():
+        generate = gr.Button("Generate", variant="primary", elem_id="reverse-generate")
+        stop = gr.Button("Stop", variant="stop", elem_id="reverse-stop")
     sampler = gr.Radio(list(SAMPLER_NAMES), value="ddim", label="Sampler", elem_id="reverse-sampler")
     steps = gr.Slider(
         1, REVERSE.max_steps, value=REVERSE.default_steps, step=1, label="Steps", elem_id="reverse-steps"
@@ -80,9 +85,6 @@ def controls(ctx: UIContext) -> Controls:
     )
     if ctx.denoiser is not None and not conditional:
         gr.Markdown(UNCONDITIONAL_NOTE, elem_id="reverse-unconditional-note")
-    with gr.Row():
-        generate = gr.Button("Generate", variant="primary", elem_id="reverse-generate")
-        stop = gr.Button("Stop", variant="stop", elem_id="reverse-stop")
     compare = gr.Button("Same seed, every sampler", elem_id="reverse-compare")
     compare_w = gr.Button("Same seed, several w", elem_id="reverse-compare-w")
     return Controls(
@@ -93,7 +95,8 @@ def controls(ctx: UIContext) -> Controls:
 def outputs(ctx: UIContext) -> Outputs:
     """The status, the four live frames, the scrubber, the downloads, the comparisons, the chart."""
     status = gr.Markdown(ctx.checkpoint_error or IDLE, elem_id="reverse-status")
-    with gr.Row():
+    # reverse-frames: laid out as one big x_t and three small frames in projector and embed modes (theme.CSS)
+    with gr.Row(elem_id="reverse-frames"):
         x_t = frame_image("x_t (the chain)", "reverse-xt", 300)
         x0 = frame_image("x̂_0 (the network's guess)", "reverse-x0", 300)
         eps = frame_image("ε̂ (predicted noise)", "reverse-eps", 300)

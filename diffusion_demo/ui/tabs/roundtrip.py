@@ -27,6 +27,7 @@ from ...models import classifier, unet
 from .. import downloads
 from ..common import HEAVY, UIContext, bind, frame_image, guarded, guidance_controls
 from ..frames import Throttle, tensor_frame
+from .explain import explain
 from .texts import ROUNDTRIP_EXPLAIN as EXPLAIN
 from .texts import SKETCH_EXPLAIN, SKETCH_VERDICTS
 
@@ -220,19 +221,20 @@ class Outputs(NamedTuple):
 
 
 def settings() -> Settings:
-    """The left column's first group: digit, upload, t, seed, sampler, steps and the buttons."""
+    """The left column's first group: digit, t and the buttons, then upload, seed, sampler and steps."""
     digits = digit_examples()
     first = next(iter(digits), None)
     example = gr.Dropdown(list(digits), value=first, label="Digit", elem_id="roundtrip-example")
-    upload = gr.File(label="…or upload a digit image", file_types=["image"], elem_id="roundtrip-upload")
     t = gr.Slider(0, 1000, value=400, step=1, label="Noise level t", elem_id="roundtrip-t")
+    # The main action right under what it acts on: on the first screen of a projector or an embed.
+    run = gr.Button("Round trip", variant="primary", elem_id="roundtrip-run")
+    curve_run = gr.Button("Measure distance over t", elem_id="roundtrip-curve-run")
+    upload = gr.File(label="…or upload a digit image", file_types=["image"], elem_id="roundtrip-upload")
     seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="roundtrip-seed")
     sampler = gr.Radio(list(SAMPLER_NAMES), value="ddim", label="Sampler", elem_id="roundtrip-sampler")
     steps = gr.Slider(
         1, REVERSE.max_steps, value=100, step=1, label="Steps (over the full 1000)", elem_id="roundtrip-steps"
     )
-    run = gr.Button("Round trip", variant="primary", elem_id="roundtrip-run")
-    curve_run = gr.Button("Measure distance over t", elem_id="roundtrip-curve-run")
     return Settings(example, upload, t, seed, sampler, steps, run, curve_run)
 
 
@@ -267,7 +269,8 @@ def outputs(ctx: UIContext, s: Settings) -> Outputs:
         ctx.checkpoint_error or "Pick a digit and a noise level, then **Round trip**.",
         elem_id="roundtrip-status",
     )
-    with gr.Row():
+    # roundtrip-frames: one big reconstruction and two small frames in projector and embed modes (theme.CSS)
+    with gr.Row(elem_id="roundtrip-frames"):
         recon = frame_image("reconstruction (x_0 again?)", "roundtrip-recon", 260)
         x0 = frame_image("x_0 (the digit)", "roundtrip-x0", 260)
         x_t = frame_image("x_t (pushed off the manifold)", "roundtrip-xt", 260)
@@ -282,13 +285,14 @@ def outputs(ctx: UIContext, s: Settings) -> Outputs:
 
 def build(ctx: UIContext) -> None:
     """Lay out the tab, register its deep links and wire its handlers."""
-    gr.Markdown(EXPLAIN)
     with gr.Row():
         with gr.Column(scale=1, min_width=260):
             s = settings()
             d = drawing(ctx)
         with gr.Column(scale=3):
             o = outputs(ctx, s)
+    with explain("roundtrip"):
+        gr.Markdown(EXPLAIN)
     ctx.links.update(
         {
             "roundtrip_t": s.t,

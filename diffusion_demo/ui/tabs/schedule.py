@@ -21,6 +21,7 @@ from ...diffusion.schedules import ScheduleSpec, build_scheduler, validate_spec
 from ...media import equations, plots
 from .. import downloads
 from ..common import SchedulePanel, UIContext, figure_image, guarded
+from .explain import explain
 
 DEFAULT_T = FORWARD_TAB.t  # the same current t as the forward tab: the two sliders are linked
 T_LIMIT_STEPS = SCHEDULE_TAB.t_limit_steps
@@ -175,13 +176,14 @@ def _clamp_t(t: Any, T: int) -> int:
 
 def build(ctx: UIContext) -> None:
     """The schedule lab (called inside its gr.Tab)."""
-    gr.Markdown(INTRO, latex_delimiters=equations.LATEX_DELIMITERS, elem_id="schedule-intro")
-    gr.Markdown(
-        "Change the schedule, β_start, β_end and T in the **Variance schedule** panel at the top "
-        "(shared by every tab).",
-        elem_id="schedule-hint",
-    )
     compare, t, views = _layout(ctx.schedule)
+    with explain("schedule"):
+        gr.Markdown(INTRO, latex_delimiters=equations.LATEX_DELIMITERS, elem_id="schedule-intro")
+        gr.Markdown(
+            "Change the schedule, β_start, β_end and T in the **Variance schedule** panel at the top "
+            "(shared by every tab).",
+            elem_id="schedule-hint",
+        )
     _wire(ctx, compare, t, views)
     gr.api(
         guarded(schedule_data),
@@ -219,7 +221,6 @@ def _layout(panel: SchedulePanel) -> tuple[gr.Dropdown, gr.Slider, list[gr.compo
             elem_id="schedule-t",
             scale=3,
         )
-    status = gr.Markdown(status_md(spec0), elem_id="schedule-status")
     chart = figure_image(
         "β_t, ᾱ_t and log-SNR against t",
         "schedule-chart",
@@ -227,6 +228,7 @@ def _layout(panel: SchedulePanel) -> tuple[gr.Dropdown, gr.Slider, list[gr.compo
         show_label=False,
         height=340,
     )
+    status = gr.Markdown(status_md(spec0), elem_id="schedule-status")
     downloads.schedule_row([*panel.inputs, compare, t])
     fwd0, post0 = readout(spec0, DEFAULT_T)
     with gr.Row(equal_height=False):

@@ -33,6 +33,7 @@ from ...media.toy2d_views import (
 )
 from .. import downloads
 from ..common import HEAVY, UIContext, figure_image, guarded, quiet
+from .explain import explain
 
 INTRO = r"""
 ### The 2D picture: off the manifold and back
@@ -235,13 +236,14 @@ def _accordions(w: _Widgets, schedule: list) -> None:
 def build(ctx: UIContext) -> None:
     """The 2D picture (called inside its gr.Tab)."""
     panel, w = ctx.schedule, _Widgets()
-    gr.Markdown(INTRO, latex_delimiters=LATEX, elem_id="toy-intro")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=260):
             _controls(w)
         with gr.Column(scale=3):
             _panels(w)
     _accordions(w, panel.inputs)
+    with explain("toy2d"):
+        gr.Markdown(INTRO, latex_delimiters=LATEX, elem_id="toy-intro")
 
     ctx.links["toy_dataset"] = w.dataset
     ctx.links["toy_t"] = w.t
