@@ -163,6 +163,8 @@ html.projector .gradio-container :is(#reverse-status, #roundtrip-status, #inpain
    pixels stay square (.pixels: object-fit contain, image-rendering pixelated). */
 html.projector { --big-frame: clamp(300px, calc(100vh - 230px), 760px); }
 html.embed { --big-frame: clamp(300px, calc(100vh - 110px), 760px); }
+/* lecture mode adds the scene bar (about 130 px) above the tabs: the frame gives way */
+html.lecture.projector { --big-frame: clamp(300px, calc(100vh - 360px), 760px); }
 html.projector .gradio-container :is(#reverse-frames, #roundtrip-frames),
 html.embed .gradio-container :is(#reverse-frames, #roundtrip-frames) {
   display: grid !important; grid-template-columns: var(--big-frame) minmax(120px, 1fr);
