@@ -17,8 +17,8 @@ is. The short names (t, seed, example, sampler, steps, …) are read relative to
 the tab's prefixed name first, then the tab's own unprefixed one). The schedule lab shares
 the forward tab's t (the two sliders are kept equal in the browser).
 
-`embed`, `theme` and `projector` are read in the browser (theme.HEAD) before the page is
-drawn; the server only checks their values. The "Copy link to this view" button builds the
+`embed`, `theme`, `projector`, `autoplay` and `loop` are read in the browser (theme.HEAD,
+keys.HEAD); the server only checks their values. The "Copy link to this view" button builds the
 same kind of URL from the current values (see `copy_link_js`).
 
 The table below (PARAMETERS_MD) is the user documentation; docs/deeplinks.md and the
@@ -38,6 +38,7 @@ from .params import (
     MAX_WARNINGS_SHOWN,
     PANEL_NAMES,
     PARAMETERS_MD,
+    PLAY_TABS,
     SCHEDULE_TABS,
     SHARED,
     SHORT_NAMES,
@@ -72,6 +73,7 @@ __all__ = [
     "MAX_WARNINGS_SHOWN",
     "PANEL_NAMES",
     "PARAMETERS_MD",
+    "PLAY_TABS",
     "PROJECTOR_JS",
     "SCHEDULE_TABS",
     "SHARED",
