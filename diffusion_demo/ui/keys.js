@@ -96,7 +96,10 @@
     st.objectFit = cs.objectFit || "contain"; st.objectPosition = cs.objectPosition;
     // the badge in the picture's lower left corner (Gradio's own label covers the top)
     var d = play.data, W = img.offsetWidth, H = img.offsetHeight;
-    var k = d ? Math.min(W / d.width, H / d.height) : 1, cw = d ? d.width * k : W, ch = d ? d.height * k : H;
+    var k = d ? Math.min(W / d.width, H / d.height) : 1;
+    if (st.objectFit === "scale-down") k = Math.min(k, 1);
+    else if (st.objectFit === "none") k = 1;
+    var cw = d ? d.width * k : W, ch = d ? d.height * k : H;
     play.label.style.left = img.offsetLeft + (W - cw) / 2 + 6 + "px";
     play.label.style.top = img.offsetTop + (H + ch) / 2 - play.label.offsetHeight - 6 + "px";
     return play.canvas;
