@@ -206,14 +206,17 @@
   // ---------------- autoplay and loop ----------------
   var loopRun = null;
   function statusText(id) { var el = $(id); return el ? el.innerText.trim() : ""; }
-  function runAction(tab, looping) {
+  function runAction(tab, looping, tries) {
     var acts = CFG.tabs[tab];
     if (!acts || !acts.run) return false;
-    if (acts.open) {
-      var box = $(acts.open), btn = box && box.querySelector("button");
-      if (btn && !shown($(acts.run))) btn.click();
-    }
     var run = $(acts.run);
+    if (acts.open && !shown(run)) {
+      // the button sits in a closed accordion: open it, then press once it is drawn
+      var box = $(acts.open), opener = box && box.querySelector("button");
+      if (opener && !tries) opener.click();
+      if ((tries || 0) < 25) window.setTimeout(function () { runAction(tab, looping, (tries || 0) + 1); }, 120);
+      return true;
+    }
     if (!run) return false;
     if (tab === "forward") { if (play.state !== "playing") run.click(); return true; }
     var before = acts.status ? statusText(acts.status) : "";
@@ -317,6 +320,10 @@
     }
     helpBox();
   }
+  // grabbing the t slider during a sweep pauses it there (the drag then goes on as usual)
+  document.addEventListener("pointerdown", function (e) {
+    if (play.state === "playing" && e.target && e.target.closest && e.target.closest("#forward-t")) stop();
+  }, true);
   document.addEventListener("keydown", onKey);
   document.addEventListener("keyup", onKeyUp, true);
   if (document.body) setup(); else document.addEventListener("DOMContentLoaded", setup);

@@ -88,6 +88,7 @@ _STYLE = """
   box-shadow: 0 8px 30px rgba(0, 0, 0, 0.35); }
 #keys-help-overlay table { border-collapse: collapse; margin: 0.6em 0; }
 #keys-help-overlay td { padding: 0.25em 0.8em 0.25em 0; vertical-align: top; }
+#keys-help-close { font: inherit; padding: 0.15em 0.9em; margin-left: 0.5em; cursor: pointer; }
 #keys-help-overlay kbd { font-family: inherit; font-weight: bold; white-space: nowrap; }
 .play-overlay { position: absolute; pointer-events: none; z-index: 5; }
 #forward-play-t { position: absolute; z-index: 20; pointer-events: none; padding: 0.1em 0.5em;

@@ -230,6 +230,14 @@ def test_arrow_keys_move_t_on_the_forward_tab(view):
     page.keyboard.press("ArrowLeft")
     assert slider_value(page, "forward-t") == 500 - notch
     wait_for(lambda: f"t={500 - notch}" in formula_text(page), what="the formula after ←")
+    # Space plays and pauses (also with the focus on ▶ Play itself: one toggle per press)
+    page.keyboard.press("Space")
+    wait_for(lambda: play_state(page) == "playing", timeout=30, what="Space to start the sweep")
+    page.locator("#forward-play").focus()
+    page.keyboard.press("Space")
+    assert play_state(page) == "idle"
+    time.sleep(0.5)
+    assert play_state(page) == "idle", "Space toggled twice"
     assert page.probe.errors == [], page.probe.errors
 
 
@@ -320,3 +328,48 @@ def test_screenshots_while_playing(view, size):
         page.keyboard.press("?")
         page.screenshot(path=str(out / f"{name}-help.png"))
     print(f"\nscreenshots: {out}")
+
+
+def record_texts(page, elem_id: str) -> None:
+    """From now on, every text the element shows is appended to window.__texts (in order)."""
+    page.evaluate(
+        """(id) => { const el = document.getElementById(id); window.__texts = [el.innerText];
+          new MutationObserver(() => { const t = el.innerText;
+            if (t !== window.__texts[window.__texts.length - 1]) window.__texts.push(t); })
+            .observe(el, {subtree: true, childList: true, characterData: true}); }""",
+        elem_id,
+    )
+
+
+def test_loop_runs_the_round_trip_again_until_escape(view):
+    page = view("?tab=roundtrip&t=300&steps=20&autoplay=1&loop=1")
+    wait_ready(page, "roundtrip")
+    page.locator("#roundtrip-status").wait_for(state="visible")
+    record_texts(page, "roundtrip-status")
+
+    def runs() -> int:  # finished round trips seen so far, each after its own running steps
+        texts = page.evaluate("() => window.__texts")
+        done, running = 0, False
+        for t in texts:
+            if RUNNING.search(t):
+                running = True
+            elif "RMS distance" in t and running:
+                done, running = done + 1, False
+        return done
+
+    wait_for(lambda: runs() >= 1, timeout=120, what="autoplay's round trip")
+    wait_for(lambda: runs() >= 2, timeout=PLAYBACK.loop_hold_s + 60, what="loop=1 to run it again")
+    idle_focus(page)
+    page.keyboard.press("Escape")  # ends the loop (the round trip has no Stop: the run in flight ends)
+    settled = runs()
+    time.sleep(PLAYBACK.loop_hold_s + 20)
+    assert runs() <= settled + 1, "the loop went on after Esc"
+    assert page.probe.errors == [], page.probe.errors
+
+
+def test_autoplay_makes_the_2d_animation(view):
+    page = view("?tab=toy2d&autoplay=1")
+    wait_ready(page, "toy2d")
+    gif = page.locator("#toy-gif img, #toy-gif video").first
+    gif.wait_for(state="visible", timeout=180_000)
+    assert page.probe.errors == [], page.probe.errors

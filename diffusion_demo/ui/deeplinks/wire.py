@@ -1,7 +1,7 @@
 """The deep links' Gradio side: components described as `Param`s, the load event that
 applies a parsed query, and the share bar (copy link, projector, light/dark).
 
-May import: gradio, config, ui.common, ui.runtime and ui.deeplinks.params / .parse.
+May import: gradio, config, ui.common, ui.runtime, ui.keys and ui.deeplinks.params / .parse.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ show is computed in media/forward_views.py. UI events are private; the public en
 (/forward, /chain) take their inputs from hidden, unbounded components so that every
 check — and its message — is ours, not a widget's.
 
-May import: config, diffusion, media, ui.common, ui.downloads and gradio.
+May import: config, diffusion, media, ui.common, ui.downloads, ui.keys and gradio.
 """
 
 from __future__ import annotations
