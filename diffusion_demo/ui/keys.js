@@ -211,10 +211,10 @@
     if (!acts || !acts.run) return false;
     var run = $(acts.run);
     if (acts.open && !shown(run)) {
-      // the button sits in a closed accordion: open it, then press once it is drawn
-      var box = $(acts.open), opener = box && box.querySelector("button");
-      if (opener && !tries) opener.click();
-      if ((tries || 0) < 25) window.setTimeout(function () { runAction(tab, looping, (tries || 0) + 1); }, 120);
+      // the button sits in a closed accordion (not drawn while closed): open it, press it once drawn
+      var box = $(acts.open), opener = box && (box.querySelector("button.label-wrap") || box.querySelector("button"));
+      if (opener && !run && !opener.dataset.ofcOpened) { opener.dataset.ofcOpened = "1"; opener.click(); }
+      if ((tries || 0) < 50) window.setTimeout(function () { runAction(tab, looping, (tries || 0) + 1); }, 150);
       return true;
     }
     if (!run) return false;
@@ -245,8 +245,7 @@
       var tab = currentTab(), acts = CFG.tabs[tab];
       if (want && CFG.tabs[want] && tab !== want) { if (performance.now() < until) window.setTimeout(attempt, 100); return; }
       if (!acts || !acts.run) return;  // nothing to play here (the deep link's note says so)
-      var run = $(acts.run);
-      if (!shown(run) && !acts.open) { if (performance.now() < until) window.setTimeout(attempt, 100); return; }
+      if (!shown($(acts.run)) && !shown($(acts.open))) { if (performance.now() < until) window.setTimeout(attempt, 100); return; }
       runAction(tab, LOOP);
     })();
   }
@@ -301,7 +300,9 @@
     else if (e.key === "Escape") handled = escape(tab);
     else if (e.key === "ArrowRight" || e.key === "ArrowLeft") handled = notch(tab, e.key === "ArrowRight" ? 1 : -1);
     else if (e.key === " " || e.key === "Spacebar") {
-      handled = !e.repeat && runAction(tab, false);
+      var toggle = tab === "forward" ? $("forward-play") : null;  // Space plays and pauses
+      if (toggle && !e.repeat) toggle.click();
+      handled = !e.repeat && (toggle ? true : runAction(tab, false));
       if (handled) swallowSpaceUp = true;
     }
     if (handled) { e.preventDefault(); e.stopPropagation(); }
