@@ -127,6 +127,24 @@ LECTURE = LectureSettings()
 
 
 @dataclass(frozen=True)
+class PlaybackSettings:
+    """The lecture stage's motion: the forward tab's ▶ Play, autoplay/loop and the keys (ui/keys.py)."""
+
+    # 0 → T in 5 s: slow enough to see the image fade, quick enough to hold a room's attention.
+    sweep_s: float = 5.0
+    # ← / → move a t slider by 1/20 of its range (50 of T = 1000): a clicker press is a visible step.
+    notches: int = 20
+    # loop=1 on a chain tab: the finished picture stays up this long before the next run starts.
+    loop_hold_s: float = 3.0
+    # ε is sent to the browser as 16-bit values over ±8σ (one level = 0.00024σ: exact on screen);
+    # |ε| > 8σ has probability 1e-15 per pixel.
+    eps_range: float = 8.0
+
+
+PLAYBACK = PlaybackSettings()
+
+
+@dataclass(frozen=True)
 class CLISettings:
     """`python -m diffusion_demo sample` (cli/main.py)."""
 

@@ -11,7 +11,9 @@ May import: config, checks, diffusion, media and libraries. Never ui or cli.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import os
 import tempfile
 import threading
@@ -27,9 +29,9 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from ..checks import in_range
-from ..config import FORWARD, FORWARD_TAB, IMAGES
+from ..config import FORWARD, FORWARD_TAB, IMAGES, PLAYBACK
 from ..diffusion import forward
-from ..diffusion.schedules import ScheduleSpec, validate_spec
+from ..diffusion.schedules import ScheduleSpec, build_scheduler, validate_spec
 from . import equations, images, plots
 
 CHAIN_NOTE = r"""
@@ -73,6 +75,7 @@ class _LRU:
 _SOURCES = _LRU(32)
 _NOISE = _LRU(16)
 _CHAINS = _LRU(16)
+_PLAYS = _LRU(4)
 # /forward's x_0 and ε repeat from call to call (same image, same seed): their PNGs are
 # written once and handed to Gradio by path instead of being encoded again on every call
 # (~5 ms each for a noisy 256 px image: enough to push a round trip past gradio_client's
@@ -221,6 +224,59 @@ def histogram_view(req: ForwardRequest) -> Image.Image:
     x_t, _ = compute_xt(req)
     alpha_bar = equations.forward_numbers(req.spec, req.t).alpha_bar
     return plots.histogram_image(x_t, req.source.x0, alpha_bar, req.t)
+
+
+# --------------------------------------------------------------------------------------
+# ▶ Play: what the browser needs to draw x_t for every t itself
+# --------------------------------------------------------------------------------------
+
+
+def play_payload(req: ForwardRequest) -> dict:
+    """x_0, ε and the coefficients of eq. 4 for t = 0 … T, for the browser to draw x_t at any t.
+
+    One download per image/seed/schedule instead of one request per frame: x_0 as its PNG
+    (exact), ε as two PNGs of 16-bit levels over ±PLAYBACK.eps_range σ (high and low bytes),
+    a[t] = √ᾱ_t and b[t] = √(1 − ᾱ_t) as float32 values (the same numbers add_noise uses;
+    a[0] = 1, b[0] = 0: x_0 itself). The browser's x_t = clip(a x_0 + b ε) matches the
+    server's within one grey level. Cached per (image, schedule, seed); req.t is not used.
+    """
+    key = (req.source.key, req.spec, req.seed)
+    return _PLAYS.get(key, lambda: _play_payload(req.source, req.spec, req.seed))
+
+
+def _png_data_url(a: np.ndarray) -> str:
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _channels_last(x: torch.Tensor) -> np.ndarray:
+    a = x.numpy()
+    return a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
+
+
+def _play_payload(source: Source, spec: ScheduleSpec, seed: int) -> dict:
+    eps = noise_for(tuple(source.x0.shape), seed)
+    r = PLAYBACK.eps_range
+    levels = np.round((_channels_last(eps.clamp(-r, r)).astype(np.float64) / r + 1.0) * 32767.5)
+    levels = levels.clip(0, 65535).astype(np.uint32)
+    alpha_bar = build_scheduler(spec).alphas_cumprod.float()
+    a = torch.cat([torch.ones(1), alpha_bar**0.5])
+    b = torch.cat([torch.zeros(1), (1 - alpha_bar) ** 0.5])
+    c, h, w = source.x0.shape
+    return {
+        "key": f"{source.key}|{spec}|{seed}",
+        "T": spec.T,
+        "width": w,
+        "height": h,
+        "channels": c,
+        "eps_range": r,
+        "x0": _png_data_url(images.to_uint8(source.x0)),
+        "eps_hi": _png_data_url((levels >> 8).astype(np.uint8)),
+        "eps_lo": _png_data_url((levels & 255).astype(np.uint8)),
+        "a": [float(v) for v in a],
+        "b": [float(v) for v in b],
+    }
 
 
 # --------------------------------------------------------------------------------------

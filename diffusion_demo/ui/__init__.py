@@ -15,7 +15,7 @@ import gradio as gr
 
 from ..config import IMAGES
 from ..models import unet
-from . import deeplinks, lecture, torch_thread
+from . import deeplinks, keys, lecture, torch_thread
 from .common import UIContext, schedule_panel
 from .runtime import Blocks
 from .tabs import forward, inpaint, reverse, roundtrip, schedule, toy2d
@@ -102,7 +102,7 @@ def launch_kwargs(host: str | None = None, port: int | None = None) -> dict:
         server_port=port or int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         theme=theme(),
         css=CSS,
-        head=HEAD + lecture.HEAD,
+        head=HEAD + keys.HEAD + lecture.HEAD,
         ssr_mode=False,
         max_file_size=IMAGES.max_upload,
         enable_monitoring=False,

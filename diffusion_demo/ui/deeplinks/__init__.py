@@ -20,8 +20,8 @@ the forward tab's t (the two sliders are kept equal in the browser).
 `lecture` and `scene` (lecture mode) are read by ui.lecture, which hands the parser the
 scene's own query followed by the URL's (`Links.expand`); the parser only skips them.
 
-`embed`, `theme` and `projector` are read in the browser (theme.HEAD) before the page is
-drawn; the server only checks their values. The "Copy link to this view" button builds the
+`embed`, `theme`, `projector`, `autoplay` and `loop` are read in the browser (theme.HEAD,
+keys.HEAD); the server only checks their values. The "Copy link to this view" button builds the
 same kind of URL from the current values (see `copy_link_js`).
 
 The table below (PARAMETERS_MD) is the user documentation; docs/deeplinks.md and the
@@ -42,6 +42,7 @@ from .params import (
     MAX_WARNINGS_SHOWN,
     PANEL_NAMES,
     PARAMETERS_MD,
+    PLAY_TABS,
     SCHEDULE_TABS,
     SHARED,
     SHORT_NAMES,
@@ -79,6 +80,7 @@ __all__ = [
     "MAX_WARNINGS_SHOWN",
     "PANEL_NAMES",
     "PARAMETERS_MD",
+    "PLAY_TABS",
     "PROJECTOR_JS",
     "SCHEDULE_TABS",
     "SHARED",

@@ -50,12 +50,18 @@ PARAMETERS_MD = """\
 | `projector` | – | `1` | large fonts, high contrast (also a button at the bottom of the page) |
 | `lecture` | – | `1` (the default scenes), a scene-list name, or the path of a `.json` file on the server | lecture mode: one scene at a time, with Previous / Next (also a button at the bottom of the page) |
 | `scene` | – | whole number 1 … the number of scenes | the lecture's current scene (with `lecture`) |
+| `autoplay` | forward, reverse, roundtrip, toy2d, inpaint | `1` | starts the tab's main action once the page is ready: ▶ Play (forward), Generate, Round trip, the 2D animation, Fill in |
+| `loop` | forward, reverse, roundtrip, inpaint | `1` | repeats: the forward sweep goes on until ⏸ Pause; a chain runs again 3 s after each run ends (until Esc or Stop) |
 
 Short names (`t`, `seed`, `example`, `sampler`, `steps`, `samples`, `eta`, `dataset`) are
 read for the tab named by `tab`; the long names in brackets work anywhere. Without `tab`
 the short names mean the forward tab's (and `sampler`, `steps`, `samples`, `eta` the reverse
-tab's). Invalid values are ignored with a warning; nothing else changes. In lecture mode the
-scene's own link is applied first and the URL's other parameters after it.
+tab's). Invalid values are ignored with a warning; nothing else changes. `autoplay` on a
+tab with nothing to play (the schedule lab) is ignored with a warning too. In lecture
+mode the scene's own link is applied first and the URL's other parameters after it.
+
+Keys (not while typing in a box): ← / → move t by a notch (the replay step on the reverse
+tab), Space plays or runs the tab's main action, Esc pauses or stops, ? shows the keys.
 """
 
 # Tabs whose short names are stored with a prefix ("reverse_seed", "toy_t").
@@ -77,9 +83,14 @@ VIEW_PARAMS: dict[str, tuple[str, ...]] = {
     "projector": ("0", "1", "true", "false", ""),
     "theme": ("dark", "light"),
     "__theme": ("dark", "light", "system"),
+    "autoplay": ("0", "1", "true", "false", ""),
+    "loop": ("0", "1", "true", "false", ""),
 }
 # Lecture mode (ui.lecture): read before the parser, which only skips them.
 LECTURE_PARAMS: tuple[str, ...] = ("lecture", "scene")
+
+# Tabs with a main action for `autoplay` to start (ui/keys.py presses their buttons).
+PLAY_TABS: tuple[str, ...] = ("forward", "reverse", "roundtrip", "toy2d", "inpaint")
 # Gradio's and Hugging Face's own query parameters: never reported as unknown.
 FOREIGN_PARAMS: frozenset[str] = frozenset({"view", "deep_link", "__sign", "logs", "_"})
 # Sliders whose maximum is the shared schedule's T (the rest have fixed ranges).

@@ -20,6 +20,7 @@ from .params import (
     MAX_VALUE_CHARS,
     MAX_WARNINGS_SHOWN,
     PANEL_NAMES,
+    PLAY_TABS,
     SHORT_NAMES,
     T_BOUND,
     VIEW_PARAMS,
@@ -97,6 +98,10 @@ def _read_tab_and_view(q: dict[str, str], tabs: Sequence[str], out: Parsed) -> N
         raw = q.pop(name, None)
         if raw is not None and raw.strip().lower() not in allowed:
             out.warn(name, raw, f"expected one of {', '.join(a for a in allowed if a)}")
+        elif name == "autoplay" and raw is not None and raw.strip().lower() in ("1", "true", ""):
+            tab = out.tab or (tabs[0] if tabs else None)
+            if tab is not None and tab not in PLAY_TABS:
+                out.warn(name, raw, f"the {tab} tab has nothing to play")
 
 
 def _read_panel(q: dict[str, str], params: Mapping[str, Param], out: Parsed) -> None:

@@ -1,7 +1,7 @@
 """The deep links' Gradio side: components described as `Param`s, the load event that
 applies a parsed query, and the share bar (copy link, projector, light/dark).
 
-May import: gradio, config, ui.common, ui.runtime and ui.deeplinks.params / .parse.
+May import: gradio, config, ui.common, ui.runtime, ui.keys and ui.deeplinks.params / .parse.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import gradio as gr
 
 from ...config import IMAGES, SCHEDULE
 from ..common import UIContext, bind, guarded
+from ..keys import AUTOPLAY_JS
 from ..runtime import child_tabs, owner_tab
 from .params import PANEL_NAMES, SCHEDULE_TABS, SHARED, T_BOUND, Param, short_name
 from .parse import Parsed, parse, warning_text
@@ -144,7 +145,7 @@ async (fallbackTab, ...values) => {
       if (name === "schedule" || Number(v) !== Number(dflt)) q.set(name, fmt(v));
     }
   }
-  for (const k of ["embed", "theme", "projector"]) {
+  for (const k of ["embed", "theme", "projector", "autoplay", "loop"]) {
     if (here.searchParams.has(k)) q.set(k, here.searchParams.get(k));
   }
   const link = here.origin + here.pathname + "?" + q.toString();
@@ -268,7 +269,7 @@ def wire(demo: gr.Blocks, tabs: gr.Tabs, ctx: UIContext, expand: Callable | None
         api_visibility="private",
         show_progress="hidden",
         concurrency_limit=None,
-    )
+    ).then(None, None, None, js=AUTOPLAY_JS, api_visibility="private", queue=False)  # autoplay=1
     for child in child_tabs(tabs):
         tab_id = json.dumps(str(child.id))
         child.select(None, None, current, js=f"() => {tab_id}", api_visibility="private", queue=False)

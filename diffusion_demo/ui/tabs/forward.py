@@ -6,11 +6,12 @@ show is computed in media/forward_views.py. UI events are private; the public en
 (/forward, /chain) take their inputs from hidden, unbounded components so that every
 check — and its message — is ours, not a widget's.
 
-May import: config, diffusion, media, ui.common, ui.downloads and gradio.
+May import: config, diffusion, media, ui.common, ui.downloads, ui.keys and gradio.
 """
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -29,11 +30,12 @@ from ...media.forward_views import (
     full_view,
     histogram_view,
     noise_image,
+    play_payload,
     resolve_source,
     validate,
     xt_view,
 )
-from .. import downloads
+from .. import downloads, keys
 from ..common import SchedulePanel, UIContext, figure_image, guarded, quiet
 from .explain import explain
 
@@ -162,6 +164,15 @@ def chain_api(
     return chain_view(resolve_source(image, example), spec, seed)
 
 
+def play_api(mode: str, image: str | None, schedule: str, seed: float, example: str | None, *betas: float):
+    """▶ Play's one download (JSON): x_0, ε and eq. 4's coefficients; the browser draws every x_t
+    itself (ui/keys.py). mode "play:<nonce>" (echoed back) or "pause" (nothing to fetch)."""
+    if not str(mode).startswith("play:"):
+        return gr.skip()
+    req = validate(image, 0, schedule, seed, example, *betas)
+    return json.dumps({"nonce": str(mode)[5:], **play_payload(req)})
+
+
 def random_seed() -> int:
     return random.SystemRandom().randint(0, IMAGES.max_seed)
 
@@ -174,6 +185,7 @@ def clear_upload() -> None:
 quiet_forward_view = quiet(forward_view, 2)
 quiet_histogram = quiet(histogram, 1)
 quiet_chain = quiet(chain_api, 2)
+quiet_play = quiet(play_api, 1)
 
 
 # --- Layout ---
@@ -196,6 +208,7 @@ class _Widgets:
     hist: gr.Image
     strip: gr.Image
     chain_md: gr.Markdown
+    play: gr.Button
 
 
 def build(ctx: UIContext) -> None:
@@ -220,7 +233,7 @@ def _layout(panel: SchedulePanel, example0: str | None) -> _Widgets:
             example, upload, seed, reseed = _source_inputs(example0)
             info = gr.Markdown(resolve_source(None, example0).info, elem_id="forward-source")
         with gr.Column(scale=3):
-            t, x0_img, eps_img, xt_img = _t_and_images(x00, eps0, x_t0)
+            t, x0_img, eps_img, xt_img, play = _t_and_images(x00, eps0, x_t0)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
             formula = gr.Markdown(
@@ -240,7 +253,7 @@ def _layout(panel: SchedulePanel, example0: str | None) -> _Widgets:
         )
         downloads.forward_row([upload, panel.schedule, seed, example, *panel.inputs[1:]])
     return _Widgets(
-        example, upload, seed, reseed, info, t, x0_img, eps_img, xt_img, formula, hist, strip, chain_md
+        example, upload, seed, reseed, info, t, x0_img, eps_img, xt_img, formula, hist, strip, chain_md, play
     )
 
 
@@ -269,16 +282,19 @@ def _source_inputs(example0: str | None) -> tuple[gr.Dropdown, gr.File, gr.Numbe
     return example, upload, seed, reseed
 
 
-def _t_and_images(x00: str, eps0: str, x_t0: Image.Image) -> tuple[gr.Slider, gr.Image, gr.Image, gr.Image]:
-    """The t slider above x_0, ε and x_t."""
-    t = gr.Slider(
-        0,
-        SCHEDULE.default_T,
-        value=DEFAULT_T,
-        step=1,
-        label="t: how many noise steps (0 = the clean image, T = pure noise)",
-        elem_id="forward-t",
-    )
+def _t_and_images(x00: str, eps0: str, x_t0: Image.Image) -> tuple:
+    """The t slider and ▶ Play above x_0, ε and x_t."""
+    with gr.Row(equal_height=True):
+        t = gr.Slider(
+            0,
+            SCHEDULE.default_T,
+            value=DEFAULT_T,
+            step=1,
+            label="t: how many noise steps (0 = the clean image, T = pure noise)",
+            elem_id="forward-t",
+            scale=5,
+        )
+        play = gr.Button("▶ Play", elem_id="forward-play", scale=0, min_width=120)
     with gr.Row():
         x0_img = _image("x₀: the image", x00, "forward-x0")
         eps_img = _image("ε ~ N(0, I), fixed by the seed", eps0, "forward-eps")
@@ -287,7 +303,7 @@ def _t_and_images(x00: str, eps0: str, x_t0: Image.Image) -> tuple[gr.Slider, gr
         "ε is shown with ±3σ mapped to black/white; xₜ is clipped to [-1, 1] for display.",
         elem_id="forward-display-note",
     )
-    return t, x0_img, eps_img, xt_img
+    return t, x0_img, eps_img, xt_img, play
 
 
 def _image(label: str, value: Image.Image | str, elem_id: str) -> gr.Image:
@@ -340,6 +356,7 @@ def _wire_views(w: _Widgets, panel: SchedulePanel) -> None:
     )
     w.reseed.click(random_seed, None, w.seed, api_name="forward_reseed", api_visibility="private")
     w.example.input(clear_upload, None, w.upload, api_name="forward_use_example", api_visibility="private")
+    keys.wire_play(w.play, chain_inputs, guarded(quiet_play))  # ▶ Play: one download, drawn in the browser
 
 
 def _wire_api(example0: str | None) -> None:
