@@ -27,7 +27,7 @@ SCENES = lecture.load("1").scenes
 N = len(SCENES)
 LOAD_MS = 120_000
 # How long a page that should show no warning is watched for one (the bad links' show in ~1 s).
-NO_TOAST_MS = 4_000
+NO_TOAST_MS = 1_500
 
 
 @pytest.fixture(scope="module")
