@@ -18,6 +18,7 @@ from PIL import Image
 from diffusion_demo.media import export, images
 from diffusion_demo.media.downloads import safe_name
 from diffusion_demo.ui import downloads
+from tests.ui.conftest import served
 
 CAPTION = export.EXPORT.caption_px
 HOLD = round(export.EXPORT.hold_last_s * export.EXPORT.fps)  # MP4 repeats the last frame
@@ -25,17 +26,11 @@ HOLD = round(export.EXPORT.hold_last_s * export.EXPORT.fps)  # MP4 repeats the l
 
 @pytest.fixture(scope="module")
 def app(tiny_denoiser, tmp_path_factory):
-    from diffusion_demo.ui import build_demo
-
     cache = tmp_path_factory.mktemp("gradio-cache")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADIO_TEMP_DIR", str(cache))
-        demo = build_demo(denoiser=tiny_denoiser)
-        _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", ssr_mode=False, quiet=True)
-        try:
+        with served(tiny_denoiser) as (demo, url):
             yield demo, url, cache
-        finally:
-            demo.close()
 
 
 def new_client(url: str, where: Path):

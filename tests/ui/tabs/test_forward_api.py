@@ -20,6 +20,7 @@ from diffusion_demo.media import equations, images, plots
 from diffusion_demo.ui.tabs import forward as forward_tab
 from diffusion_demo.ui.tabs import schedule as schedule_tab
 from tests.media.forward_inputs import assert_clean, write_bad_uploads, write_photo
+from tests.ui.conftest import served
 
 
 @pytest.fixture(scope="module")
@@ -154,14 +155,8 @@ def test_schedule_chart_marker_changes_with_t():
 
 @pytest.fixture(scope="module")
 def app():
-    from diffusion_demo.ui import build_demo
-
-    demo = build_demo(denoiser=None, checkpoint_error="test")
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", ssr_mode=False, quiet=True)
-    try:
-        yield demo, url
-    finally:
-        demo.close()
+    with served(checkpoint_error="test") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -9,19 +9,15 @@ from gradio_client import Client
 from PIL import Image
 
 from diffusion_demo.models import unet
-from diffusion_demo.ui import build_demo
 from diffusion_demo.ui.common import UIContext
 from diffusion_demo.ui.tabs import roundtrip as roundtrip_tab
+from tests.ui.conftest import served
 
 
 @pytest.fixture(scope="module")
 def client(tiny_denoiser):
-    demo = build_demo(denoiser=tiny_denoiser)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", ssr_mode=False, quiet=True)
-    try:
+    with served(tiny_denoiser) as (_, url):
         yield Client(url, verbose=False)
-    finally:
-        demo.close()
 
 
 def test_roundtrip_returns_the_reconstruction_first(client):

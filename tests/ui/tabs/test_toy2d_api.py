@@ -18,6 +18,7 @@ from PIL import Image
 from diffusion_demo import toy2d
 from diffusion_demo.diffusion.schedules import ScheduleSpec, alpha_bar_at
 from diffusion_demo.ui.tabs import toy2d as toy2d_tab
+from tests.ui.conftest import served
 
 LEAK = re.compile(r"Traceback|File \"|/tmp/|site-packages|\.py\b", re.IGNORECASE)
 COSINE = {"schedule": "cosine", "beta_start": 1e-4, "beta_end": 0.02, "T": 500}
@@ -90,14 +91,8 @@ def test_slider_range_follows_T():
 
 @pytest.fixture(scope="module")
 def app():
-    from diffusion_demo.ui import build_demo
-
-    demo = build_demo(denoiser=None, checkpoint_error="test")
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", ssr_mode=False, quiet=True)
-    try:
-        yield demo, url
-    finally:
-        demo.close()
+    with served(checkpoint_error="test") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
