@@ -20,5 +20,5 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, default=None, help="port (default 7860)")
     args = parser.parse_args()
     demo.launch(**launch_kwargs(args.host, args.port), prevent_thread_lock=True)
-    SERVING.set()  # now the background torch.compile may start (see diffusion_demo.ui.SERVING)
+    SERVING.set()  # the server answers (see diffusion_demo.ui.SERVING)
     demo.block_thread()

@@ -37,9 +37,27 @@ MAX_DURATION = 600.0
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
+def children(pid: int) -> list[int]:
+    """The process's children and theirs (the app's UNet worker), from /proc."""
+    found: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                found += [int(child), *children(int(child))]
+    except OSError:
+        pass
+    return found
+
+
 def rss_mb(pid: int | None) -> float | None:
+    """The app's resident memory, its child processes (the UNet worker) included."""
     if pid is None:
         return None
+    own = _rss_mb(pid)
+    return None if own is None else own + sum(_rss_mb(c) or 0.0 for c in children(pid))
+
+
+def _rss_mb(pid: int) -> float | None:
     try:
         import psutil  # type: ignore[import-not-found]
 
@@ -72,7 +90,7 @@ def answers(url: str) -> bool:
 
 
 def start_app(
-    checkpoint: str | None, threads: str | None, log=subprocess.DEVNULL
+    checkpoint: str | None, threads: str | None, log=subprocess.DEVNULL, extra_env: dict | None = None
 ) -> tuple[subprocess.Popen, str]:
     """`python app.py` on a free loopback port, in its own process group; returns once it
     answers. `log`: a file for its output (bench.py waits there for the compile to finish)."""
@@ -82,6 +100,7 @@ def start_app(
         env["DIFFUSION_DEMO_CHECKPOINT"] = checkpoint
     if threads:
         env["OMP_NUM_THREADS"] = threads
+    env.update(extra_env or {})
     proc = subprocess.Popen(
         [sys.executable, "app.py", "--port", str(port)],
         cwd=ROOT,

@@ -44,7 +44,7 @@ from ..config import (
     Targets,
 )
 from ..diffusion.sampling import ReverseRequest, validate_request
-from ..models import classifier, unet
+from ..models import classifier, compiled, unet
 from ..training import data
 from ..training.evaluate import Report, generate, references, score
 from ..training.sweep import sweep
@@ -213,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         request = _request(args)
         den = unet.load(args.checkpoint, autocast=args.dtype)
-        unet.compile_if_worth_it(den, args.batch_size, request.num_samples * request.steps)
+        compiled.compile_if_worth_it(den, request.num_samples * request.steps)
         if getattr(args, "sweep", False):
             return run_sweep(den, clf, args)
         what = _generated(den, request, args)

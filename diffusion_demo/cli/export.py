@@ -33,7 +33,7 @@ from ..diffusion.roundtrip import start_timestep
 from ..diffusion.schedules import spec_from_config, validate_spec
 from ..media import chains, images, inpaint_export
 from ..media.export import EXTENSIONS, Frames, captioned, check_extension, check_fps, write
-from ..models import unet
+from ..models import compiled, unet
 from ..toy2d import DATASETS, LIMITS
 from .evaluate import add_guidance_arguments, model_arguments, request_from_args
 
@@ -146,7 +146,7 @@ def reverse_frames(args: argparse.Namespace) -> Frames:
     request = request_from_args(args, 256)
     chains.check_scale(args.scale)
     den = unet.load(args.checkpoint, autocast=args.dtype)
-    unet.compile_if_worth_it(den, min(64, request.num_samples), request.num_samples * request.steps)
+    compiled.compile_if_worth_it(den, request.num_samples * request.steps)
     return chains.reverse_frames(den, request, max_frames(args), args.scale, progress=not args.quiet)
 
 
@@ -164,7 +164,7 @@ def roundtrip_frames(args: argparse.Namespace) -> Frames:
     request = request_from_args(args, 64)
     chains.check_scale(args.scale)
     den = unet.load(args.checkpoint, autocast=args.dtype)
-    unet.compile_if_worth_it(den, request.num_samples, request.num_samples * request.steps)
+    compiled.compile_if_worth_it(den, request.num_samples * request.steps)
     T = spec_from_config(den.scheduler_config).T  # the schedule the model was trained with
     t = forward.check_t(args.t, T)
     if t < 1:

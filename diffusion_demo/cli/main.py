@@ -23,7 +23,7 @@ import numpy as np
 from ..config import CLI, REVERSE, SAMPLER_NAMES
 from ..diffusion.batch import generate
 from ..media import export
-from ..models import unet
+from ..models import compiled, unet
 from ..models.unet import CheckpointError
 from . import classifier, evaluate
 from . import export as export_cli
@@ -66,9 +66,7 @@ def run_sample(args: argparse.Namespace) -> int:
     if ext == ".gif" and args.max_frames < 2:
         raise ValueError(f"--max-frames must be at least 2 (x_T and x_0); got {args.max_frames}.")
     den = unet.load(args.checkpoint, autocast=args.dtype)
-    unet.compile_if_worth_it(
-        den, min(args.batch_size, request.num_samples), request.num_samples * request.steps
-    )
+    compiled.compile_if_worth_it(den, request.num_samples * request.steps)
     gen = generate(
         den,
         request,

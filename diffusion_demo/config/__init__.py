@@ -4,7 +4,7 @@ Every field carries a comment saying *why* it has its value, so that a change is
 decision and not an accident. Import them from here (`from diffusion_demo.config import
 MODEL`); the files only group them: paths, chains (schedule, images, sampling, guidance,
 fill in), training (the model, the classifier, quality targets), toy2d, app (tabs, exports,
-downloads, queue, deep links).
+downloads, queue, deep links), serving (the batching engine, the compile cache).
 
 May import: nothing from the package.
 """
@@ -51,6 +51,7 @@ from .chains import (
     SketchLimits,
 )
 from .paths import ASSETS, ROOT
+from .serving import COMPILE, ENGINE, CompileSettings, EngineSettings
 from .toy2d import TOY2D_LIMITS, TOY2D_TRAINED_SCHEDULE, TRAIN2D, Toy2DLimits, Toy2DTrainConfig
 from .training import (
     CLASSIFIER,
@@ -66,6 +67,10 @@ from .training import (
 )
 
 __all__ = [
+    "COMPILE",
+    "ENGINE",
+    "CompileSettings",
+    "EngineSettings",
     "LECTURE",
     "LectureSettings",
     "CLI",

@@ -78,6 +78,14 @@ class QueueConfig:
     # worker: torch already keeps both cores busy, so two such jobs would only slow each other.
     heavy_id: str = "heavy"
     heavy_limit: int = 1
+    # The UNet's chains (reverse, comparisons, round trip, fill in, their downloads) share the
+    # network through the batching engine (diffusion/engine.py), not a worker each: their
+    # handlers run side by side (a whole class at once) and wait in the engine's line.
+    chains_id: str = "chains"
+    chains_limit: int = 64
+    # Gradio's thread pool: each running chain holds a thread while it waits for its tick, and
+    # light calls (/forward) need threads of their own beside a class of 30 … 64 chains.
+    max_threads: int = 100
     # Gradio's queue looks for new jobs every 1 ms and for progress every 10 ms; each wake-up
     # takes the GIL from torch (DDIM-50: 1.70 s instead of 1.37 s). While a heavy job runs it
     # polls every 5 ms and 50 ms (a job still starts within 5 ms, a bar moves 20 times a

@@ -6,10 +6,8 @@ what is wrong and how to rebuild it, and the UI shows that message in the revers
 
 from __future__ import annotations
 
-import gc
 import os
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 import torch
 from diffusers import DDPMScheduler, UNet2DModel
 
-from ..config import MODEL, REVERSE, ROOT
+from ..config import COMPILE, MODEL, ROOT
 
 REBUILD_HINT = "Rebuild it with `python -m diffusion_demo.training.train` (about an hour on 2 CPU cores)."
 
@@ -38,12 +36,10 @@ class Denoiser:
     # Autocast dtype for the UNet (bf16 on CPUs with AMX, fp16 on CUDA) or None for fp32.
     autocast: torch.dtype | None
     path: Path
-    # torch.compile'd UNet, set by warm_up_compile() once it has run for `compiled_batch`,
-    # with inductor's weight freezing (constant-folded, oneDNN-prepacked weights): ~2x faster
-    # than eager on these CPUs. Used only for that batch size and only under inference_mode
-    # (what it was compiled for), so that no request ever waits for a recompilation.
+    # The UNet compiled ahead of time (models/compiled.py): a callable (x, t, y) taking a
+    # timestep and label per row, for batches of COMPILE.min_rows … max_rows; set once it has
+    # loaded. Used only under inference_mode; until then, and for gradients, the eager UNet.
     compiled: Any = None
-    compiled_batch: int = REVERSE.max_samples
 
     @property
     def sample_shape(self) -> tuple[int, int, int]:
@@ -57,15 +53,6 @@ class Denoiser:
         n = self.unet.config.get("num_class_embeds")
         return int(n) - 1 if n else None
 
-    @property
-    def compiled_batches(self) -> tuple[int, ...]:
-        """The batch sizes the compiled graph serves: a grid, and a guided grid ([x, x])."""
-        return (
-            (self.compiled_batch, 2 * self.compiled_batch)
-            if self.null_label is not None
-            else (self.compiled_batch,)
-        )
-
     def eps(
         self, x_t: torch.Tensor, t: torch.Tensor | int, class_labels: torch.Tensor | None = None
     ) -> torch.Tensor:
@@ -74,82 +61,33 @@ class Denoiser:
         A conditional UNet needs labels; without them it gets the null label (unconditional)."""
         if class_labels is None and self.null_label is not None:
             class_labels = torch.full((x_t.shape[0],), self.null_label)
-        use_compiled = (
-            self.compiled is not None
-            and x_t.shape[0] in self.compiled_batches
-            and torch.is_inference_mode_enabled()
-        )
-        x_t, t = x_t.to(self.device), torch.as_tensor(t)
+        x_t, t = x_t.to(self.device), torch.as_tensor(t).to(self.device)
         if class_labels is not None:
             class_labels = class_labels.to(self.device)
-        if use_compiled:
-            # The graph was compiled for inference tensors (what a chain's later steps pass);
-            # a normal tensor (x_T, made outside inference_mode) would fail its guards and
-            # trigger a recompilation in the middle of a request.
-            x_t = x_t if x_t.is_inference() else x_t.clone()
-            t = t if t.is_inference() else t.clone()
-            if class_labels is not None and not class_labels.is_inference():
-                class_labels = class_labels.clone()
-        unet = self.compiled if use_compiled else self.unet
+        if self.compiled is not None and torch.is_inference_mode_enabled():
+            return self._eps_compiled(x_t, t, class_labels)
         with torch.autocast(
             self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None
         ):
-            out = unet(x_t, t) if class_labels is None else unet(x_t, t, class_labels=class_labels)
+            out = self.unet(x_t, t) if class_labels is None else self.unet(x_t, t, class_labels=class_labels)
             return out.sample.float()
 
-    def warm_up_compile(self) -> float:
-        """torch.compile the UNet and run it once; afterwards eps() uses it. Returns seconds taken.
-
-        Meant for a background thread at start-up: until it finishes, eps() runs eagerly.
-        """
-        import torch._inductor.config as inductor_config  # deferred: inductor is slow to import
-
-        # diffusers' up-sampling calls its lru_cache'd torch-version check; dynamo traces
-        # through the cache (a constant answer here) and would print two warnings about it
-        warnings.filterwarnings(
-            "ignore", message="Dynamo detected a call to a `functools.lru_cache`", category=UserWarning
-        )
-        start = time.perf_counter()
-        compiled = torch.compile(self.unet, dynamic=False)
-        with (
-            # freezing: weights become constants of the graph (inference only), which lets
-            # inductor prepack them for oneDNN; ~1.3x over plain compile here (29 vs 38 ms/step)
-            inductor_config.patch(freezing=True),
-            torch.inference_mode(),
-            torch.autocast(
-                self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None
-            ),
-        ):
-            for batch in self.compiled_batches:
-                x = torch.randn(batch, *self.sample_shape, device=self.device)  # (an inference tensor)
-                y = None if self.null_label is None else torch.full((batch,), self.null_label)
-                for t in (999, 500):  # twice: the second call must not recompile
-                    compiled(x, torch.tensor(t), class_labels=y).sample.float()
-        self.compiled = compiled
-        # The compiler leaves ~1M long-lived Python objects behind; a full garbage collection
-        # walks them all (0.8 s here), and frames allocate enough to trigger one now and then
-        # in the middle of a chain. Frozen objects are never scanned again (gen-2 pause 0.06 s).
-        gc.freeze()
-        return time.perf_counter() - start
-
-
-# Image-steps (samples × sampler steps) from which a command-line run compiles the UNet first:
-# the compile costs ~20-40 s here and the compiled graph saves ~1 ms per image-step (measured,
-# README), so DDPM-1000 for 16 samples and anything longer pay for it.
-COMPILE_FROM_IMAGE_STEPS = 16_000
-
-
-def compile_if_worth_it(den: Denoiser, batch: int, image_steps: int) -> float | None:
-    """For the CLI: compile for `batch` (and its guided double) when the run is long enough to
-    repay the compile, as the app does at start-up. Returns the seconds taken (None: eager)."""
-    if image_steps < COMPILE_FROM_IMAGE_STEPS or not compile_wanted():
-        return None
-    den.compiled_batch = batch
-    try:
-        return den.warm_up_compile()
-    except Exception:  # no compiler on this machine: stay eager, which is only slower
-        den.compiled = None
-        return None
+    def _eps_compiled(self, x_t: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """The compiled package in chunks of at most COMPILE.max_rows rows (padded up to min_rows)."""
+        n = x_t.shape[0]
+        t = t.expand(n) if t.dim() == 0 else t
+        chunks = -(-n // COMPILE.max_rows)
+        size = -(-n // chunks)
+        out = []
+        for lo in range(0, n, size):
+            args = [x_t[lo : lo + size], t[lo : lo + size]] + (
+                [] if labels is None else [labels[lo : lo + size]]
+            )
+            rows = args[0].shape[0]
+            if rows < COMPILE.min_rows:  # pad with copies of the first row
+                args = [torch.cat([a, a[:1].expand(COMPILE.min_rows - rows, *a.shape[1:])]) for a in args]
+            out.append(self.compiled(*args)[:rows])
+        return torch.cat(out)
 
 
 def compile_wanted() -> bool:
@@ -227,6 +165,16 @@ def choose_autocast(den: Denoiser, batch: int = 16, repeats: int = 5) -> torch.d
     finally:
         den.autocast = chosen  # timing only: the caller decides
     return torch.bfloat16 if fastest[torch.bfloat16] < 0.9 * fastest[None] else None  # bf16 must win clearly
+
+
+def on_zero_gpu() -> bool:
+    """Whether `spaces` (Hugging Face ZeroGPU) is importable: there each handler borrows a GPU
+    for its own call, so chains cannot share one engine thread's network calls."""
+    try:
+        import spaces  # type: ignore[import-not-found]  # noqa: F401  # optional: only on Hugging Face Spaces
+    except ImportError:
+        return False
+    return True
 
 
 def gpu(fn: Callable) -> Callable:

@@ -6,6 +6,7 @@ the learned reverse chain -> off the manifold and back -> the 2D picture.
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -13,9 +14,10 @@ import threading
 
 import gradio as gr
 
-from ..config import IMAGES
-from ..models import unet
-from . import deeplinks, keys, lecture, torch_thread
+from ..config import IMAGES, QUEUE
+from ..diffusion.engine import Engine
+from ..models import compiled, unet, worker
+from . import deeplinks, keys, lecture, sharing, torch_thread
 from .common import UIContext, schedule_panel
 from .runtime import Blocks
 from .tabs import forward, inpaint, reverse, roundtrip, schedule, toy2d
@@ -50,29 +52,44 @@ def load_denoiser() -> tuple[object | None, str | None]:
         log.warning("%s", exc)
         return None, str(exc)
     gc.freeze()  # the libraries' and the model's objects live as long as the app: never rescan them
-    if unet.compile_wanted():
-        threading.Thread(target=_warm_up, args=(denoiser,), name="compile-warm-up", daemon=True).start()
     return denoiser, None
 
 
-# Set once the server answers (app.py, after launch()). Gradio's launch() gives up when its
-# first request to itself takes over 3 s, which a compile hogging both cores can cause on a
-# 2-core Space; the warm-up waits for this (or at most a minute, if launched another way).
+# Set once the server answers (app.py, after launch()); WARM once the compiled UNet serves
+# (or compiling it failed): the benchmarks and tests wait for it.
 SERVING = threading.Event()
+WARM = threading.Event()
 
 
-def _warm_up(denoiser: unet.Denoiser) -> None:
-    """Compile the UNet in the background: the page is served at once, requests run eagerly meanwhile."""
-    SERVING.wait(timeout=60)
+def warm_up(denoiser: unet.Denoiser, engine: Engine | None) -> None:
+    """Start the compiled UNet in the background; the page is served at once and chains run
+    eagerly meanwhile. With the engine: in a worker process (models/worker.py: the package
+    holds the GIL while it runs); without (ZeroGPU): in this process, on the torch thread."""
+    if not unet.compile_wanted():
+        WARM.set()
+        return
+    threading.Thread(target=_warm_up, args=(denoiser, engine), name="compile-warm-up", daemon=True).start()
+
+
+def _warm_up(denoiser: unet.Denoiser, engine: Engine | None) -> None:
     try:
-        log.warning("compiled the UNet in %.1f s (torch.compile)", denoiser.warm_up_compile())
+        if engine is not None:
+            network = worker.UNetWorker(denoiser)
+            log.warning("compiled UNet %s, in a worker process (pid %s)", network.wait_ready(), network.pid)
+            engine.network = network
+        else:
+            log.warning("compiled UNet %s", compiled.ensure(denoiser, call=torch_thread.call))
+            gc.freeze()
     except Exception as exc:  # no compiler on this machine: stay eager, which is only slower
-        log.warning("torch.compile unavailable (%s); running eagerly", type(exc).__name__)
+        log.warning("compiling the UNet failed (%s: %s); running eagerly", type(exc).__name__, exc)
+    finally:
+        WARM.set()
 
 
 def build_demo(denoiser: object | None = None, checkpoint_error: str | None = None) -> gr.Blocks:
     """Build the whole app. Pass a denoiser to skip loading the shipped checkpoint (tests)."""
-    if denoiser is None and checkpoint_error is None:
+    build_warm = denoiser is None and checkpoint_error is None
+    if build_warm:
         denoiser, checkpoint_error = load_denoiser()
     with Blocks(
         title="Order From Chaos — diffusion, step by step", delete_cache=(300, 600), analytics_enabled=False
@@ -84,13 +101,20 @@ def build_demo(denoiser: object | None = None, checkpoint_error: str | None = No
         ):
             panel = schedule_panel()
         ctx = UIContext(schedule=panel, denoiser=denoiser, checkpoint_error=checkpoint_error)
+        if denoiser is not None and not unet.on_zero_gpu():
+            # every chain's ε̂ through one engine, its network calls on the torch thread
+            ctx.engine = Engine(denoiser, call=torch_thread.call)
         with gr.Tabs(elem_id="tabs") as tabs:
             for tab_id, label, module in TABS:
                 with gr.Tab(label, id=tab_id, elem_id=f"tab-{tab_id}"):
                     module.build(ctx)
         deeplinks.wire(demo, tabs, ctx, expand=lecture.expand)
         bar.wire(demo)
+    if denoiser is not None and build_warm:
+        warm_up(denoiser, ctx.engine)
     demo.run_heavy_on_torch_thread()
+    if ctx.engine is not None:
+        demo.wrap_events(QUEUE.chains_id, functools.partial(sharing.engine_chain, ctx.engine))
     demo.queue(max_size=64, default_concurrency_limit=2)
     return demo
 
@@ -106,6 +130,7 @@ def launch_kwargs(host: str | None = None, port: int | None = None) -> dict:
         ssr_mode=False,
         max_file_size=IMAGES.max_upload,
         enable_monitoring=False,
+        max_threads=QUEUE.max_threads,
         show_error=False,
         footer_links=["api", "gradio"],
     )

@@ -3,7 +3,7 @@
 Public Gradio only; what relies on Gradio's internals or on libgomp lives in ui.runtime
 (`Blocks`, `around`, `ADDED_LATER` are re-exported here for the tabs and tests).
 
-May import: gradio, config, models (CheckpointError) and ui.runtime.
+May import: gradio, config, models (CheckpointError), ui.runtime and ui.sharing.
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ import gradio as gr
 from ..config import GUIDANCE, QUEUE, SCHEDULE, SCHEDULE_NAMES
 from ..models.unet import CheckpointError
 from .runtime import ADDED_LATER, Blocks, around, single_threaded
+from .sharing import current_chain
 
 __all__ = [
     "ADDED_LATER",
+    "CHAINS",
     "HEAVY",
     "Blocks",
     "SchedulePanel",
@@ -44,6 +46,9 @@ log = logging.getLogger("diffusion_demo")
 # would only slow each other down. Others wait in the queue, which shows their position.
 # Blocks.run_heavy_on_torch_thread puts their handlers on the torch thread (ui.runtime).
 HEAVY: dict[str, Any] = {"concurrency_id": QUEUE.heavy_id, "concurrency_limit": QUEUE.heavy_limit}
+# The UNet's chains instead run side by side and share each network call through the batching
+# engine (ui.sharing, diffusion/engine.py): a class of thirty starts at once.
+CHAINS: dict[str, Any] = {"concurrency_id": QUEUE.chains_id, "concurrency_limit": QUEUE.chains_limit}
 
 
 def figure_image(
@@ -179,12 +184,15 @@ class UIContext:
     checkpoint_error: str | None
     # Deep-link query parameters -> the component they set (filled by the tabs).
     links: dict[str, gr.components.Component] = field(default_factory=dict)
+    # The batching engine that owns the denoiser (None: chains call the denoiser directly).
+    engine: Any = None
 
     def require_model(self) -> Any:
-        """The loaded model (a Denoiser), or the checkpoint's error for the user."""
+        """The model for this handler: its engine Chain inside a CHAINS event (ui.sharing),
+        else the loaded Denoiser; or the checkpoint's error for the user."""
         if self.denoiser is None:
             raise CheckpointError(self.checkpoint_error or "No model loaded.")
-        return self.denoiser
+        return current_chain() or self.denoiser
 
 
 def quiet(fn: Callable, n_outputs: int) -> Callable:

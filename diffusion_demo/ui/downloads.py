@@ -40,7 +40,7 @@ from ..media.downloads import (  # noqa: F401 (check_format, export_root, new_pa
     toy2d_file,
 )
 from ..models import unet
-from .common import HEAVY, UIContext, guarded
+from .common import CHAINS, HEAVY, UIContext, guarded
 
 # After an export: download the file at once (a same-origin link with `download`).
 AUTO_DOWNLOAD_JS = """
@@ -71,6 +71,7 @@ class DownloadRow:
         inputs: Sequence[gr.components.Component],
         api_inputs: Sequence[gr.components.Component] | None = None,
         description: str = "",
+        limits: dict[str, Any] = HEAVY,
     ) -> None:
         """A click per format (private) and the public endpoint /export_<view>(format, …)."""
         handler = guarded(fn)
@@ -86,7 +87,7 @@ class DownloadRow:
                 self.file,
                 api_visibility="private",
                 show_progress="minimal",
-                **HEAVY,
+                **limits,
             ).success(None, self.file, None, js=AUTO_DOWNLOAD_JS, api_visibility="private", queue=False)
         with gr.Group(visible=False):
             fmt_box = gr.Textbox(FORMATS[self.view][0], label="format")
@@ -97,7 +98,7 @@ class DownloadRow:
             self.file,
             api_name=f"export_{self.view}",
             api_description=description or (fn.__doc__ or "").strip().splitlines()[0],
-            **HEAVY,
+            **limits,
         )
 
 
@@ -198,13 +199,16 @@ def roundtrip_row(ctx: UIContext, inputs: Sequence[gr.components.Component]) -> 
 
     def roundtrip_export(format, image, t, seed, example, sampler, steps):
         """x_0, x_t and the reverse chain back to a digit, as gif or mp4."""
-        return roundtrip_file(ctx.denoiser, format, image, t, seed, example, sampler, steps)
+        if ctx.denoiser is None:  # the file's own message names the missing checkpoint
+            return roundtrip_file(None, format, image, t, seed, example, sampler, steps)
+        return roundtrip_file(ctx.require_model(), format, image, t, seed, example, sampler, steps)
 
     r.wire(
         unet.gpu(roundtrip_export),
         inputs,
         [a_image, a_t, a_seed, a_example, a_sampler, a_steps],
         "A digit noised to step t and denoised back by the model, frame by frame: gif or mp4.",
+        limits=CHAINS,
     )
     return r
 

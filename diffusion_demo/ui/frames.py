@@ -37,17 +37,28 @@ class Throttle:
     encoding, caching and sending them while the generator waits at its yield (serial with
     the chain; ~15 ms a frame on 2 cores). Report that cost with `spent()`, and the next
     frame waits long enough that frames take at most `budget` of the run's time.
+
+
+    `sharing()`: how many chains share the machine now (the engine's running count); the
+    frame rate and budget are split between them, so a class of thirty gets the machine's
+    ~20 frames a second between them (each a frame every ~1.5 s) and the network its time.
     """
 
-    def __init__(self, fps: float = REVERSE.max_fps, budget: float = REVERSE.frame_budget) -> None:
+    def __init__(
+        self,
+        fps: float = REVERSE.max_fps,
+        budget: float = REVERSE.frame_budget,
+        sharing: Callable[[], int] | None = None,
+    ) -> None:
         self.interval = 1.0 / fps
         self.budget = budget
+        self.sharing = sharing or (lambda: 1)
         self.cost = 0.0  # what the last frame took, made and shown
         self.last = -float("inf")
 
     def __call__(self, record: StepRecord) -> bool:
         now = time.perf_counter()
-        wait = max(self.interval, self.cost / self.budget)
+        wait = max(self.interval, self.cost / self.budget) * max(1, self.sharing())
         if record.index in (0, record.num_steps - 1) or now - self.last >= wait:
             self.last = now
             return True
@@ -93,6 +104,12 @@ class Frame:
     direction: Image.Image | None = None  # ε̂_y − ε̂_∅ of a guided step
 
 
+def sharers(denoiser) -> Callable[[], int] | None:
+    """How many chains share the machine with this one (an engine Chain), else None (alone)."""
+    engine = getattr(denoiser, "engine", None)
+    return None if engine is None else (lambda: engine.status()["running"])
+
+
 def stream(
     denoiser,
     request: ReverseRequest,
@@ -109,7 +126,7 @@ def stream(
     `stop` is asked after every step: once it says so, no further step runs (Stop within a
     step, though frames, where a consumer's own cancel takes effect, are further apart).
     """
-    throttle, start, last_t = Throttle(fps), time.perf_counter(), None
+    throttle, start, last_t = Throttle(fps, sharing=sharers(denoiser)), time.perf_counter(), None
     for record in reverse_chain(denoiser, request):
         stored = store.add(record) if store is not None else None
         if throttle(record):

@@ -13,12 +13,15 @@ Gradio (the version pinned in requirements.txt):
   (async): overridden by `Blocks.preprocess_data` to turn a component's parsing error (a
   file path Gradio never received) into such a message. Gradio calls it from `process_api`.
 - `Blocks.fns` (dict of `BlockFunction`) and its `fn`, `concurrency_id`, `inputs`,
-  `api_name`, `input_parameter_names`: `Blocks.run_heavy_on_torch_thread` rewrites the
-  `fn` of every HEAVY event after the page is built (Gradio reads `block_fn.fn` at call
+  `api_name`, `input_parameter_names`: `Blocks.run_heavy_on_torch_thread` and
+  `Blocks.wrap_events` rewrite the `fn` of every HEAVY (or CHAINS) event after the page is built (Gradio reads `block_fn.fn` at call
   time, in `Blocks.call_function`); `Blocks._names` reads the parameter names for messages.
 - `Blocks._queue` (a `gradio.queueing.Queue`) and its `sleep_when_free`,
   `progress_update_sleep_when_free` poll intervals: `Blocks._poll` slows them while a heavy
   job runs (their wake-ups take the GIL from torch; see config.QueueConfig).
+- `gradio.context.LocalContext.request` (a ContextVar Gradio sets around every handler
+  call): `current_request` reads it, so that the engine's wrapper (ui.sharing) knows whose
+  run it is without every handler taking a gr.Request parameter.
 - `Block.parent` and `BlockContext.children` (undocumented attributes): `owner_tab` and
   `child_tabs` walk the layout tree for the deep links.
 
@@ -84,6 +87,13 @@ def single_threaded() -> None:
 def openmp_threads() -> int | None:
     """The calling thread's OpenMP team size (omp_get_max_threads), for tests and logs."""
     return None if _gomp is None else int(_gomp.omp_get_max_threads())
+
+
+def current_request() -> gr.Request | None:
+    """The gr.Request of the event being handled now (None outside a handler)."""
+    from gradio.context import LocalContext  # deferred: Gradio's private module, read only here
+
+    return LocalContext.request.get(None)
 
 
 # --------------------------------------------------------------------------------------
@@ -191,6 +201,14 @@ class Blocks(gr.Blocks):
         for block_fn in self.fns.values():
             if block_fn.fn is not None and block_fn.concurrency_id == QUEUE.heavy_id:
                 block_fn.fn = torch_thread.heavy(around(block_fn.fn, self._polling_slowly))
+
+    def wrap_events(
+        self, concurrency_id: str, context: Callable[[], contextlib.AbstractContextManager]
+    ) -> None:
+        """Run every handler of the events in `concurrency_id` inside a fresh `context()`."""
+        for block_fn in self.fns.values():
+            if block_fn.fn is not None and block_fn.concurrency_id == concurrency_id:
+                block_fn.fn = around(block_fn.fn, context)
 
     @staticmethod
     def _names(block_fn) -> tuple[str, list[str]]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -31,7 +32,22 @@ _thread: threading.Thread | None = None
 _start_lock = threading.Lock()
 
 
+# The torch thread (and the OpenMP workers it starts, which inherit it) runs at this Linux
+# niceness: the UNet takes whatever the cores have left, but Gradio's event loop, the light
+# handlers (/forward) and the streams' frames get a core the moment they need one.
+NICE = int(os.environ.get("DIFFUSION_DEMO_TORCH_NICE", "5"))
+
+
+def _lower_priority() -> None:
+    """Renice this thread only (Linux: a thread id given to setpriority is that thread)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at the normal priority
+        pass
+
+
 def _serve() -> None:
+    _lower_priority()  # before this thread's first parallel op creates its OpenMP pool
     while True:
         future, context, fn, args, kwargs = _jobs.get()
         if future.set_running_or_notify_cancel():

@@ -21,7 +21,7 @@ from gradio.blocks import BlockFunction
 from gradio.queueing import Queue
 
 from diffusion_demo.ui import runtime, torch_thread
-from diffusion_demo.ui.common import HEAVY, around
+from diffusion_demo.ui.common import CHAINS, HEAVY, around
 
 needs_libgomp = pytest.mark.skipif(runtime.openmp_threads() is None, reason="torch without libgomp")
 
@@ -44,6 +44,23 @@ OVERRIDDEN = [
     ("validate_inputs", ["self", "block_fn", "inputs"], False),
     ("preprocess_data", ["self", "block_fn", "inputs", "state", "explicit_call"], True),
 ]
+
+
+def test_gradio_keeps_the_current_request_in_a_context_variable():
+    """ui.sharing learns whose run it is from Gradio's LocalContext.request (a ContextVar)."""
+    import contextvars
+
+    from gradio.context import LocalContext
+
+    var = getattr(LocalContext, "request", None)
+    assert isinstance(var, contextvars.ContextVar), changed("gradio.context.LocalContext.request", "current_request")
+    assert runtime.current_request() is None  # outside a handler
+    request = gr.Request()
+    token = var.set(request)
+    try:
+        assert runtime.current_request() is request, changed("LocalContext.request", "current_request")
+    finally:
+        var.reset(token)
 
 
 @pytest.mark.parametrize("name, params, is_async", OVERRIDDEN, ids=[o[0] for o in OVERRIDDEN])
@@ -245,10 +262,17 @@ def test_every_heavy_event_of_the_app_runs_on_the_torch_thread(tiny_denoiser):
 
     demo = build_demo(denoiser=tiny_denoiser)
     heavy = [fn for fn in demo.fns.values() if fn.concurrency_id == HEAVY["concurrency_id"]]
-    assert len(heavy) >= 10  # the chains, comparison, round trip, 2D training, exports
+    assert len(heavy) >= 6  # 2D training and animations, exports
     for block_fn in heavy:
         assert getattr(block_fn.fn, "on_torch_thread", False), block_fn.name
-    reverse = next(fn for fn in heavy if fn.api_name == "reverse")
+    # the UNet's chains run side by side, sharing the network through the engine instead
+    chains = [fn for fn in demo.fns.values() if fn.concurrency_id == CHAINS["concurrency_id"]]
+    names = {fn.api_name for fn in chains}
+    assert {"reverse", "compare", "compare_guidance", "roundtrip", "roundtrip_sketch", "inpaint"} <= names
+    for block_fn in chains:
+        assert not getattr(block_fn.fn, "on_torch_thread", False), block_fn.name
+        assert block_fn.concurrency_limit == CHAINS["concurrency_limit"] > 30
+    reverse = next(fn for fn in chains if fn.api_name == "reverse")
     assert reverse.types_generator
     # Gradio's queue polls every 1 ms when idle, every 5 ms while a heavy job runs (its
     # wake-ups slowed the chain by ~25%)

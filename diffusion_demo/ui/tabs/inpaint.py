@@ -25,8 +25,8 @@ from ...media.inpaint_export import completion, grid_image, masked_input
 from ...media.sketch import SKETCH, canvas_gray, editor_canvas, mask_from_image, sketch_tensor
 from ...models import unet
 from .. import downloads
-from ..common import HEAVY, UIContext, bind, frame_image, guarded, guidance_controls
-from ..frames import Throttle
+from ..common import CHAINS, UIContext, bind, frame_image, guarded, guidance_controls
+from ..frames import Throttle, sharers
 from .explain import explain
 from .texts import INPAINT_EXPLAIN as EXPLAIN
 
@@ -125,7 +125,7 @@ def fill_in(
 
 
 def _stream(denoiser, x0, fill, request, shown_input, source, stopped):
-    start, throttle, frames = time.perf_counter(), Throttle(), []
+    start, throttle, frames = time.perf_counter(), Throttle(sharing=sharers(denoiser)), []
     for n, record in enumerate(inpaint_chain(denoiser, x0, fill, request)):
         last = record.index == record.num_steps - 1
         if throttle(record) or last:
@@ -321,7 +321,7 @@ def build(ctx: UIContext) -> None:
         + [src.example, src.sketch, mask_image, o.painted],
         [o.result, o.x_t, o.kept, o.status, o.formula, o.store],
         api_name="inpaint",
-        **HEAVY,
+        **CHAINS,
         show_progress="hidden",
     )
     s.halt.click(stop, None, None, cancels=[event], api_visibility="private")

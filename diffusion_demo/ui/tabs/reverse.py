@@ -25,8 +25,9 @@ from ...diffusion.sampling import (
 from ...media import plots_quality
 from ...models import unet
 from .. import downloads
-from ..common import HEAVY, UIContext, bind, guarded
-from ..frames import Replay, Throttle, show, stream, tensor_frame
+from ..common import CHAINS, UIContext, bind, guarded
+from ..frames import Replay, Throttle, sharers, show, stream, tensor_frame
+from ..sharing import wait_turn
 from .explain import explain
 from .reverse_layout import IDLE, Controls, Outputs, controls, outputs
 from .texts import REVERSE_EXPLAIN as EXPLAIN
@@ -84,9 +85,17 @@ def run(
     key = getattr(session, "session_hash", None) or object()  # an API call may have none
     stopped = _running[key] = threading.Event()
     try:
+        for note in wait_turn(denoiser, grid_rows(denoiser, request)):  # a full machine: its place in line
+            yield (gr.skip(),) * 3 + (note,) + (gr.skip(),) * 4
         yield from _frames(request, denoiser, store, stopped)
     finally:
         _running.pop(key, None)
+
+
+def grid_rows(denoiser, request: ReverseRequest) -> int:
+    """Rows per network call: the grid, twice when guidance needs ε̂_y and ε̂_∅ ([x, x])."""
+    two = is_conditional(denoiser) and request.guidance not in (0.0, 1.0)
+    return request.num_samples * (2 if two else 1)
 
 
 def _frames(request: ReverseRequest, denoiser, store: Replay, stopped: threading.Event):
@@ -161,7 +170,7 @@ def compare_runs(denoiser, requests: list[ReverseRequest], names: list[str]):
     unchanged = [gr.skip()] * len(requests)
     lines = []
     for k, (request, name) in enumerate(zip(requests, names, strict=True)):
-        start, throttle = time.perf_counter(), Throttle(fps=4)
+        start, throttle = time.perf_counter(), Throttle(fps=4, sharing=sharers(denoiser))
         for record in reverse_chain(denoiser, request):
             if throttle(record):  # a yield per few steps lets Stop end the run promptly
                 begun = time.perf_counter()
@@ -232,7 +241,7 @@ def _wire_runs(ctx: UIContext, c: Controls, o: Outputs, replay: gr.State) -> lis
         [c.sampler, c.steps, c.num_samples, c.seed, c.eta, c.digit, c.guidance],
         [o.x_t, o.x0, o.eps, o.status, o.formula, o.scrub, replay, o.direction],
         api_name="reverse",
-        **HEAVY,
+        **CHAINS,
         # our status line shows the progress; Gradio's overlay would flash "Error" on Stop
         show_progress="hidden",
     )
@@ -243,7 +252,7 @@ def _wire_runs(ctx: UIContext, c: Controls, o: Outputs, replay: gr.State) -> lis
         [c.steps, c.num_samples, c.seed, c.eta, c.digit, c.guidance],
         [*o.cmp_imgs, o.status],
         api_name="compare",
-        **HEAVY,
+        **CHAINS,
         show_progress="minimal",
     )
     cmp_w_event = c.compare_w.click(
@@ -251,7 +260,7 @@ def _wire_runs(ctx: UIContext, c: Controls, o: Outputs, replay: gr.State) -> lis
         [c.sampler, c.steps, c.num_samples, c.seed, c.eta, c.digit],
         [*o.w_imgs, o.status],
         api_name="compare_guidance",
-        **HEAVY,
+        **CHAINS,
         show_progress="minimal",
     )
     return [gen_event, cmp_event, cmp_w_event]

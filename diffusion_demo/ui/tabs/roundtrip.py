@@ -25,8 +25,8 @@ from ...media.images import digit_examples, fit, load_image, to_digit
 from ...media.sketch import editor_canvas, sketch_tensor
 from ...models import classifier, unet
 from .. import downloads
-from ..common import HEAVY, UIContext, bind, frame_image, guarded, guidance_controls
-from ..frames import Throttle, tensor_frame
+from ..common import CHAINS, UIContext, bind, frame_image, guarded, guidance_controls
+from ..frames import Throttle, sharers, tensor_frame
 from .explain import explain
 from .texts import ROUNDTRIP_EXPLAIN as EXPLAIN
 from .texts import SKETCH_EXPLAIN, SKETCH_VERDICTS
@@ -114,7 +114,7 @@ def chain_back(ctx: UIContext, x0: torch.Tensor, t: float, request: ReverseReque
         return
     # 1. x_t ~ q(x_t | x_0) (eq. 4 of Ho et al. 2020) at the sampler's first timestep ≤ t
     x_t, timestep, chain = round_trip(denoiser, x0, t, request)
-    start, throttle = time.perf_counter(), Throttle()
+    start, throttle = time.perf_counter(), Throttle(sharing=sharers(denoiser))
     eq = forward_md(spec, timestep + 1)
     # 2. the learned reverse chain from x_t, its guess x̂_0 streamed
     for record in chain:
@@ -308,7 +308,7 @@ def build(ctx: UIContext) -> None:
         [s.upload, s.t, s.seed, s.example, s.sampler, s.steps],
         shown,
         api_name="roundtrip",
-        **HEAVY,
+        **CHAINS,
         show_progress="minimal",
     )
     d.run.click(
@@ -316,7 +316,7 @@ def build(ctx: UIContext) -> None:
         [d.sketch, s.t, s.seed, s.sampler, s.steps, d.target, d.target_w],
         shown,
         api_name="roundtrip_sketch",
-        **HEAVY,
+        **CHAINS,
         show_progress="minimal",
     )
     s.curve_run.click(
@@ -324,5 +324,5 @@ def build(ctx: UIContext) -> None:
         [s.upload, s.seed, s.example, s.sampler, s.steps],
         [o.curve, o.curve_text],
         api_name="roundtrip_curve",
-        **HEAVY,
+        **CHAINS,
     )

@@ -1,0 +1,46 @@
+"""Serving many users from one machine: the batching engine and the compiled-model cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """diffusion/engine.py: every chain's ε̂ comes from one shared UNet call per tick."""
+
+    # Rows (images) in the batch at once. 30 students × 16 digits = 480 fit, so a whole
+    # class starts at once (one 512-row tick is ~0.5 s here); above it chains wait their turn.
+    max_rows: int = 512
+    # A tick waits at most this long after the first request for the other running chains to
+    # ask too (they make frames between steps); a chain that misses it takes the next tick.
+    gather_s: float = 0.02
+    # Heavy runs (waiting or running) from one client address: a script opening many sessions
+    # cannot fill the batch; a classroom behind one NAT address still fits (30 + a margin).
+    max_per_address: int = 40
+    # Waiting users see their place in line this often (seconds).
+    status_every_s: float = 0.5
+
+
+@dataclass(frozen=True)
+class CompileSettings:
+    """models/compiled.py: the UNet compiled ahead of time (AOTInductor), cached on disk."""
+
+    # One package serves batches of min_rows … max_rows (a dynamic batch dimension; diffusers'
+    # up-sampling branches at 64 rows, so export proves 2 … 63). Larger batches go in chunks.
+    min_rows: int = 2
+    max_rows: int = 63
+    # Where packages are kept, relative to the repository (DIFFUSION_DEMO_CACHE overrides);
+    # deleting the folder is always safe: the next start rebuilds what it needs.
+    folder: str = ".cache/compiled"
+    # Bump when the wrapper or export options change: old packages are then never loaded.
+    format_version: int = 1
+    # A loaded package must agree with the eager UNet on a probe batch within this
+    # (bf16 rounding differs between kernels by ~0.05); further off means stale or corrupt.
+    probe_atol: float = 0.25
+    # The first-start build runs in a child process at this niceness: requests keep the cores.
+    build_nice: int = 10
+
+
+ENGINE = EngineSettings()
+COMPILE = CompileSettings()

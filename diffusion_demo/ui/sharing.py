@@ -1,0 +1,76 @@
+"""The UNet's chains on the shared batching engine (diffusion/engine.py): whose run it is,
+and where it stands in line.
+
+Every CHAINS event's handler runs inside `engine_chain` (Blocks.wrap_events): a Chain is
+opened for the session that sent it (a browser tab's session hash: one run per tab, a new
+one replaces the old) and its client address (capped), and `UIContext.require_model()`
+hands that Chain to the handler as its denoiser. The handler runs as it would alone; the
+Chain is closed when the handler returns, raises or is closed (Stop, a client gone), so
+its rows leave the batch at once.
+
+May import: gradio, config, diffusion (engine) and ui.runtime.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import Any
+
+import gradio as gr
+
+from ..config import ENGINE
+from ..diffusion.engine import Chain, Engine
+from .runtime import current_request
+
+# The Chain of the handler being run (set in the context its first step runs in, which is
+# where handlers call require_model).
+_current: ContextVar[Chain | None] = ContextVar("chain", default=None)
+
+
+def current_chain() -> Chain | None:
+    return _current.get()
+
+
+def client_address(request: gr.Request | None) -> str:
+    """The client's address: the first X-Forwarded-For hop behind a proxy (Spaces), else the peer."""
+    if request is None:
+        return ""
+    forwarded = (getattr(request, "headers", None) or {}).get("x-forwarded-for", "")
+    if forwarded:
+        return forwarded.split(",")[0].strip()
+    client = getattr(request, "client", None)
+    return str(getattr(client, "host", "") or "")
+
+
+@contextlib.contextmanager
+def engine_chain(engine: Engine) -> Iterator[Chain]:
+    """Open a Chain for the current event's session, make it the handler's model, close it after."""
+    request = current_request()
+    try:
+        chain = engine.open(getattr(request, "session_hash", None) or None, client_address(request))
+    except ValueError as exc:  # the per-address cap: a message for the user, the server serves on
+        raise gr.Error(str(exc), print_exception=False) from None
+    _current.set(chain)
+    try:
+        yield chain
+    finally:
+        _current.set(None)
+        chain.close()
+
+
+def wait_turn(denoiser: Any, rows: int) -> Iterator[str]:
+    """Put a Chain in line for `rows` rows per step; while it waits, yield status lines
+    ("2 runs ahead of yours"). Nothing for a plain denoiser (no engine: tests, the CLI)."""
+    if not isinstance(denoiser, Chain):
+        return
+    denoiser.engine.enqueue(denoiser, min(rows, denoiser.engine.settings.max_rows))
+    while not denoiser.wait_admitted(ENGINE.status_every_s):
+        if denoiser.replaced:
+            return
+        ahead = denoiser.ahead()
+        yield (
+            f"⏳ The machine is busy with other users' runs: {ahead} run{'' if ahead == 1 else 's'} "
+            "ahead of yours. Yours starts as soon as there is room."
+        )

@@ -1,0 +1,82 @@
+"""The compiled UNet in a worker process: built there once, then loaded from the cache; equal
+to the eager UNet for any batch; the engine falls back to the app's own UNet if it dies."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import pytest
+import torch
+
+from diffusion_demo.config import ENGINE
+from diffusion_demo.diffusion.engine import Engine
+from diffusion_demo.diffusion.sampling import ReverseRequest, sample
+from diffusion_demo.models import compiled, unet, worker
+
+
+@pytest.mark.slow
+def test_the_worker_builds_the_package_and_serves_exact_batches(tiny_cond_checkpoint, tmp_path, monkeypatch):
+    monkeypatch.setenv("DIFFUSION_DEMO_CACHE", str(tmp_path))
+    den = unet.load(tiny_cond_checkpoint, autocast="fp32")
+    net = worker.UNetWorker(den)
+    try:
+        assert "compiled (AOTInductor) and cached" in net.wait_ready(600)  # built in the child (~30 s)
+        for n in (1, 2, 16, 63, 64, 130):  # every size, mixed t and y: no recompiling, no limit
+            x, t, y = torch.randn(n, 1, 28, 28), torch.randint(0, 1000, (n,)), torch.randint(0, 11, (n,))
+            with torch.inference_mode():
+                torch.testing.assert_close(net.eps(x, t, y), den.eps(x, t, y), atol=1e-4, rtol=1e-4)
+        # the app's process finds the same package in the cache (a second start)
+        again = unet.load(tiny_cond_checkpoint, autocast="fp32")
+        assert "loaded from the cache" in compiled.ensure(again, child=False)
+        assert net.alive
+        # the engine uses it, and falls back to the app's own UNet when it dies
+        engine = Engine(den, dataclasses.replace(ENGINE, gather_s=0.0))
+        engine.network = net
+        request = ReverseRequest(steps=4, num_samples=2, seed=3, digit="5")
+        with engine.open("a", "x") as chain:
+            torch.testing.assert_close(sample(chain, request), sample(den, request), atol=1e-4, rtol=1e-4)
+        net._proc.kill()
+        net._proc.wait(10)
+        with engine.open("a", "x") as chain:
+            torch.testing.assert_close(sample(chain, request), sample(den, request), atol=1e-5, rtol=1e-5)
+        assert engine.network is None
+    finally:
+        net.close()
+
+
+class _Flaky:
+    def __init__(self, alive: bool) -> None:
+        self.alive, self.calls = alive, 0
+
+    def eps(self, x, t, labels=None):
+        self.calls += 1
+        raise RuntimeError("the worker could not run this batch")
+
+
+def test_a_dead_worker_hands_the_network_back_to_the_app(tiny_denoiser):
+    engine = Engine(tiny_denoiser)
+    engine.network = _Flaky(alive=False)
+    request = ReverseRequest(steps=3, num_samples=1)
+    with engine.open("a", "x") as chain:
+        torch.testing.assert_close(sample(chain, request), sample(tiny_denoiser, request))
+    assert engine.network is None
+
+
+def test_a_live_worker_s_error_goes_to_the_chain_that_caused_it(tiny_denoiser):
+    engine = Engine(tiny_denoiser)
+    engine.network = flaky = _Flaky(alive=True)
+    errors = []
+
+    def run() -> None:
+        with engine.open("a", "x") as chain:
+            try:
+                sample(chain, ReverseRequest(steps=3, num_samples=1))
+            except RuntimeError as exc:
+                errors.append(str(exc))
+
+    th = threading.Thread(target=run)
+    th.start()
+    th.join(30)
+    assert errors == ["the worker could not run this batch"] and flaky.calls == 1
+    assert engine.network is flaky
