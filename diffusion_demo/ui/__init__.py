@@ -112,6 +112,7 @@ def build_demo(denoiser: object | None = None, checkpoint_error: str | None = No
         bar.wire(demo)
     if denoiser is not None and build_warm:
         warm_up(denoiser, ctx.engine)
+    demo.engine = ctx.engine  # (for the benchmarks and tests: its status, its settings)
     demo.run_heavy_on_torch_thread()
     if ctx.engine is not None:
         demo.wrap_events(QUEUE.chains_id, functools.partial(sharing.engine_chain, ctx.engine))

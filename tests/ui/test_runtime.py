@@ -53,7 +53,9 @@ def test_gradio_keeps_the_current_request_in_a_context_variable():
     from gradio.context import LocalContext
 
     var = getattr(LocalContext, "request", None)
-    assert isinstance(var, contextvars.ContextVar), changed("gradio.context.LocalContext.request", "current_request")
+    assert isinstance(var, contextvars.ContextVar), changed(
+        "gradio.context.LocalContext.request", "current_request"
+    )
     assert runtime.current_request() is None  # outside a handler
     request = gr.Request()
     token = var.set(request)

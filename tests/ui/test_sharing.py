@@ -1,0 +1,93 @@
+"""A class at once through real gradio_client clients: shared network calls, the same images
+as alone, a place in line when the machine is full, the per-address cap."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from diffusion_demo.config import ENGINE
+
+from .conftest import served
+
+STEPS, SAMPLES = 8, 2
+
+
+def _reverse(client, seed: int, steps: int = STEPS):
+    return client.submit("ddim", steps, SAMPLES, seed, 0.0, "any", 1.0, api_name="/reverse")
+
+
+def _pixels(path: str) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("L"), dtype=np.int16)
+
+
+@pytest.fixture(scope="module")
+def app(tiny_cond_denoiser):
+    with served(tiny_cond_denoiser) as (demo, url):
+        yield demo, url
+
+
+def test_six_students_share_the_network_and_get_what_they_would_alone(app):
+    from gradio_client import Client
+
+    demo, url = app
+    engine = demo.engine
+    engine.settings = dataclasses.replace(ENGINE, gather_s=0.3)
+    clients = [Client(url, verbose=False) for _ in range(6)]
+    ticks = engine.ticks
+    jobs = [_reverse(c, seed=100 + i) for i, c in enumerate(clients)]
+    together = [job.result(timeout=120) for job in jobs]
+    shared_ticks = engine.ticks - ticks
+    assert shared_ticks < 6 * STEPS  # the chains shared calls (alone: 6 × 8)
+    engine.settings = ENGINE
+    for i, result in enumerate(together):
+        alone = _reverse(clients[0], seed=100 + i).result(timeout=60)
+        diff = np.abs(_pixels(result[0]) - _pixels(alone[0])).max()
+        assert diff <= 1, f"student {i}: batched and alone differ by {diff} grey levels"
+        assert "step 8/8" in result[3]
+    assert engine.status()["running"] == 0 and engine.status()["waiting"] == 0
+
+
+def test_a_full_machine_tells_a_waiting_student_where_they_stand(app):
+    from gradio_client import Client
+
+    demo, url = app
+    demo.engine.settings = dataclasses.replace(ENGINE, max_rows=SAMPLES, status_every_s=0.1)
+    try:
+        first, second = Client(url, verbose=False), Client(url, verbose=False)
+        long_job = _reverse(first, seed=1, steps=250)
+        deadline = time.monotonic() + 30
+        while demo.engine.status()["running"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        waiting = _reverse(second, seed=2)
+        result = waiting.result(timeout=120)
+        statuses = [out[3] for out in waiting.outputs() if isinstance(out, (list, tuple))]
+        assert any("0 runs ahead of yours" in s for s in statuses if s), statuses[:3]
+        assert "step 8/8" in result[3]
+        long_job.result(timeout=120)
+    finally:
+        demo.engine.settings = ENGINE
+
+
+def test_one_address_may_not_fill_the_machine(app):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    demo, url = app
+    demo.engine.settings = dataclasses.replace(ENGINE, max_per_address=1)
+    try:
+        first, second = Client(url, verbose=False), Client(url, verbose=False)
+        long_job = _reverse(first, seed=1, steps=250)
+        deadline = time.monotonic() + 30
+        while demo.engine.status()["running"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with pytest.raises(AppError, match="Too many runs from one address at once"):
+            _reverse(second, seed=2).result(timeout=60)
+        long_job.result(timeout=120)  # the first run is unaffected
+        assert "step 8/8" in _reverse(second, seed=2).result(timeout=60)[3]  # and then it is free again
+    finally:
+        demo.engine.settings = ENGINE
