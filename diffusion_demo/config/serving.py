@@ -20,6 +20,10 @@ class EngineSettings:
     max_per_address: int = 40
     # Waiting users see their place in line this often (seconds).
     status_every_s: float = 0.5
+    # The 2D tab's training (/toy2d_train, 10-26 s of both cores): one at a time per session,
+    # and a few per address (a class behind one NAT address trains the same cached sets).
+    train_per_session: int = 1
+    train_per_address: int = 4
 
 
 @dataclass(frozen=True)

@@ -268,7 +268,9 @@ class Engine:
                 asks = list(self._asks.values())
                 self._asks.clear()
             try:
-                self._call(self._tick, asks)
+                # the app's own UNet runs where `call` says (its torch thread); a worker process
+                # needs no thread of ours, so a 2D training there does not hold up the ticks
+                self._tick(asks) if self.network is not None else self._call(self._tick, asks)
             except BaseException as exc:  # noqa: BLE001 (never let the engine die)
                 for ask in asks:
                     if not ask.future.done():

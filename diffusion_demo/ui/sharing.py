@@ -14,6 +14,8 @@ May import: gradio, config, diffusion (engine) and ui.runtime.
 from __future__ import annotations
 
 import contextlib
+import functools
+import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
@@ -58,6 +60,48 @@ def engine_chain(engine: Engine) -> Iterator[Chain]:
     finally:
         _current.set(None)
         chain.close()
+
+
+class InFlight:
+    """How many runs of one costly handler each session and address have going; refuses more."""
+
+    def __init__(self, what: str, per_session: int, per_address: int) -> None:
+        self.what, self.per_session, self.per_address = what, per_session, per_address
+        self._lock = threading.Lock()
+        self._sessions: dict[str, int] = {}
+        self._addresses: dict[str, int] = {}
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        request = current_request()
+        session = getattr(request, "session_hash", None) or ""
+        address = client_address(request)
+        with self._lock:
+            if session and self._sessions.get(session, 0) >= self.per_session:
+                raise ValueError(f"{self.what} is already running for this page: wait for it to finish.")
+            if address and self._addresses.get(address, 0) >= self.per_address:
+                raise ValueError(
+                    f"{self.what}: {self.per_address} are already running from your address; try again in a moment."
+                )
+            self._sessions[session] = self._sessions.get(session, 0) + 1
+            self._addresses[address] = self._addresses.get(address, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._sessions[session] -= 1
+                self._addresses[address] -= 1
+
+
+def limited(fn, limit: InFlight):
+    """fn (a generator handler) run inside one of `limit`'s slots."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any):
+        with limit.slot():
+            yield from fn(*args, **kwargs)
+
+    return wrapper
 
 
 def wait_turn(denoiser: Any, rows: int) -> Iterator[str]:

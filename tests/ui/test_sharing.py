@@ -91,3 +91,44 @@ def test_one_address_may_not_fill_the_machine(app):
         assert "step 8/8" in _reverse(second, seed=2).result(timeout=60)[3]  # and then it is free again
     finally:
         demo.engine.settings = ENGINE
+
+
+def test_the_2d_training_is_one_at_a_time_per_page_and_capped_per_address(monkeypatch):
+    """/toy2d_train costs both cores for up to half a minute: a second one from the same page
+    (or a fifth from one address) is refused with a message while the first runs."""
+    import gradio as gr
+
+    from diffusion_demo.ui import runtime, sharing
+
+    limit = sharing.InFlight("A 2D training", per_session=1, per_address=2)
+
+    def train():
+        yield "step 1"
+        yield "done"
+
+    handler = sharing.limited(train, limit)
+    requests = {}
+
+    def as_session(name: str, host: str = "10.0.0.1"):
+        req = requests.setdefault(name, gr.Request(session_hash=name))
+        req.client = type("C", (), {"host": host})()
+        monkeypatch.setattr(runtime, "current_request", lambda: req)
+        monkeypatch.setattr(sharing, "current_request", lambda: req)
+
+    as_session("tab-1")
+    first = handler()
+    assert next(first) == "step 1"
+    with pytest.raises(ValueError, match="already running for this page"):
+        next(handler())
+    as_session("tab-2")
+    second = handler()
+    next(second)
+    as_session("tab-3")
+    with pytest.raises(ValueError, match="2 are already running from your address"):
+        next(handler())
+    as_session("tab-4", host="10.9.9.9")
+    assert list(handler()) == ["step 1", "done"]  # another address is not affected
+    assert list(first) == ["done"]  # the first finishes: its page may train again
+    as_session("tab-1")
+    assert list(handler()) == ["step 1", "done"]
+    second.close()

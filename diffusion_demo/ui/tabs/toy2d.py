@@ -18,7 +18,7 @@ from typing import Any
 import gradio as gr
 
 from ... import toy2d
-from ...config import SCHEDULE
+from ...config import ENGINE, SCHEDULE
 from ...diffusion.schedules import validate_spec
 from ...media.toy2d_views import (
     DEFAULT_DATASET,
@@ -31,7 +31,7 @@ from ...media.toy2d_views import (
     reverse_view,
     trained_note,
 )
-from .. import downloads
+from .. import downloads, sharing
 from ..common import HEAVY, UIContext, figure_image, guarded, quiet
 from .explain import explain
 
@@ -120,7 +120,9 @@ forward_images = guarded(as_images(forward_view, 1))
 reverse_images = guarded(as_images(reverse_view, 3))
 forward_quiet = guarded(quiet(as_images(forward_view, 1), 2))
 reverse_quiet = guarded(quiet(as_images(reverse_view, 3), 5))
-train_handler = guarded(train_model)
+# /toy2d_train costs 10-26 s of both cores: one at a time per page, a few per address
+TRAINING = sharing.InFlight("A 2D training", ENGINE.train_per_session, ENGINE.train_per_address)
+train_handler = guarded(sharing.limited(train_model, TRAINING))
 animation_handler = guarded(animation)
 
 
