@@ -79,6 +79,10 @@ class ReverseLimits:
     # chain's own time (~15 ms for three small PNGs here), so 20 frames/s of a 30 ms/step
     # chain would slow it by half; the throttle spaces frames to stay within this fraction.
     frame_budget: float = 0.05
+    # With several users' chains running (the batching engine), all their frames together
+    # at most this many a second: each frame costs the server's event loop, which /forward
+    # and every other page share (30 chains: a frame each every 3 s, first and last always).
+    shared_fps: float = 10.0
     # Exported frames (GIF, MP4) are the grid upscaled to this width; the UI streams
     # native-size PNGs (~0.3 KB a digit) and the browser upscales them.
     frame_width: int = 256

@@ -133,8 +133,6 @@ class Engine:
                 old.replaced = True
                 self._remove(old)
             chain = Chain(self, owner, address, 0, next(self._serial))
-            chain.t_open = time.monotonic()
-            log.warning("TRACE open %s %.3f", chain.serial, chain.t_open)
             self._new.append(chain)
             if owner is not None:
                 self._owners[owner] = chain
@@ -241,16 +239,7 @@ class Engine:
             self._asks[chain] = ask
             self._start()
             self._cv.notify_all()
-        r = ask.future.result()
-        if not getattr(chain, "asked", False):
-            chain.asked = True
-            log.warning(
-                "TRACE first-eps %s %.3f (+%.3f)",
-                chain.serial,
-                time.monotonic(),
-                time.monotonic() - chain.t_open,
-            )
-        return r
+        return ask.future.result()
 
     def _start(self) -> None:
         if self._thread is None:

@@ -44,12 +44,15 @@ KEY_ENV = "DIFFUSION_DEMO_WORKER_KEY"
 def _serve(conn: Connection, path: str, dtype: str) -> None:
     """The child: load, compile (cached), then answer ε̂ requests until the pipe closes."""
     try:
-        if hasattr(os, "nice"):
-            os.nice(COMPILE.build_nice)
         from . import compiled, unet  # deferred: the child imports what it needs only once started
 
         den = unet.load(path, autocast=dtype)
-        conn.send(("ready", compiled.ensure(den, child=False)))
+        # a missing package is built by a grandchild, niced (COMPILE.build_nice); loading a
+        # cached one runs at the normal priority: the second start is warm in seconds
+        ready = compiled.ensure(den, child=True)
+        if hasattr(os, "nice"):
+            os.nice(COMPILE.serve_nice)  # from now on the app's own threads come first
+        conn.send(("ready", ready))
     except BaseException as exc:  # noqa: BLE001 (reported to the parent, which stays eager)
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return

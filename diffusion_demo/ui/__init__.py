@@ -91,6 +91,13 @@ def build_demo(denoiser: object | None = None, checkpoint_error: str | None = No
     build_warm = denoiser is None and checkpoint_error is None
     if build_warm:
         denoiser, checkpoint_error = load_denoiser()
+    engine = None
+    if denoiser is not None and not unet.on_zero_gpu():
+        # every chain's ε̂ through one engine (its network in-process on the torch thread
+        # until the compiled worker is ready)
+        engine = Engine(denoiser, call=torch_thread.call)
+    if denoiser is not None and build_warm:
+        warm_up(denoiser, engine)  # started before the page is built: the worker starts meanwhile
     with Blocks(
         title="Order From Chaos — diffusion, step by step", delete_cache=(300, 600), analytics_enabled=False
     ) as demo:
@@ -100,18 +107,13 @@ def build_demo(denoiser: object | None = None, checkpoint_error: str | None = No
             "Variance schedule β_t (shared by every tab)", open=False, elem_id="schedule-panel"
         ):
             panel = schedule_panel()
-        ctx = UIContext(schedule=panel, denoiser=denoiser, checkpoint_error=checkpoint_error)
-        if denoiser is not None and not unet.on_zero_gpu():
-            # every chain's ε̂ through one engine, its network calls on the torch thread
-            ctx.engine = Engine(denoiser, call=torch_thread.call)
+        ctx = UIContext(schedule=panel, denoiser=denoiser, checkpoint_error=checkpoint_error, engine=engine)
         with gr.Tabs(elem_id="tabs") as tabs:
             for tab_id, label, module in TABS:
                 with gr.Tab(label, id=tab_id, elem_id=f"tab-{tab_id}"):
                     module.build(ctx)
         deeplinks.wire(demo, tabs, ctx, expand=lecture.expand)
         bar.wire(demo)
-    if denoiser is not None and build_warm:
-        warm_up(denoiser, ctx.engine)
     demo.engine = ctx.engine  # (for the benchmarks and tests: its status, its settings)
     demo.run_heavy_on_torch_thread()
     if ctx.engine is not None:

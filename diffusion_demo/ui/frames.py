@@ -39,9 +39,9 @@ class Throttle:
     frame waits long enough that frames take at most `budget` of the run's time.
 
 
-    `sharing()`: how many chains share the machine now (the engine's running count); the
-    frame rate and budget are split between them, so a class of thirty gets the machine's
-    ~20 frames a second between them (each a frame every ~1.5 s) and the network its time.
+    `sharing()`: how many chains share the machine now (the engine's running count); then
+    all of them together get REVERSE.shared_fps frames a second (a class of thirty: a frame
+    each every 3 s), and the network and the other pages the machine's time.
     """
 
     def __init__(
@@ -58,7 +58,9 @@ class Throttle:
 
     def __call__(self, record: StepRecord) -> bool:
         now = time.perf_counter()
-        wait = max(self.interval, self.cost / self.budget) * max(1, self.sharing())
+        wait = max(self.interval, self.cost / self.budget)
+        if (sharing := self.sharing()) > 1:  # several users' chains: a share of REVERSE.shared_fps
+            wait = max(wait, sharing / REVERSE.shared_fps)
         if record.index in (0, record.num_steps - 1) or now - self.last >= wait:
             self.last = now
             return True
