@@ -102,39 +102,51 @@ def test_client_disconnect_mid_stream_frees_the_worker(app, client, reverse):
     assert_worker_idle(app)
 
 
-def test_model_jobs_run_one_at_a_time(app, client, reverse):
-    """torch already uses every core for one job: a second waits in the queue instead of
-    halving both (oversubscription)."""
+def test_model_jobs_share_the_network_and_a_session_has_one(app, client, reverse):
+    """Runs of two clients go side by side (the batching engine shares each network call);
+    a second run from the same session replaces its first, which ends with a message."""
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
     from gradio_client.utils import Status
 
-    jobs = [client.submit(**LONG, api_name="/reverse") for _ in range(2)]
+    other = Client(app.url, verbose=False)
+    mine, theirs = client.submit(**LONG, api_name="/reverse"), other.submit(**LONG, api_name="/reverse")
     try:
-        # The two joins race: whichever reached the queue first runs, the other must wait.
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            running = [j for j in jobs if j.status().code == Status.ITERATING]
-            if running:
+            if all(j.status().code == Status.ITERATING for j in (mine, theirs)):
                 break
             time.sleep(0.1)
-        assert running, "neither job started"
-        (waiting,) = [j for j in jobs if j is not running[0]]
-        time.sleep(1.0)
-        assert running[0].status().code == Status.ITERATING
-        assert waiting.status().code in (Status.JOINING_QUEUE, Status.STARTING, Status.IN_QUEUE)
+        assert all(j.status().code == Status.ITERATING for j in (mine, theirs)), (
+            "the two did not run together"
+        )
+        newer = client.submit(**LONG, api_name="/reverse")  # the same session again
+        with pytest.raises(AppError, match="replaced by a newer one"):
+            mine.result(timeout=60)
+        deadline = time.monotonic() + 60
+        while newer.status().code != Status.ITERATING and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert newer.status().code == Status.ITERATING and theirs.status().code == Status.ITERATING
     finally:
-        for j in jobs:
+        for j in (mine, theirs):
             j.cancel()
+        other.close()
+    client.submit(**LONG, api_name="/reverse").cancel()  # (replaces `newer`, which then ends)
     assert short_call_seconds(client) < NEXT_JOB_S
 
 
 def test_full_queue_answers_busy_and_recovers(app, client, reverse):
     """Past queue(max_size=...) a request gets HTTP 503 "Queue is full" at once; when the
-    waiting jobs go away, the app works again."""
+    waiting jobs go away, the app works again. (The heavy worker's queue: 2D animations,
+    seconds each, one at a time; the chains start at once and share the network.)"""
     config = app_config(app)
     session = uuid.uuid4().hex[:12]
+    index = fn_index(config, "/toy2d_animation")
+    dep = next(d for d in config["dependencies"] if d["id"] == index)
+    values = {c["id"]: c.get("props", {}).get("value") for c in config["components"]}
     body = {
-        "data": list(LONG.values()),
-        "fn_index": fn_index(config, "/reverse"),
+        "data": [values[i] for i in dep["inputs"]],
+        "fn_index": index,
         "session_hash": session,
         "event_data": None,
         "trigger_id": None,
@@ -153,4 +165,9 @@ def test_full_queue_answers_busy_and_recovers(app, client, reverse):
     assert refused.status_code == 503
     assert "Queue is full" in refused.json()["detail"]
     assert short_call_seconds(client) < NEXT_JOB_S
+    # the animation that was running when the stream closed finishes (it is not a generator),
+    # the ones still queued are dropped: the worker is idle again within seconds
+    deadline = time.monotonic() + 40
+    while cpu_busy(app.proc.pid, 2.0) >= 0.5 and time.monotonic() < deadline:
+        pass
     assert_worker_idle(app)

@@ -117,29 +117,39 @@ def test_blocks_settings():
 
 
 # Endpoints that run seconds of torch work: the UNet's chains, 2D training, animations, exports.
-HEAVY_APIS = {
+# The UNet's chains share the network through the batching engine (side by side, up to
+# QUEUE.chains_limit); everything else that runs seconds of torch queues for one worker.
+CHAIN_APIS = {
     "reverse",
     "compare",
+    "compare_guidance",
     "roundtrip",
+    "roundtrip_sketch",
     "roundtrip_curve",
+    "inpaint",
+    "export_roundtrip",
+}
+HEAVY_APIS = {
     "toy2d_train",
     "toy2d_animation",
     "export_forward",
     "export_schedule",
     "export_reverse",
-    "export_roundtrip",
     "export_toy2d",
+    "export_inpaint",
 }
 
 
-def test_heavy_work_shares_one_worker():
-    """torch uses both cores already: two heavy jobs at once (say a /reverse and a 2D training)
-    would only slow each other, so every heavy event, public or UI-only, queues for one worker."""
+def test_heavy_work_shares_one_worker_and_the_chains_share_the_network():
+    """torch uses both cores already: two heavy jobs at once (say a 2D training and an export)
+    would only slow each other, so every heavy event, public or UI-only, queues for one
+    worker; the UNet's chains instead run side by side and share each network call."""
+    from diffusion_demo.config import QUEUE
     from diffusion_demo.ui import build_demo
 
     demo = build_demo(denoiser=None, checkpoint_error="test: no model")
     fns = {fn.api_name: fn for fn in demo.fns.values() if fn.api_name}
-    assert HEAVY_APIS <= set(fns), sorted(HEAVY_APIS - set(fns))
+    assert HEAVY_APIS | CHAIN_APIS <= set(fns), sorted(HEAVY_APIS | CHAIN_APIS - set(fns))
     ui_only = {"toy2d_train_ui", "toy2d_animation_ui"}
     heavy = [fn for name, fn in fns.items() if name in HEAVY_APIS | ui_only]
     # (the forward tab's prepare runs one at a time too, but in a group of its own)
@@ -148,9 +158,12 @@ def test_heavy_work_shares_one_worker():
     ]
     assert {fn.concurrency_id for fn in heavy} == {"heavy"}
     assert all(fn.concurrency_limit == 1 for fn in heavy)
+    chains = [fn for name, fn in fns.items() if name in CHAIN_APIS]
+    assert {fn.concurrency_id for fn in chains} == {QUEUE.chains_id}
+    assert all(fn.concurrency_limit == QUEUE.chains_limit for fn in chains)
     # and the cheap ones (a slider drag) are not stuck behind them
-    assert fns["forward"].concurrency_id != "heavy"
-    assert fns["forward_prepare"].concurrency_id != "heavy"
+    assert fns["forward"].concurrency_id not in ("heavy", QUEUE.chains_id)
+    assert fns["forward_prepare"].concurrency_id not in ("heavy", QUEUE.chains_id)
 
 
 class _Trap:

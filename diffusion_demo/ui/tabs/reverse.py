@@ -51,7 +51,7 @@ DONE, STOPPED = "done:", "stopped:"
 # The status from the click until its first frame (IDLE, reverse_layout, is the one before):
 # written in the browser at once, since a run may wait in the queue behind another's (one
 # heavy job at a time).
-WAITING = "Waiting for the model… (another run may be ahead of yours; it starts as soon as that one ends)"
+WAITING = "Waiting for the model… (everyone's runs share it; yours starts within a step, or says how many are ahead)"
 
 # The running chain of each browser session. Stop sets its flag, which the chain checks after
 # every step; Gradio's own cancel takes effect only at the generator's next yield (the next
