@@ -6,8 +6,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 
-from diffusion_demo.ui import SERVING, build_demo, launch_kwargs, runtime
+from diffusion_demo.config import MODEL
+from diffusion_demo.models import worker
+
+# The compiled UNet's worker process starts now, while Gradio and the page load (~5 s).
+worker.prestart(os.environ.get("DIFFUSION_DEMO_CHECKPOINT") or str(MODEL.checkpoint))
+
+from diffusion_demo.ui import SERVING, build_demo, launch_kwargs, runtime  # noqa: E402
 
 # This thread only builds the page and then waits; torch work runs on the torch thread, and
 # an OpenMP pool here would slow every chain (see diffusion_demo/ui/runtime.py).

@@ -182,6 +182,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--samples", type=int, default=16, help="digits per run (16)")
     p.add_argument("--no-startup", action="store_true", help="skip the two start-up measurements")
     p.add_argument("--startup-only", action="store_true", help="only the two start-up measurements")
+    p.add_argument("--startup-only", action="store_true", help="only the two start-up measurements")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     if not 1 <= args.clients <= MAX_CLIENTS:
@@ -198,6 +199,9 @@ def main(argv: list[str] | None = None) -> dict:
                 json.dumps(summary["second_start"]),
                 flush=True,
             )
+        if args.startup_only:
+            print(json.dumps(summary))
+            return summary
         proc, url, log, _ = start_logged(None if args.no_startup else cache)
         try:
             wait_warm(proc, log)

@@ -46,7 +46,7 @@ def _serve(conn: Connection, path: str, dtype: str) -> None:
     try:
         from . import compiled, unet  # deferred: the child imports what it needs only once started
 
-        den = unet.load(path, autocast=dtype)
+        den = _load(unet, compiled, path, dtype)
         # a missing package is built by a grandchild, niced (COMPILE.build_nice); loading a
         # cached one runs at the normal priority: the second start is warm in seconds
         ready = compiled.ensure(den, child=True)
@@ -70,6 +70,20 @@ def _serve(conn: Connection, path: str, dtype: str) -> None:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
+def _load(unet, compiled, path: str, dtype: str) -> Denoiser:
+    """The checkpoint at `dtype`; "auto" (a worker started before the app chose): the dtype
+    whose package is already cached, else the app's own rule (a short timing)."""
+    if dtype != "auto":
+        return unet.load(path, autocast=dtype)
+    den = unet.load(path, autocast="fp32")
+    for name in ("bf16", "fp32"):
+        den.autocast = unet._DTYPES[name]
+        if compiled.package_path(den).is_file():
+            return den
+    den.autocast = unet.choose_autocast(den)
+    return den
+
+
 def main() -> None:
     """`python -m diffusion_demo.models.worker ADDRESS CHECKPOINT DTYPE` (started by UNetWorker)."""
     address, path, dtype = sys.argv[1:4]
@@ -83,19 +97,22 @@ class UNetWorker:
     module level, building a second app), connected back over a Unix socket with a random key.
     """
 
-    def __init__(self, den: Denoiser) -> None:
+    def __init__(self, den: Denoiser | None = None, path: str | None = None, dtype: str = "auto") -> None:
+        """For `den` (its checkpoint and dtype), or for the checkpoint at `path` ("auto": the
+        child picks the dtype; app.py starts one so before Gradio is even imported)."""
+        self.path = str(den.path) if den is not None else str(path)
         key = secrets.token_bytes(16)
         self._listener = Listener(family="AF_UNIX", authkey=key)
         env = dict(os.environ, **{KEY_ENV: key.hex()})
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
-        dtype = DTYPE_NAMES.get(den.autocast, "fp32")
+        dtype = DTYPE_NAMES.get(den.autocast, "fp32") if den is not None else dtype
         cmd = [
             sys.executable,
             "-m",
             "diffusion_demo.models.worker",
             str(self._listener.address),
-            str(den.path),
+            self.path,
             dtype,
         ]
         self._proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL)  # noqa: S603
@@ -159,6 +176,30 @@ class UNetWorker:
                 self._proc.wait(5)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
+
+
+_PRESTARTED: UNetWorker | None = None
+
+
+def prestart(path: str) -> None:
+    """Start the worker for the checkpoint at `path` now (app.py, before the slow imports of
+    the page); `take` hands it to the app's warm-up. Nothing when compiling is switched off."""
+    global _PRESTARTED
+    if os.environ.get("DIFFUSION_DEMO_COMPILE", "auto").lower() in ("0", "false", "no"):
+        return
+    if Path(path, "unet", "diffusion_pytorch_model.safetensors").is_file():
+        _PRESTARTED = UNetWorker(path=str(Path(path).resolve()))
+
+
+def take(den: Denoiser) -> UNetWorker:
+    """The prestarted worker if it serves `den`'s checkpoint, else a new one for `den`."""
+    global _PRESTARTED
+    early, _PRESTARTED = _PRESTARTED, None
+    if early is not None and Path(early.path) == Path(den.path).resolve():
+        return early
+    if early is not None:
+        early.close()
+    return UNetWorker(den)
 
 
 if __name__ == "__main__":

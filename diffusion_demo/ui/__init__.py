@@ -74,7 +74,7 @@ def warm_up(denoiser: unet.Denoiser, engine: Engine | None) -> None:
 def _warm_up(denoiser: unet.Denoiser, engine: Engine | None) -> None:
     try:
         if engine is not None:
-            network = worker.UNetWorker(denoiser)
+            network = worker.take(denoiser)  # (app.py may have started it before the imports)
             log.warning("compiled UNet %s, in a worker process (pid %s)", network.wait_ready(), network.pid)
             engine.network = network
         else:
