@@ -43,7 +43,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from diffusion_demo.config import GUIDANCE  # noqa: E402
 from diffusion_demo.diffusion.sampling import ReverseRequest, class_labels, reverse_chain  # noqa: E402
-from diffusion_demo.models import unet  # noqa: E402
+from diffusion_demo.models import compiled, unet  # noqa: E402
 from diffusion_demo.ui import frames as frames_module  # noqa: E402
 from diffusion_demo.ui.frames import Replay, stream  # noqa: E402
 
@@ -269,17 +269,6 @@ def through_app(ddpm_steps: int) -> dict:
     return out
 
 
-def _warm(den) -> float | None:
-    """Seconds to make `den` compiled (load or build the cached package); None when eager."""
-    from diffusion_demo.models import compiled
-
-    if not unet.compile_wanted():
-        return None
-    start = time.perf_counter()
-    compiled.ensure(den, child=False)
-    return time.perf_counter() - start
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="100 DDPM steps instead of 1000")
@@ -290,7 +279,7 @@ def main() -> None:
     batch, ddpm_steps, ddim_steps = 16, (100 if args.quick else 1000), 50
 
     den = unet.load(args.checkpoint)
-    compile_s = _warm(den)  # as the app does at start-up: the cached AOTInductor package
+    compile_s = compiled.warm_seconds(den)  # as the app does at start-up: the cached package
     res: dict[str, object] = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
         "threads": torch.get_num_threads(),
@@ -406,8 +395,8 @@ def main() -> None:
                 f"{res['rss_last_mb']:.0f} / {res['rss_peak_mb']:.0f} MB (flat, ≤ 1500)",
             ),
         ]
-    compiled = f"compiled (AOTInductor, cached) in {compile_s:.0f} s" if compile_s else "eager"
-    print(f"\n{res['machine']} · {res['threads']} threads · UNet in {res['compute_dtype']}, {compiled}\n")
+    how = f"compiled (AOTInductor, cached) in {compile_s:.0f} s" if compile_s else "eager"
+    print(f"\n{res['machine']} · {res['threads']} threads · UNet in {res['compute_dtype']}, {how}\n")
     for name, value, unit, note in rows:
         print(f"{name:<46} {value:>9.3f} {unit:<3} {note}")
     print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()}))

@@ -33,9 +33,10 @@ from diffusion_demo.diffusion.inpaint import InpaintRequest, inpaint, inpaint_ch
 from diffusion_demo.diffusion.roundtrip import reconstruct  # noqa: E402
 from diffusion_demo.diffusion.sampling import ReverseRequest, reverse_chain  # noqa: E402
 from diffusion_demo.media.sketch import sketch_tensor  # noqa: E402
-from diffusion_demo.models import (
+from diffusion_demo.models import (  # noqa: E402
     classifier,
-    unet,  # noqa: E402
+    compiled,
+    unet,
 )
 from diffusion_demo.training import data
 
@@ -109,24 +110,13 @@ def speed(den, repeats: int) -> dict:
     }
 
 
-def _warm(den) -> float | None:
-    """Seconds to make `den` compiled (load or build the cached package); None when eager."""
-    from diffusion_demo.models import compiled
-
-    if not unet.compile_wanted():
-        return None
-    start = time.perf_counter()
-    compiled.ensure(den, child=False)
-    return time.perf_counter() - start
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="2 digits per class, 1 seed, 1 timing pair")
     p.add_argument("--checkpoint", type=Path, default=unet.MODEL.checkpoint)
     args = p.parse_args()
     den = unet.load(args.checkpoint)
-    compile_s = _warm(den)  # as the app does at start-up: the cached AOTInductor package
+    compile_s = compiled.warm_seconds(den)  # as the app does at start-up: the cached package
     clf = classifier.load()
     res: dict = {"compile_s": compile_s, "default_jumps": INPAINT.default_jumps}
     res |= speed(den, 1 if args.quick else 3)

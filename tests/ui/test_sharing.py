@@ -21,6 +21,12 @@ def _reverse(client, seed: int, steps: int = STEPS):
     return client.submit("ddim", steps, SAMPLES, seed, 0.0, "any", 1.0, api_name="/reverse")
 
 
+def _wait_running(engine, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while engine.status()["running"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def _pixels(path: str) -> np.ndarray:
     return np.asarray(Image.open(path).convert("L"), dtype=np.int16)
 
@@ -60,9 +66,7 @@ def test_a_full_machine_tells_a_waiting_student_where_they_stand(app):
     try:
         first, second = Client(url, verbose=False), Client(url, verbose=False)
         long_job = _reverse(first, seed=1, steps=250)
-        deadline = time.monotonic() + 30
-        while demo.engine.status()["running"] == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_running(demo.engine)
         waiting = _reverse(second, seed=2)
         result = waiting.result(timeout=120)
         statuses = [out[3] for out in waiting.outputs() if isinstance(out, (list, tuple))]
@@ -82,9 +86,7 @@ def test_one_address_may_not_fill_the_machine(app):
     try:
         first, second = Client(url, verbose=False), Client(url, verbose=False)
         long_job = _reverse(first, seed=1, steps=250)
-        deadline = time.monotonic() + 30
-        while demo.engine.status()["running"] == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_running(demo.engine)
         with pytest.raises(AppError, match="Too many runs from one address at once"):
             _reverse(second, seed=2).result(timeout=60)
         long_job.result(timeout=120)  # the first run is unaffected
