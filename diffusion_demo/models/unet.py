@@ -75,7 +75,11 @@ class Denoiser:
     def _eps_compiled(self, x_t: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """The compiled package in chunks of at most COMPILE.max_rows rows (padded up to min_rows)."""
         n = x_t.shape[0]
-        t = t.expand(n) if t.dim() == 0 else t
+        # contiguous: the package reads its inputs as dense; an expanded t (stride 0) would be
+        # read past its one element, giving every row but the first a garbage timestep
+        t = (t.expand(n) if t.dim() == 0 else t).contiguous()
+        x_t = x_t.contiguous()
+        labels = None if labels is None else labels.contiguous()
         chunks = -(-n // COMPILE.max_rows)
         size = -(-n // chunks)
         out = []

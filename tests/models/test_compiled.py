@@ -37,6 +37,26 @@ def test_the_package_gets_a_timestep_and_a_label_per_row_in_bounded_chunks(tiny_
         torch.testing.assert_close(got, den.eps(x, t), atol=1e-5, rtol=1e-5)
 
 
+def test_the_package_is_handed_dense_inputs_even_for_one_timestep_for_all(tiny_cond_checkpoint):
+    # An AOTInductor package reads its inputs as dense memory: an expanded scalar t (stride 0)
+    # gave every row but the first a garbage timestep (the CLI's samples were 66% right).
+    den = unet.load(tiny_cond_checkpoint, autocast="fp32")
+    seen: list = []
+
+    def dense_only(*args):
+        seen.append([a.is_contiguous() for a in args])
+        return _fake_package(den, [])(*args)
+
+    den.compiled = dense_only
+    x = torch.randn(12, 1, 28, 28)[::2]
+    with torch.inference_mode():
+        got = den.eps(x, torch.tensor(700), torch.arange(12)[::2] % 10)
+    assert seen and all(all(flags) for flags in seen)
+    den.compiled = None
+    with torch.inference_mode():
+        torch.testing.assert_close(got, den.eps(x, 700, torch.arange(12)[::2] % 10), atol=1e-5, rtol=1e-5)
+
+
 def test_outside_inference_mode_the_eager_unet_runs(tiny_checkpoint):
     den = unet.load(tiny_checkpoint, autocast="fp32")
     calls: list = []

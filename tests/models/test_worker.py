@@ -29,6 +29,15 @@ def test_the_worker_builds_the_package_and_serves_exact_batches(tiny_cond_checkp
         # the app's process finds the same package in the cache (a second start)
         again = unet.load(tiny_cond_checkpoint, autocast="fp32")
         assert "loaded from the cache" in compiled.ensure(again, child=False)
+        # one timestep for the whole batch (a scalar, expanded to a stride-0 row) and strided
+        # inputs: the package reads dense memory, so each must be made contiguous first
+        x = torch.randn(20, 1, 28, 28)[::2]
+        y = torch.randint(0, 11, (20,))[::2]
+        with torch.inference_mode():
+            for t in (torch.tensor(700), 700, torch.tensor([700]).expand(10)):
+                want = den.eps(x, t, y)
+                torch.testing.assert_close(again.eps(x, t, y), want, atol=1e-4, rtol=1e-4)
+                torch.testing.assert_close(net.eps(x, t, y), want, atol=1e-4, rtol=1e-4)
         assert net.alive
         # the engine uses it, and falls back to the app's own UNet when it dies
         engine = Engine(den, dataclasses.replace(ENGINE, gather_s=0.0))
