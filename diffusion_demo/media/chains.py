@@ -87,7 +87,8 @@ def step_formula(denoiser, request: ReverseRequest, record: StepRecord, last_t: 
         return text
     direction = guidance_direction(record)
     rms = None if direction is None else float(direction.pow(2).mean().sqrt())
-    return guidance_md(record.guidance, request.digit, rms) + "\n\n---\n\n" + text
+    outside = (request.guidance, request.guidance_interval) if record.guidance != request.guidance else None
+    return guidance_md(record.guidance, request.digit, rms, outside) + "\n\n---\n\n" + text
 
 
 def check_scale(scale: int) -> int:

@@ -235,8 +235,15 @@ def sampler_update_md(
     return Formula(text, n)
 
 
-def guidance_md(w: float, digit: str, direction_rms: float | None = None) -> Formula:
-    """The guided noise estimate of the current step with w and the guidance direction's size."""
+def guidance_md(
+    w: float,
+    digit: str,
+    direction_rms: float | None = None,
+    interval: tuple[float, tuple[int, int]] | None = None,
+) -> Formula:
+    """The guided noise estimate of the current step with w and the guidance direction's size.
+
+    `interval`: the run's own w and its guidance interval, when this step lies outside it."""
     n = GuidanceNumbers(float(w), str(digit), None if direction_rms is None else float(direction_rms))
     general = (
         r"$$\hat\varepsilon = \hat\varepsilon_\varnothing + w\,"
@@ -260,6 +267,12 @@ def guidance_md(w: float, digit: str, direction_rms: float | None = None) -> For
         what = (
             f"w > 1 pushes past the conditional model, along the guidance direction{size}: y = {y}; "
             "both terms come from one UNet call on [x_t, x_t] with [y, ∅]."
+        )
+    if interval is not None:
+        asked, (lo, hi) = interval
+        what += (
+            f" The run's w = {asked:g} applies only at diffusers timesteps {lo} … {hi} (a guidance "
+            "interval, Kynkäänniemi et al. 2024): this step is outside it."
         )
     text = (
         "**Classifier-free guidance** (Ho & Salimans 2022), steering the chain towards the label y:"

@@ -10,7 +10,13 @@ import torch
 
 from diffusion_demo.config import ENGINE
 from diffusion_demo.diffusion.engine import Engine, Replaced
-from diffusion_demo.diffusion.sampling import ReverseRequest, reverse_chain, sample
+from diffusion_demo.diffusion.sampling import (
+    ReverseRequest,
+    guidance_at,
+    make_scheduler,
+    reverse_chain,
+    sample,
+)
 
 REQUESTS = [
     ReverseRequest(sampler="ddpm", steps=6, num_samples=3, seed=1, digit="any", guidance=0.0),
@@ -50,8 +56,11 @@ def test_batched_chains_equal_solo_chains_for_every_sampler(tiny_cond_denoiser):
         torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
     # they really shared calls: 6 steps of the longest chain, not 6 + 6 + 6 + 4
     assert engine.ticks < sum(r.steps for r in REQUESTS)
+    # a guided step (w ∉ {0, 1}, inside the guidance interval) asks for two rows per sample
     assert engine.rows == sum(
-        r.steps * r.num_samples * (2 if r.guidance not in (0, 1) else 1) for r in REQUESTS
+        r.num_samples * (2 if guidance_at(r, int(t)) not in (0, 1) else 1)
+        for r in REQUESTS
+        for t in make_scheduler(tiny_cond_denoiser.scheduler_config, r.sampler, r.steps).timesteps
     )
 
 

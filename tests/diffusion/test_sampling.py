@@ -213,7 +213,7 @@ def test_guided_batched_pass_equals_two_separate_passes(tiny_cond_denoiser):
 
 
 def test_guided_chain_is_reproducible_and_records_the_guidance(tiny_cond_denoiser):
-    request = ReverseRequest("ddim", 4, 5, seed=8, digit="each", guidance=2.5)
+    request = ReverseRequest("ddim", 4, 5, seed=8, digit="each", guidance=2.5, guidance_interval=(0, 999))
     a, b = sample(tiny_cond_denoiser, request), sample(tiny_cond_denoiser, request)
     torch.testing.assert_close(a, b, rtol=0, atol=0)
     records = list(reverse_chain(tiny_cond_denoiser, request))

@@ -66,7 +66,7 @@ def test_dpmsolver_update_md_says_second_order():
 def test_sampler_md_uses_ui_subscripts(sampler):
     md = equations.sampler_update_md(sampler, CONFIG, 979, 959, 0.5)
     assert "x_{960}" in md and "x_{980}" in md and "diffusers timestep 979" in md
-    # the shipped model's scheduler clips x̂_0 (clip_sample): the text says so where it applies
+    # diffusers' default scheduler clips x̂_0 (clip_sample): the text says so where it applies
     assert ("clip_sample" in md) == (sampler != "dpmsolver")
     assert "clip_sample" not in equations.sampler_update_md(
         sampler, CONFIG | {"clip_sample": False}, 979, 959
@@ -91,3 +91,13 @@ def test_tex_number(value, text):
 
 def test_latex_delimiters_put_display_math_first():
     assert [d["left"] for d in equations.LATEX_DELIMITERS] == ["$$", "$"]
+
+
+def test_guidance_md_shows_this_step_s_w_and_says_when_the_step_is_outside_the_interval():
+    inside = equations.guidance_md(3.0, "7", 0.081)
+    assert r"\hat\varepsilon_\varnothing + 3.00\," in inside and "0.081" in inside and "the digit 7" in inside
+    assert inside.numbers.w == 3.0 and "interval" not in inside
+    outside = equations.guidance_md(1.0, "7", None, (3.0, (0, 500)))
+    assert r"\hat\varepsilon = \hat\varepsilon_y" in outside
+    assert "w = 3 applies only at diffusers timesteps 0 … 500" in outside
+    assert "unconditional" in equations.guidance_md(0.0, "any")
