@@ -23,13 +23,16 @@ import sys
 import threading
 from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..config import COMPILE
-from .compiled import DTYPE_NAMES
-from .unet import Denoiser
+
+if TYPE_CHECKING:  # torch and diffusers are imported where used: app.py imports this module
+    import torch  # first, to start the worker before its own ~3 s of imports (see prestart)
+
+    from .unet import Denoiser
 
 log = logging.getLogger("diffusion_demo")
 
@@ -43,6 +46,8 @@ KEY_ENV = "DIFFUSION_DEMO_WORKER_KEY"
 
 def _serve(conn: Connection, path: str, dtype: str) -> None:
     """The child: load, compile (cached), then answer ε̂ requests until the pipe closes."""
+    import torch
+
     try:
         from . import compiled, unet  # deferred: the child imports what it needs only once started
 
@@ -106,7 +111,10 @@ class UNetWorker:
         env = dict(os.environ, **{KEY_ENV: key.hex()})
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
-        dtype = DTYPE_NAMES.get(den.autocast, "fp32") if den is not None else dtype
+        if den is not None:
+            from .compiled import DTYPE_NAMES
+
+            dtype = DTYPE_NAMES.get(den.autocast, "fp32")
         cmd = [
             sys.executable,
             "-m",
@@ -143,6 +151,8 @@ class UNetWorker:
     def eps(
         self, x_t: torch.Tensor, t: torch.Tensor, class_labels: torch.Tensor | None = None
     ) -> torch.Tensor:
+        import torch
+
         x = np.ascontiguousarray(x_t.detach().cpu().numpy(), dtype=np.float32)
         tt = np.ascontiguousarray(torch.as_tensor(t).expand(len(x)).cpu().numpy())
         y = None if class_labels is None else np.ascontiguousarray(class_labels.cpu().numpy())

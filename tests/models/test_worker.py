@@ -4,6 +4,8 @@ to the eager UNet for any batch; the engine falls back to the app's own UNet if 
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -89,3 +91,11 @@ def test_a_live_worker_s_error_goes_to_the_chain_that_caused_it(tiny_denoiser):
     th.join(30)
     assert errors == ["the worker could not run this batch"] and flaky.calls == 1
     assert engine.network is flaky
+
+
+def test_app_py_can_start_the_worker_before_torch_and_diffusers_are_imported():
+    """app.py imports this module first thing and starts the worker at once: the module must
+    not pull in torch or diffusers (~3 s here), or the worker starts that much later."""
+    code = "import sys, diffusion_demo.models.worker; print(sorted({'torch', 'diffusers'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
