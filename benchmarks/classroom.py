@@ -182,7 +182,6 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--samples", type=int, default=16, help="digits per run (16)")
     p.add_argument("--no-startup", action="store_true", help="skip the two start-up measurements")
     p.add_argument("--startup-only", action="store_true", help="only the two start-up measurements")
-    p.add_argument("--startup-only", action="store_true", help="only the two start-up measurements")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     if not 1 <= args.clients <= MAX_CLIENTS:

@@ -9,6 +9,7 @@ process (what the app does now). Alternated, 7 runs each; prints the medians and
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import sys
@@ -22,7 +23,7 @@ from diffusion_demo.diffusion.sampling import ReverseRequest, sample  # noqa: E4
 from diffusion_demo.models import compiled, unet, worker  # noqa: E402
 
 
-def main() -> dict:
+def main(runs: int = 7) -> dict:
     direct = unet.load(unet.MODEL.checkpoint)
     compiled.ensure(direct, child=False)
     net = worker.UNetWorker(unet.load(unet.MODEL.checkpoint, autocast="bf16" if direct.autocast else "fp32"))
@@ -31,7 +32,7 @@ def main() -> dict:
     engine.network = net
     request = ReverseRequest(sampler="ddim", steps=50, num_samples=16, seed=0)
     times: dict[str, list[float]] = {"direct": [], "engine": []}
-    for i in range(8):
+    for i in range(runs + 1):
         for name in times:
             start = time.perf_counter()
             if name == "direct":
@@ -53,4 +54,10 @@ def main() -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--runs", type=int, default=7, help="timed runs of each, alternated (after a warm-up)"
+    )
+    main(parser.parse_args().runs)
