@@ -21,6 +21,7 @@ import secrets
 import subprocess
 import sys
 import threading
+import time
 from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,10 +45,8 @@ class WorkerGone(RuntimeError):
 KEY_ENV = "DIFFUSION_DEMO_WORKER_KEY"
 
 
-def _serve(conn: Connection, path: str, dtype: str) -> None:
-    """The child: load, compile (cached), then answer ε̂ requests until the pipe closes."""
-    import torch
-
+def _prepare(path: str, dtype: str) -> tuple[Denoiser | None, tuple[str, str]]:
+    """The child's start: load, compile (cached); (the denoiser or None, the message for the app)."""
     try:
         from . import compiled, unet  # deferred: the child imports what it needs only once started
 
@@ -57,10 +56,15 @@ def _serve(conn: Connection, path: str, dtype: str) -> None:
         ready = compiled.ensure(den, child=True)
         if hasattr(os, "nice"):
             os.nice(COMPILE.serve_nice)  # from now on the app's own threads come first
-        conn.send(("ready", ready))
+        return den, ("ready", ready)
     except BaseException as exc:  # noqa: BLE001 (reported to the parent, which stays eager)
-        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
-        return
+        return None, ("failed", f"{type(exc).__name__}: {exc}")
+
+
+def _serve(conn: Connection, den: Denoiser) -> None:
+    """The child, once ready: answer ε̂ requests until the pipe closes."""
+    import torch
+
     while True:
         try:
             x, t, y = conn.recv()
@@ -92,7 +96,13 @@ def _load(unet, compiled, path: str, dtype: str) -> Denoiser:
 def main() -> None:
     """`python -m diffusion_demo.models.worker ADDRESS CHECKPOINT DTYPE` (started by UNetWorker)."""
     address, path, dtype = sys.argv[1:4]
-    _serve(Client(address, family="AF_UNIX", authkey=bytes.fromhex(os.environ[KEY_ENV])), path, dtype)
+    # load first, connect after: the app accepts the connection only when its warm-up runs,
+    # after its own imports, and the child's ~5 s of loading overlap them this way
+    den, message = _prepare(path, dtype)
+    conn = Client(address, family="AF_UNIX", authkey=bytes.fromhex(os.environ[KEY_ENV]))
+    conn.send(message)
+    if den is not None:
+        _serve(conn, den)
 
 
 class UNetWorker:
@@ -127,11 +137,29 @@ class UNetWorker:
         self._conn: Connection | None = None
         self._lock = threading.Lock()
         self.status = "starting"
+        # the child connects once it has loaded; accepting on a thread of our own means
+        # wait_ready can give up on a child that died (or hangs) before it connected
+        self._connected = threading.Event()
+        threading.Thread(target=self._accept, name="unet-worker-accept", daemon=True).start()
+
+    def _accept(self) -> None:
+        try:
+            self._conn = self._listener.accept()
+        except OSError:  # closed before the child connected
+            return
+        self._connected.set()
 
     def wait_ready(self, timeout: float = 900) -> str:
         """Block until the child has its compiled UNet; returns what it did. Raises WorkerGone."""
-        self._conn = self._listener.accept()
-        if not self._conn.poll(timeout):
+        deadline = time.monotonic() + timeout
+        while not self._connected.wait(0.2):
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                why = (
+                    "ended" if self._proc.returncode is not None else f"was not ready within {timeout:.0f} s"
+                )
+                raise WorkerGone(f"the UNet worker {why} before it connected")
+        if not self._conn.poll(max(0.0, deadline - time.monotonic())):
             self.close()
             raise WorkerGone(f"the UNet worker was not ready within {timeout:.0f} s")
         kind, message = self._recv()

@@ -96,6 +96,18 @@ def test_a_live_worker_s_error_goes_to_the_chain_that_caused_it(tiny_denoiser):
 def test_app_py_can_start_the_worker_before_torch_and_diffusers_are_imported():
     """app.py imports this module first thing and starts the worker at once: the module must
     not pull in torch or diffusers (~3 s here), or the worker starts that much later."""
-    code = "import sys, diffusion_demo.models.worker; print(sorted({'torch', 'diffusers'} & set(sys.modules)))"
+    code = (
+        "import sys, diffusion_demo.models.worker; print(sorted({'torch', 'diffusers'} & set(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_worker_that_cannot_load_or_dies_early_says_so_quickly(tmp_path):
+    broken = worker.UNetWorker(path=str(tmp_path / "no-such-checkpoint"))
+    with pytest.raises(worker.WorkerGone, match="CheckpointError"):
+        broken.wait_ready(120)  # it loads first, then connects and reports the failure
+    killed = worker.UNetWorker(path=str(tmp_path / "no-such-checkpoint"))
+    killed._proc.kill()
+    with pytest.raises(worker.WorkerGone, match="ended before it connected"):
+        killed.wait_ready(120)
