@@ -198,7 +198,8 @@ class Engine:
                 group.remove(chain)
         ask = self._asks.pop(chain, None)
         if ask is not None and not ask.future.done():
-            ask.future.set_exception(Replaced("the run was replaced or closed"))
+            why = "this run was replaced by a newer one" if chain.replaced else "this run was closed"
+            ask.future.set_exception(Replaced(why))
         if self._owners.get(chain.owner) is chain:
             del self._owners[chain.owner]
         chain.state = "closed"

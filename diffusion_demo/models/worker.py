@@ -63,7 +63,7 @@ def _prepare(path: str, dtype: str) -> tuple[Denoiser | None, tuple[str, str]]:
 
 def _serve(conn: Connection, den: Denoiser) -> None:
     """The child, once ready: answer ε̂ requests until the pipe closes."""
-    import torch
+    import torch  # deferred: app.py imports this module before torch (see prestart)
 
     while True:
         try:
@@ -122,7 +122,7 @@ class UNetWorker:
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
         if den is not None:
-            from .compiled import DTYPE_NAMES
+            from .compiled import DTYPE_NAMES  # deferred: it imports diffusers
 
             dtype = DTYPE_NAMES.get(den.autocast, "fp32")
         cmd = [
@@ -179,7 +179,7 @@ class UNetWorker:
     def eps(
         self, x_t: torch.Tensor, t: torch.Tensor, class_labels: torch.Tensor | None = None
     ) -> torch.Tensor:
-        import torch
+        import torch  # deferred: (already loaded by the app when it calls this)
 
         x = np.ascontiguousarray(x_t.detach().cpu().numpy(), dtype=np.float32)
         tt = np.ascontiguousarray(torch.as_tensor(t).expand(len(x)).cpu().numpy())

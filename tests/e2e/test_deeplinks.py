@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from diffusion_demo.config import GUIDANCE
 from diffusion_demo.media import export, images
 
 from .conftest import PageProbe
@@ -362,7 +363,7 @@ def test_copy_link_restores_the_same_view(view):
         "samples": ["4"],
         "eta": ["0"],
         "digit": ["any"],
-        "guidance": ["1"],
+        "guidance": [f"{GUIDANCE.default_w:g}"],
     }
     assert link.startswith(page.url.split("?")[0])
     again = view("?" + urlsplit(link).query)
