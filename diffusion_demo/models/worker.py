@@ -179,7 +179,7 @@ class UNetWorker:
     def eps(
         self, x_t: torch.Tensor, t: torch.Tensor, class_labels: torch.Tensor | None = None
     ) -> torch.Tensor:
-        import torch  # deferred: (already loaded by the app when it calls this)
+        import torch  # deferred: loaded long before the engine first calls this
 
         x = np.ascontiguousarray(x_t.detach().cpu().numpy(), dtype=np.float32)
         tt = np.ascontiguousarray(torch.as_tensor(t).expand(len(x)).cpu().numpy())
