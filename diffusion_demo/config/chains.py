@@ -118,7 +118,9 @@ class InpaintConfig:
     max_steps: int = 1000
     # Resampling (RePaint's r, jump_n_sample): 1 = the plain masked chain; each more doubles
     # back j steps and comes down again, so that the filled part agrees with the kept part.
-    default_jumps: int = 3
+    # Measured (inpaint_bench.py, 100 held-out digits, half masked): r = 3 83% / 87% of the
+    # fills confidently read as a digit (top / bottom), r = 6 90% / 90%, at ~1.7x the time.
+    default_jumps: int = 6
     max_jumps: int = 10
     # RePaint's jump length j (the paper's 10): how far each resampling goes back up.
     jump_length: int = 10
