@@ -7,9 +7,10 @@ Prints a table and one JSON line, on the shipped checkpoint (compiled for batch 
 1. quality: held-out digits (never trained on) with their top or bottom half masked, one
    completion each (50 steps, the default r): the fraction the project's classifier reads with
    confidence >= 0.8 (target >= 90%), and how often as the original digit;
-2. drawings: each digit 0-9 typeset large (DejaVu Sans) on a 280x280 canvas as a stand-in for a
-   clear sketch, preprocessed as MNIST (sketch.sketch_to_digit), noised to t = 500 and brought
-   back by the tab's default chain (DDIM, 100 steps, unconditional), 3 seeds: read as itself?
+2. drawings: each digit 0-9 typeset large (DejaVu Sans) on a 280x280 canvas, and drawn twice as
+   a mouse would (round strokes of the sketchpad's brush; and of the old 12 px brush), each
+   preprocessed as MNIST (sketch.sketch_to_digit), noised to t = 500 and brought back by the
+   tab's default chain (DDIM, 100 steps, unconditional), 3 seeds: read as itself?
 3. speed: 16 completions with 50 steps at r = 1 against a DDIM-50 reverse run of 16 (w = 0, the
    same number of UNet calls; target <= 2x), r = 10, and the first record's latency.
 """
@@ -28,7 +29,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from diffusion_demo.config import INPAINT  # noqa: E402
+from diffusion_demo.config import INPAINT, SKETCH  # noqa: E402
 from diffusion_demo.diffusion.inpaint import InpaintRequest, inpaint, inpaint_chain, preset_mask  # noqa: E402
 from diffusion_demo.diffusion.roundtrip import reconstruct  # noqa: E402
 from diffusion_demo.diffusion.sampling import ReverseRequest, reverse_chain  # noqa: E402
@@ -51,6 +52,64 @@ def typeset(d: int) -> np.ndarray:
     return np.asarray(img)
 
 
+def _arc(cx: float, cy: float, rx: float, ry: float, a0: float, a1: float, n: int = 24) -> list:
+    return [
+        (cx + rx * np.cos(np.radians(a)), cy + ry * np.sin(np.radians(a))) for a in np.linspace(a0, a1, n)
+    ]
+
+
+# Each digit drawn twice as a mouse would, as strokes (polylines) on the 280x280 canvas
+# (y down; arcs in degrees, 0 = right, 90 = down).
+STROKES = {
+    0: [[_arc(140, 140, 60, 95, 0, 360, 40)], [_arc(140, 140, 50, 90, -80, 290, 40)]],
+    1: [[[(140, 45), (140, 235)]], [[(115, 75), (150, 45), (150, 235)]]],
+    2: [
+        [_arc(140, 95, 55, 50, 200, 370, 20) + [(190, 115), (85, 235), (200, 235)]],
+        [_arc(135, 100, 55, 55, 190, 380, 20) + [(90, 230), (195, 230)]],
+    ],
+    3: [
+        [_arc(135, 95, 50, 45, 200, 450) + _arc(135, 185, 55, 48, -90, 160)],
+        [[(90, 50), (185, 50), (130, 125)] + _arc(135, 180, 55, 52, -90, 160)],
+    ],
+    4: [
+        [[(160, 45), (85, 170), (200, 170)], [(165, 100), (165, 240)]],
+        [[(110, 45), (95, 150), (190, 150)], [(180, 50), (175, 240)]],
+    ],
+    5: [
+        [[(190, 48), (100, 48), (95, 130)] + _arc(135, 175, 60, 55, -110, 150)],
+        [[(185, 50), (105, 50), (100, 125), (150, 115)] + _arc(140, 175, 55, 60, -60, 160, 20)],
+    ],
+    6: [
+        [[(175, 45)] + _arc(150, 140, 70, 100, 240, 180, 10)[1:] + _arc(140, 185, 55, 50, 180, 540, 30)],
+        [[(170, 45), (110, 120), (90, 185)] + _arc(140, 185, 50, 50, 180, 530, 30)],
+    ],
+    7: [
+        [[(85, 50), (200, 50), (120, 240)]],
+        [[(85, 55), (195, 50), (150, 140), (125, 240)], [(115, 145), (185, 140)]],
+    ],
+    8: [
+        [_arc(140, 90, 45, 45, 90, 450, 30) + _arc(140, 180, 55, 55, -90, 270, 30)],
+        [_arc(140, 95, 50, 48, 60, 420, 30) + _arc(140, 185, 58, 52, -80, 280, 30)],
+    ],
+    9: [
+        [_arc(140, 95, 55, 50, 0, 360, 30) + [(195, 95), (185, 240)]],
+        [_arc(135, 95, 50, 50, -20, 350, 30) + [(185, 80), (160, 240)]],
+    ],
+}
+
+
+def drawn(d: int, style: int, brush: int = SKETCH.brush_size) -> np.ndarray:
+    """The digit d drawn with round strokes of the sketchpad's brush, white on a black 280x280 canvas."""
+    img = Image.new("L", (280, 280))
+    pen = ImageDraw.Draw(img)
+    for line in STROKES[d][style]:
+        points = [(float(x), float(y)) for x, y in line]
+        pen.line(points, fill=255, width=brush, joint="curve")
+        for x, y in (points[0], points[-1]):  # round ends, as the brush has
+            pen.ellipse((x - brush / 2, y - brush / 2, x + brush / 2, y + brush / 2), fill=255)
+    return np.asarray(img)
+
+
 def fill_quality(den, clf, per_class: int) -> dict:
     (_, _), (x_ho, y_ho) = data.split()
     picks = np.concatenate([np.flatnonzero(y_ho == c)[:per_class] for c in range(10)])
@@ -66,17 +125,32 @@ def fill_quality(den, clf, per_class: int) -> dict:
     return out
 
 
-def drawing_roundtrip(den, clf, seeds: int) -> dict:
-    hits, total, per = 0, 0, {}
-    for d in range(10):
-        x0 = sketch_tensor(typeset(d))[None]
+def back_as_itself(den, clf, canvases: dict[int, list[np.ndarray]], seeds: int, t: int = 500) -> dict:
+    """The fraction of round trips from t (the tab's chain: DDIM-100, unconditional) read as the
+    digit drawn, overall and per digit."""
+    per = {}
+    for d, drawings in canvases.items():
         ok = 0
-        for s in range(seeds):
-            back = reconstruct(den, x0, 500, ReverseRequest("ddim", 100, 1, s, guidance=0.0))
-            ok += int(clf.predict(((back + 1) / 2).numpy()).labels[0] == d)
-        per[d] = ok / seeds
-        hits, total = hits + ok, total + seeds
-    return {"drawing_t500_as_itself": hits / total, "drawing_per_digit": per}
+        for canvas in drawings:
+            x0 = sketch_tensor(canvas)[None]
+            for s in range(seeds):
+                back = reconstruct(den, x0, t, ReverseRequest("ddim", 100, 1, s, guidance=0.0))
+                ok += int(clf.predict(((back + 1) / 2).numpy()).labels[0] == d)
+        per[d] = ok / (seeds * len(drawings))
+    return {"overall": float(np.mean(list(per.values()))), "per_digit": per}
+
+
+def drawing_roundtrip(den, clf, seeds: int) -> dict:
+    typeset_back = back_as_itself(den, clf, {d: [typeset(d)] for d in range(10)}, seeds)
+    strokes_back = back_as_itself(den, clf, {d: [drawn(d, 0), drawn(d, 1)] for d in range(10)}, seeds)
+    thin_back = back_as_itself(den, clf, {d: [drawn(d, 0, 12), drawn(d, 1, 12)] for d in range(10)}, seeds)
+    return {
+        "drawing_t500_as_itself": typeset_back["overall"],
+        "drawing_per_digit": typeset_back["per_digit"],
+        "strokes_t500_as_itself": strokes_back["overall"],
+        "strokes_per_digit": strokes_back["per_digit"],
+        "thin_strokes_t500_as_itself": thin_back["overall"],
+    }
 
 
 def timed_chain(chain) -> tuple[float, float]:
@@ -128,6 +202,12 @@ def main() -> None:
         ("held-out digits, bottom half filled: confident", res["bottom_confident"], "target >= 0.9"),
         ("  ... read as the original digit", res["bottom_as_original"], ""),
         ("typeset digit drawn, back from t = 500: as itself", res["drawing_t500_as_itself"], ""),
+        (
+            f"strokes, brush {SKETCH.brush_size}, back from t = 500: as itself",
+            res["strokes_t500_as_itself"],
+            "",
+        ),
+        ("strokes, brush 12, back from t = 500: as itself", res["thin_strokes_t500_as_itself"], ""),
         ("DDIM-50 reverse, 16 samples, w = 0 (s)", res["ddim50_reverse_s"], ""),
         (
             "fill in, 16 completions, 50 steps, r = 1 (s)",

@@ -72,9 +72,25 @@ def build_train_scheduler() -> DDPMScheduler:
     )
 
 
+def phase_starts(cfg: TrainConfig) -> tuple[int, int, int]:
+    """The first step of phase 2 and of phase 3, and the total (a model without labels has one phase)."""
+    if not cfg.num_class_embeds:
+        return cfg.steps, cfg.steps, cfg.steps
+    second = cfg.steps + cfg.finetune_steps
+    return cfg.steps, second, second + cfg.refine_steps
+
+
 def lr_at(step: int, cfg: TrainConfig) -> float:
     """Linear warm-up, then cosine decay from lr to lr_min; in the fine-tuning phase (after
-    cfg.steps) a second cosine from finetune_lr to lr_min."""
+    cfg.steps) a second cosine from finetune_lr to lr_min; in phase 3 a short warm-up and a
+    third cosine from refine_lr."""
+    _, third, _ = phase_starts(cfg)
+    if step >= third and cfg.num_class_embeds:
+        into = step - third
+        if into < cfg.refine_warmup_steps:
+            return cfg.refine_lr * (into + 1) / cfg.refine_warmup_steps
+        progress = (into - cfg.refine_warmup_steps) / max(1, cfg.refine_steps - cfg.refine_warmup_steps)
+        return cfg.lr_min + 0.5 * (cfg.refine_lr - cfg.lr_min) * (1 + math.cos(math.pi * min(1.0, progress)))
     if step >= cfg.steps:
         progress = (step - cfg.steps) / max(1, cfg.finetune_steps)
         return cfg.lr_min + 0.5 * (cfg.finetune_lr - cfg.lr_min) * (
@@ -190,7 +206,10 @@ def draw_batch(
     gen = state.gen
     idx = torch.randint(0, len(x0_all), (cfg.batch_size,), generator=gen)
     x0 = x0_all[idx]
-    p_uncond = cfg.p_uncond if state.step < cfg.steps else cfg.finetune_p_uncond  # phase 2: more ∅
+    second, third, _ = phase_starts(cfg)
+    p_uncond = (cfg.p_uncond, cfg.finetune_p_uncond, cfg.refine_p_uncond)[
+        (state.step >= second) + (state.step >= third)
+    ]
     y = drop_labels(labels[idx], p_uncond, cfg.num_class_embeds - 1, gen)
     t = torch.randint(0, T, (len(idx),), generator=gen)
     noise = torch.randn(x0.shape, generator=gen)
@@ -221,6 +240,17 @@ def optimisation_step(
     torch.nn.utils.clip_grad_norm_(state.model.parameters(), 1.0)
     state.opt.step()
     return loss
+
+
+def restart_from_ema(state: TrainState, cfg: TrainConfig) -> None:
+    """Phase 3 begins here: the weights become their EMA, AdamW starts afresh and the generator
+    is reseeded, so that a run from a shipped folder (which keeps only the EMA) and a run from
+    scratch take the same phase 3."""
+    with torch.no_grad():
+        for p, e in zip(state.model.parameters(), state.ema.parameters(), strict=True):
+            p.copy_(e)
+    state.opt = torch.optim.AdamW(state.model.parameters(), lr=cfg.refine_lr, weight_decay=0.0)
+    state.gen.manual_seed(cfg.seed + 3)
 
 
 def update_emas(state: TrainState, cfg: TrainConfig) -> None:
@@ -257,8 +287,10 @@ def train(
     tiny: bool = False,
     limit_digits: int | None = None,
     threads: int | None = None,
+    refine_from: Path | None = None,
 ) -> dict:
-    """Train (or resume) and export; returns the summary written to training.json."""
+    """Train (or resume) and export; returns the summary written to training.json.
+    refine_from: a folder this recipe exported after phase 2; only phase 3 runs, from its weights."""
     if threads:
         torch.set_num_threads(threads)
     out = Path(out)
@@ -269,19 +301,26 @@ def train(
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     state = new_state(cfg, tiny)
     scheduler = build_train_scheduler()
+    _, third, total = phase_starts(cfg)
     if (out / STATE_FILE).exists():  # resume
         state.load_state_dict(torch.load(out / STATE_FILE, weights_only=False))
         print(f"resuming from step {state.step}")
+    elif refine_from is not None:  # phase 3 only, from a shipped folder's (EMA) weights
+        shipped = UNet2DModel.from_pretrained(Path(refine_from) / "unet")
+        state.ema.load_state_dict(shipped.state_dict())
+        state.step, state.elapsed = third, float(training_card(refine_from).get("wall_time_s", 0.0))
+        print(f"phase 3 from {refine_from} (step {third})")
     for m in state.models():
         m.to(device)
     alphas_cumprod = scheduler.alphas_cumprod.to(device)
     amp = torch.bfloat16 if device.type == "cpu" else torch.float16
-    total = cfg.steps + (cfg.finetune_steps if cfg.num_class_embeds else 0)
     bar = tqdm(total=total, initial=state.step, desc="train", unit="step", dynamic_ncols=True)
     state.model.train()
     # 2. optimise: a batch, a step, the EMAs; a checkpoint every cfg.checkpoint_every steps
     while state.step < total:
         t0 = time.perf_counter()
+        if state.step == third and cfg.refine_steps:
+            restart_from_ema(state, cfg)
         for group in state.opt.param_groups:
             group["lr"] = lr_at(state.step, cfg)
         batch = draw_batch(x0_all, labels, state, cfg, scheduler.config.num_train_timesteps)
@@ -314,6 +353,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--finetune-steps", type=int, default=TRAIN.finetune_steps, help="phase 2 (more null labels) steps"
     )
+    p.add_argument(
+        "--refine-steps", type=int, default=TRAIN.refine_steps, help="phase 3 (mostly null labels) steps"
+    )
+    p.add_argument(
+        "--refine-from",
+        type=Path,
+        default=None,
+        help="run phase 3 only, from this folder's weights (a model of this recipe after phase 2)",
+    )
     a = p.parse_args(argv)
     try:
         data.require()
@@ -330,8 +378,11 @@ def main(argv: list[str] | None = None) -> None:
         num_class_embeds=0 if a.unconditional else TRAIN.num_class_embeds,
         warmup_steps=min(TRAIN.warmup_steps, max(1, a.steps // 10)),
         finetune_steps=a.finetune_steps,
+        refine_steps=a.refine_steps,
     )
-    card = train(a.out, cfg, tiny=a.tiny, limit_digits=a.limit_digits, threads=a.threads)
+    card = train(
+        a.out, cfg, tiny=a.tiny, limit_digits=a.limit_digits, threads=a.threads, refine_from=a.refine_from
+    )
     print(json.dumps({k: v for k, v in card.items() if k != "config"}))
 
 

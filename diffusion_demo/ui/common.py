@@ -18,7 +18,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..config import GUIDANCE, QUEUE, SCHEDULE, SCHEDULE_NAMES
+from ..config import GUIDANCE, QUEUE, SCHEDULE, SCHEDULE_NAMES, SKETCH
 from ..models.unet import CheckpointError
 from .runtime import ADDED_LATER, Blocks, around, single_threaded
 from .sharing import current_chain
@@ -208,3 +208,8 @@ def quiet(fn: Callable, n_outputs: int) -> Callable:
 
     wrapper.__name__ = fn.__name__
     return wrapper
+
+
+def white_brush(size: int = SKETCH.brush_size) -> gr.Brush:
+    """The sketchpads' one brush: white on the black canvas, like MNIST's strokes."""
+    return gr.Brush(colors=["#ffffff"], default_color="#ffffff", color_mode="fixed", default_size=size)

@@ -131,7 +131,8 @@ def test_train_is_delegated_to_the_training_cli(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["train", "--help"])
     assert exc.value.code == 0
-    assert "--limit-digits" in capsys.readouterr().out
+    usage = capsys.readouterr().out
+    assert "--limit-digits" in usage and "--refine-from" in usage
     out = tmp_path / "tiny"
     args = [
         "train",
@@ -143,6 +144,8 @@ def test_train_is_delegated_to_the_training_cli(tmp_path, capsys):
         "--limit-digits",
         "16",
         "--finetune-steps",
+        "0",
+        "--refine-steps",
         "0",
         "--out",
         str(out),

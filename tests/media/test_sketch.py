@@ -70,3 +70,33 @@ def test_editor_values_give_the_composite():
     assert sketch.editor_canvas(None) is None
     assert sketch.editor_canvas({"background": None, "layers": [], "composite": None}) is None
     np.testing.assert_array_equal(sketch.editor_canvas({"composite": c}), c)
+
+
+def _drawn(digit: str, brush: int) -> np.ndarray:
+    """A digit drawn as a mouse would on the 280×280 canvas, with a round brush."""
+    from PIL import ImageDraw
+
+    strokes = {
+        "0": [[(140 + 60 * np.cos(a), 140 + 95 * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 40)]],
+        "1": [[(140, 45), (140, 235)]],
+        "7": [[(85, 50), (200, 50), (120, 240)]],
+    }[digit]
+    img = Image.new("L", (280, 280))
+    draw = ImageDraw.Draw(img)
+    for line in strokes:
+        draw.line([tuple(map(float, p)) for p in line], fill=255, width=brush, joint="curve")
+    return np.asarray(img)
+
+
+@pytest.mark.parametrize("digit", ["0", "1", "7"])
+def test_the_default_brush_draws_strokes_as_thick_as_mnists(digit):
+    """A digit drawn across the canvas with the sketchpads' brush has about as much ink as the
+    MNIST digits of its class (within their 10th-90th percentile); the old brush of 12 px drew
+    strokes half as thick, below the 10th percentile: off the data manifold."""
+    from diffusion_demo.config import SKETCH
+    from diffusion_demo.training import data
+
+    (x, y), _ = data.split()
+    lo, hi = np.percentile(x[y == int(digit)].reshape(-1, 784).sum(axis=1), [10, 90])
+    assert lo <= sketch.sketch_to_digit(_drawn(digit, SKETCH.brush_size)).sum() <= hi
+    assert sketch.sketch_to_digit(_drawn(digit, 12)).sum() < lo

@@ -25,7 +25,7 @@ from ...media.inpaint_export import completion, grid_image, masked_input
 from ...media.sketch import SKETCH, canvas_gray, editor_canvas, mask_from_image, sketch_tensor
 from ...models import unet
 from .. import downloads
-from ..common import CHAINS, UIContext, bind, frame_image, guarded, guidance_controls
+from ..common import CHAINS, UIContext, bind, frame_image, guarded, guidance_controls, white_brush
 from ..frames import Throttle, sharers
 from .explain import explain
 from .texts import INPAINT_EXPLAIN as EXPLAIN
@@ -38,10 +38,6 @@ CANVAS = 280
 
 def black_canvas() -> np.ndarray:
     return np.zeros((CANVAS, CANVAS, 3), np.uint8)
-
-
-def white_brush(size: int) -> gr.Brush:
-    return gr.Brush(colors=["#ffffff"], default_color="#ffffff", color_mode="fixed", default_size=size)
 
 
 def load_digit(image: str | None, sketch: object, example: str | None) -> tuple[torch.Tensor, str]:
@@ -230,7 +226,7 @@ def source_and_settings(first: str | None, conditional: bool) -> tuple[Source, S
         label="…or draw one (white on black)",
         canvas_size=(CANVAS, CANVAS),
         fixed_canvas=True,
-        brush=white_brush(12),
+        brush=white_brush(),
         format="png",
         elem_id="inpaint-sketch",
     )

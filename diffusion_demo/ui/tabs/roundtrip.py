@@ -25,7 +25,7 @@ from ...media.images import digit_examples, fit, load_image, to_digit
 from ...media.sketch import editor_canvas, sketch_tensor
 from ...models import classifier, unet
 from .. import downloads
-from ..common import CHAINS, UIContext, bind, frame_image, guarded, guidance_controls
+from ..common import CHAINS, UIContext, bind, frame_image, guarded, guidance_controls, white_brush
 from ..frames import Throttle, sharers, tensor_frame
 from .explain import explain
 from .texts import ROUNDTRIP_EXPLAIN as EXPLAIN
@@ -247,7 +247,7 @@ def drawing(ctx: UIContext) -> Drawing:
             label="Your digit (white on black)",
             canvas_size=(280, 280),
             fixed_canvas=True,
-            brush=gr.Brush(colors=["#ffffff"], default_color="#ffffff", color_mode="fixed", default_size=12),
+            brush=white_brush(),
             format="png",
             elem_id="roundtrip-sketch",
         )
