@@ -8,7 +8,7 @@ Prints a table and one JSON line, on the shipped checkpoint (compiled for batch 
    completion each (50 steps, the default r): the fraction the project's classifier reads with
    confidence >= 0.8 (target >= 90%), and how often as the original digit;
 2. drawings: each digit 0-9 typeset large (DejaVu Sans) on a 280x280 canvas, and drawn twice as
-   a mouse would (round strokes of the sketchpad's brush; and of the old 12 px brush), each
+   a mouse would (round strokes as wide as the sketchpad's brush, and 12 px wide), each
    preprocessed as MNIST (sketch.sketch_to_digit), noised to t = 500 and brought back by the
    tab's default chain (DDIM, 100 steps, unconditional), 3 seeds: read as itself?
 3. speed: 16 completions with 50 steps at r = 1 against a DDIM-50 reverse run of 16 (w = 0, the
@@ -98,8 +98,9 @@ STROKES = {
 }
 
 
-def drawn(d: int, style: int, brush: int = SKETCH.brush_size) -> np.ndarray:
-    """The digit d drawn with round strokes of the sketchpad's brush, white on a black 280x280 canvas."""
+def drawn(d: int, style: int, brush: int = 2 * SKETCH.brush_radius) -> np.ndarray:
+    """The digit d drawn with round strokes `brush` px wide (the sketchpad's: twice its radius),
+    white on a black 280x280 canvas."""
     img = Image.new("L", (280, 280))
     pen = ImageDraw.Draw(img)
     for line in STROKES[d][style]:
@@ -203,11 +204,11 @@ def main() -> None:
         ("  ... read as the original digit", res["bottom_as_original"], ""),
         ("typeset digit drawn, back from t = 500: as itself", res["drawing_t500_as_itself"], ""),
         (
-            f"strokes, brush {SKETCH.brush_size}, back from t = 500: as itself",
+            f"strokes {2 * SKETCH.brush_radius} px wide, back from t = 500: as itself",
             res["strokes_t500_as_itself"],
             "",
         ),
-        ("strokes, brush 12, back from t = 500: as itself", res["thin_strokes_t500_as_itself"], ""),
+        ("strokes 12 px wide, back from t = 500: as itself", res["thin_strokes_t500_as_itself"], ""),
         ("DDIM-50 reverse, 16 samples, w = 0 (s)", res["ddim50_reverse_s"], ""),
         (
             "fill in, 16 completions, 50 steps, r = 1 (s)",

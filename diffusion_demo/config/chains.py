@@ -155,11 +155,12 @@ class SketchLimits:
     min_extent: float = 0.08
     # More of the canvas than this covered in stroke: a white canvas, not a drawing.
     max_coverage: float = 0.6
-    # The drawing brush, in pixels of the 280×280 canvas: a digit drawn across most of the
-    # canvas then gets MNIST's stroke width (~2.5 px of its 20). With 12 the strokes came out
-    # half as thick, off the data manifold: mouse-like drawings brought back from t = 500 were
-    # read as themselves 30% of the time, against 65% with 28 (benchmarks/inpaint_bench.py).
-    brush_size: int = 28
+    # The drawing brush's radius (Gradio's Brush.default_size is a radius) in pixels of the
+    # 280×280 canvas: 14 draws 28 px strokes, MNIST's stroke width (~2.5–3 px of its 20) for a
+    # digit drawn across the canvas, with as much ink as MNIST's median digits (the former 12,
+    # 24 px strokes, was a little thin; half as wide, drawings fell off the data manifold:
+    # brought back from t = 500 as themselves 25% of the time against 68%, inpaint_bench.py).
+    brush_radius: int = 14
 
 
 SKETCH = SketchLimits()

@@ -210,6 +210,7 @@ def quiet(fn: Callable, n_outputs: int) -> Callable:
     return wrapper
 
 
-def white_brush(size: int = SKETCH.brush_size) -> gr.Brush:
-    """The sketchpads' one brush: white on the black canvas, like MNIST's strokes."""
-    return gr.Brush(colors=["#ffffff"], default_color="#ffffff", color_mode="fixed", default_size=size)
+def white_brush(radius: int = SKETCH.brush_radius) -> gr.Brush:
+    """The sketchpads' one brush: white on the black canvas, like MNIST's strokes (`default_size`
+    is the brush's radius in canvas pixels)."""
+    return gr.Brush(colors=["#ffffff"], default_color="#ffffff", color_mode="fixed", default_size=radius)

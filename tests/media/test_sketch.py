@@ -90,13 +90,13 @@ def _drawn(digit: str, brush: int) -> np.ndarray:
 
 @pytest.mark.parametrize("digit", ["0", "1", "7"])
 def test_the_default_brush_draws_strokes_as_thick_as_mnists(digit):
-    """A digit drawn across the canvas with the sketchpads' brush has about as much ink as the
-    MNIST digits of its class (within their 10th-90th percentile); the old brush of 12 px drew
-    strokes half as thick, below the 10th percentile: off the data manifold."""
+    """A digit drawn across the canvas with the sketchpads' brush (its radius is Gradio's
+    default_size) has about as much ink as the MNIST digits of its class (within their
+    10th-90th percentile); strokes half as wide fall below the 10th percentile."""
     from diffusion_demo.config import SKETCH
     from diffusion_demo.training import data
 
     (x, y), _ = data.split()
     lo, hi = np.percentile(x[y == int(digit)].reshape(-1, 784).sum(axis=1), [10, 90])
-    assert lo <= sketch.sketch_to_digit(_drawn(digit, SKETCH.brush_size)).sum() <= hi
-    assert sketch.sketch_to_digit(_drawn(digit, 12)).sum() < lo
+    assert lo <= sketch.sketch_to_digit(_drawn(digit, 2 * SKETCH.brush_radius)).sum() <= hi
+    assert sketch.sketch_to_digit(_drawn(digit, SKETCH.brush_radius)).sum() < lo
