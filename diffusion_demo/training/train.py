@@ -363,6 +363,10 @@ def main(argv: list[str] | None = None) -> None:
         help="run phase 3 only, from this folder's weights (a model of this recipe after phase 2)",
     )
     a = p.parse_args(argv)
+    if a.refine_from is not None and (a.unconditional or a.refine_steps < 1):
+        p.error(
+            "--refine-from runs phase 3: it needs class labels (no --unconditional) and --refine-steps >= 1"
+        )
     try:
         data.require()
     except ValueError as exc:

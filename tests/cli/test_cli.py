@@ -152,6 +152,12 @@ def test_train_is_delegated_to_the_training_cli(tmp_path, capsys):
     ]
     assert main(args) == 0
     assert (out / "unet" / "diffusion_pytorch_model.safetensors").is_file()
+    # phase 3 alone needs a phase 3
+    for extra in (["--unconditional"], ["--refine-steps", "0"]):
+        with pytest.raises(SystemExit) as exc:
+            main(["train", "--tiny", "--refine-from", str(out), "--out", str(tmp_path / "p3"), *extra])
+        assert exc.value.code == 2
+        assert "--refine-from runs phase 3" in capsys.readouterr().err
 
 
 @pytest.mark.slow
