@@ -80,26 +80,27 @@ def phase_starts(cfg: TrainConfig) -> tuple[int, int, int]:
     return cfg.steps, second, second + cfg.refine_steps
 
 
+def warmup_cosine(into: int, length: int, warmup: int, peak: float, floor: float) -> float:
+    """One phase's learning rate, `into` steps in: a linear warm-up to `peak` over `warmup`
+    steps, then a cosine down to `floor` at `length`."""
+    if into < warmup:
+        return peak * (into + 1) / warmup
+    progress = (into - warmup) / max(1, length - warmup)
+    return floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
 def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up, then cosine decay from lr to lr_min; in the fine-tuning phase (after
-    cfg.steps) a second cosine from finetune_lr to lr_min; in phase 3 a short warm-up and a
-    third cosine from refine_lr."""
-    _, third, _ = phase_starts(cfg)
+    """Phase 1: a warm-up, then a cosine from lr to lr_min; phase 2 (fine-tuning, from
+    cfg.steps): a second cosine from finetune_lr; phase 3: a short warm-up and a third cosine
+    from refine_lr."""
+    second, third, _ = phase_starts(cfg)
     if step >= third and cfg.num_class_embeds:
-        into = step - third
-        if into < cfg.refine_warmup_steps:
-            return cfg.refine_lr * (into + 1) / cfg.refine_warmup_steps
-        progress = (into - cfg.refine_warmup_steps) / max(1, cfg.refine_steps - cfg.refine_warmup_steps)
-        return cfg.lr_min + 0.5 * (cfg.refine_lr - cfg.lr_min) * (1 + math.cos(math.pi * min(1.0, progress)))
-    if step >= cfg.steps:
-        progress = (step - cfg.steps) / max(1, cfg.finetune_steps)
-        return cfg.lr_min + 0.5 * (cfg.finetune_lr - cfg.lr_min) * (
-            1 + math.cos(math.pi * min(1.0, progress))
+        return warmup_cosine(
+            step - third, cfg.refine_steps, cfg.refine_warmup_steps, cfg.refine_lr, cfg.lr_min
         )
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
-    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * min(1.0, progress)))
+    if step >= second:
+        return warmup_cosine(step - second, cfg.finetune_steps, 0, cfg.finetune_lr, cfg.lr_min)
+    return warmup_cosine(step, cfg.steps, cfg.warmup_steps, cfg.lr, cfg.lr_min)
 
 
 def min_snr_weight(alpha_bar_t: torch.Tensor, gamma: float) -> torch.Tensor:
