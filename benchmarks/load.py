@@ -76,6 +76,29 @@ def _rss_mb(pid: int) -> float | None:
     return None
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by one process (0 if gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_split(pid: int) -> dict[str, float]:
+    """CPU seconds so far: the app's process, its children (the UNet worker), this process (the clients)."""
+    return {
+        "app": cpu_s(pid),
+        "worker": sum(cpu_s(c) for c in children(pid)),
+        "clients": time.process_time(),
+    }
+
+
+def cpu_spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds between two cpu_split readings, per process."""
+    return {k: round(after[k] - before[k], 1) for k in before}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -157,11 +180,24 @@ class Stats:
                     self.examples.append(f"{endpoint}: {text[:200]}")
 
 
+def client_options(args) -> dict:
+    """gradio_client's options for the simulated users: ssl_verify=False unless --client-defaults.
+
+    With its defaults gradio_client builds a new TLS context (~34 ms of CPU here) for each
+    upload, queue join and result stream, even for http://: on loopback those clients took
+    twice the app's CPU (a 40 s /forward-only run: 54 vs 26 CPU seconds), time the simulated
+    students' own machines would spend, not the server's.
+    """
+    return {} if args.client_defaults else {"ssl_verify": False}
+
+
 def worker(i: int, url: str, args, deadline: float, stats: Stats) -> None:
     from gradio_client import Client
 
     rng = random.Random(args.seed + i)
-    client = Client(url, verbose=False, download_files=False, httpx_kwargs={"timeout": 120})
+    client = Client(
+        url, verbose=False, download_files=False, httpx_kwargs={"timeout": 120}, **client_options(args)
+    )
     try:
         while (left := deadline - time.monotonic()) > 0:
             if rng.random() < args.reverse_share:
@@ -205,7 +241,9 @@ def hammer(i: int, url: str, args, deadline: float, stats: Stats) -> None:
     """An API script: DDPM-1000 for 16 digits, again and again, as fast as the app answers."""
     from gradio_client import Client
 
-    client = Client(url, verbose=False, download_files=False, httpx_kwargs={"timeout": 300})
+    client = Client(
+        url, verbose=False, download_files=False, httpx_kwargs={"timeout": 300}, **client_options(args)
+    )
     try:
         while (left := deadline - time.monotonic()) > 0:
             start = time.perf_counter()
@@ -244,6 +282,11 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--checkpoint", help="DIFFUSION_DEMO_CHECKPOINT for a self-started app")
     p.add_argument("--app-threads", help="OMP_NUM_THREADS for a self-started app (torch's default)")
     p.add_argument("--hammer", type=int, default=0, help="extra API clients looping DDPM-1000 × 16 (0)")
+    p.add_argument(
+        "--client-defaults",
+        action="store_true",
+        help="gradio_client's default options (a TLS context per request) instead of ssl_verify=False",
+    )
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     if not 1 <= args.clients <= MAX_CLIENTS:
@@ -295,11 +338,13 @@ def main(argv: list[str] | None = None) -> dict:
                 time.sleep(2.0)
 
         threads.append(threading.Thread(target=sample_rss, daemon=True))
+        cpu0 = cpu_split(pid) if pid else None
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=max(0.0, deadline - time.monotonic()) + 30)
         wall = time.monotonic() - start
+        cpu = cpu_spent(cpu0, cpu_split(pid)) if pid else None
         rss_end = rss_mb(pid)
         # "flat": the app warms up (compiles, fills its caches) early on; compare from there
         warm = [mb for at, mb in rss_samples if at >= args.duration / 4]
@@ -316,6 +361,7 @@ def main(argv: list[str] | None = None) -> dict:
         "busy": sum(stats.busy.values()),
         "errors": sum(stats.errors.values()),
         "cancelled_at_end": stats.cancelled,
+        "cpu_s": cpu,
         "rss_mb_start": None if rss_start is None else round(rss_start, 1),
         "rss_mb_end": None if rss_end is None else round(rss_end, 1),
         "rss_mb_after_first_quarter": None if rss_warm is None else round(rss_warm, 1),
@@ -341,6 +387,11 @@ def main(argv: list[str] | None = None) -> dict:
         f"\napp RSS: {fmt(rss_start)} at start, {fmt(rss_warm)} after the first quarter (warmed up), "
         f"{fmt(rss_end)} at end, peak {fmt(rss_peak)}"
     )
+    if cpu:
+        print(
+            f"CPU seconds in {wall:.0f} s on {os.cpu_count()} cores: "
+            + ", ".join(f"{k} {v}" for k, v in cpu.items())
+        )
     for line in stats.examples:
         print("error:", line)
     print(json.dumps(summary))

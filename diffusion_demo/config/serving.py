@@ -10,7 +10,7 @@ class EngineSettings:
     """diffusion/engine.py: every chain's ε̂ comes from one shared UNet call per tick."""
 
     # Rows (images) in the batch at once. 30 students × 16 digits = 480 fit, so a whole
-    # class starts at once (one 512-row tick is ~0.5 s here); above it chains wait their turn.
+    # class starts at once (one 512-row tick is ~0.6–0.7 s here); above it chains wait their turn.
     max_rows: int = 512
     # A tick waits at most this long after the first request for the other running chains to
     # ask too (they make frames between steps); a chain that misses it takes the next tick.

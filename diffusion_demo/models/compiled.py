@@ -2,9 +2,9 @@
 
 One package serves every batch of COMPILE.min_rows … COMPILE.max_rows rows, with a timestep
 and a label per row (a dynamic batch dimension), so the engine's mixed batches (several users'
-chains at different steps) never recompile. Measured here (2 cores, bf16): 17.5 ms for 16 rows,
-30 ms for 32, 55 ms for 63, as fast as torch.compile with one frozen graph per batch size,
-which it replaces; building it takes ~30 s, loading it ~1.5 s.
+chains at different steps) never recompile. Measured here (2 cores, bf16; benchmarks/rows.py):
+~1.2–1.4 ms an image at any batch of 16 … 63 rows, as fast as torch.compile with one frozen
+graph per batch size, which it replaces; building it takes ~30 s, loading it ~1.5 s.
 
 The cache key is everything the compiled code depends on: torch's version, the CPU's
 instruction set, the checkpoint's weights, the compute dtype, the device, the wrapper's format.

@@ -27,6 +27,9 @@ def test_load_script_runs_against_the_app(load, app, endpoints, capsys):
     assert summary["completed"] > 0
     assert summary["errors"] == 0, capsys.readouterr().out
     assert summary["rss_mb_start"] > 0 and summary["rss_mb_end"] > 0
+    # CPU seconds per process: the app served the calls, the clients made them
+    assert set(summary["cpu_s"]) == {"app", "worker", "clients"}
+    assert summary["cpu_s"]["app"] > 0 and summary["cpu_s"]["clients"] > 0
     assert summary["duration_s"] < 60  # it stops by itself
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert json.loads(last)["completed"] == summary["completed"]
@@ -49,7 +52,9 @@ def test_load_script_refuses_non_loopback_and_unbounded_runs(load, argv):
     assert info.value.code == 2
 
 
-@pytest.mark.parametrize("script", ["classroom.py", "solo.py", "load.py", "bench.py", "inpaint_bench.py"])
+@pytest.mark.parametrize(
+    "script", ["classroom.py", "solo.py", "load.py", "bench.py", "inpaint_bench.py", "rows.py"]
+)
 def test_every_benchmark_script_parses_its_options(script):
     """`--help` of each script (a duplicated option once broke classroom.py at start-up)."""
     path = Path(__file__).resolve().parents[2] / "benchmarks" / script
