@@ -78,6 +78,18 @@ CSS = """
    keep every pixel square and sharp instead of blurring it (Gradio's default scales down only). */
 .pixels img { object-fit: contain !important; image-rendering: pixelated; }
 
+/* The sketchpads' zoom and undo bar sits at the top right, over the end of their label in the
+   narrow column of a 1280-px screen ("Your d…"): there it goes just under the label, in the
+   canvas's margin (at 1920 px the canvas fills the column, and the bar stays in the label's
+   row). html.narrow-screen is set by HEAD's script: Gradio drops @media rules from this CSS. */
+html.narrow-screen .gradio-container :is(#roundtrip-sketch, #inpaint-sketch, #inpaint-paint) .top-panel { top: 2.4rem; }
+html.narrow-screen.projector .gradio-container :is(#roundtrip-sketch, #inpaint-sketch, #inpaint-paint) .top-panel {
+  top: 2.9rem;
+}
+html.projector .gradio-container :is(#roundtrip-sketch, #inpaint-sketch, #inpaint-paint) label[data-testid="block-label"] {
+  font-size: var(--text-xs); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: 100%;
+}
+
 /* Share bar and download rows: small and out of the way. */
 #share-bar { margin-top: 0.5em; align-items: end; }
 .downloads { gap: 0.4em; align-items: center; flex-wrap: wrap; }
@@ -231,6 +243,13 @@ function closeExplainsOnStage(root) {
     was = now;
   }).observe(root, { attributes: true, attributeFilter: ["class"] });
 }
+// Screens narrower than 1600 px (a 1280×720 projector): see the sketchpads' rule in CSS.
+(function () {
+  var root = document.documentElement;
+  var mark = function () { root.classList.toggle("narrow-screen", window.innerWidth < 1600); };
+  mark();
+  window.addEventListener("resize", mark);
+})();
 (function () {
   try {
     var q = new URLSearchParams(window.location.search);

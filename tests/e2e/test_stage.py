@@ -255,3 +255,34 @@ def test_projector_contrast(contexts, app, shots, tab, theme):
     assert not low, f"{len(low)} of {len(texts)} texts below {MIN_CONTRAST}:1 — " + "; ".join(
         f"{t['text']!r} ({t['tag']} {t['id']}): {t['ratio']} {t['color']} on {t['bg']}" for t in low[:12]
     )
+
+
+# The sketchpads (elem_id, tab): their label must be whole and clear of the editor's zoom bar.
+SKETCHPADS = (("roundtrip-sketch", "roundtrip"), ("inpaint-sketch", "inpaint"))
+LABEL_AND_BAR = """(id) => {
+  const block = document.getElementById(id);
+  const label = block.querySelector('label[data-testid="block-label"]');
+  const bar = block.querySelector('.top-panel');
+  const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  return { label: box(label), bar: bar ? box(bar) : null, text: label.textContent.trim(),
+           cut: label.scrollWidth > label.clientWidth + 1 };
+}"""
+
+
+@pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("mode", ("normal", *MODES))
+def test_sketchpad_labels_are_clear_of_the_zoom_bar(contexts, app, shots, mode, size):
+    """The image editor's zoom/undo bar once covered the sketchpad's label ("Your d…" at 1280×720)."""
+    page = contexts(*size)
+    for elem_id, tab in SKETCHPADS:
+        query = f"?tab={tab}" + ("" if mode == "normal" else f"&{mode}=1")
+        open_tab(page, app, query, elem_id)
+        page.locator(f"#{elem_id} .top-panel").wait_for(state="attached")
+        got = page.evaluate(LABEL_AND_BAR, elem_id)
+        page.screenshot(path=str(shots / f"sketch-{tab}-{mode}-{size[0]}.png"))
+        (l0, t0, r0, b0), (l1, t1, r1, b1) = got["label"], got["bar"]
+        overlap = min(r0, r1) - max(l0, l1) > 1 and min(b0, b1) - max(t0, t1) > 1
+        assert not overlap, (
+            f"#{elem_id} at {size} ({mode}): the zoom bar {got['bar']} covers the label {got['label']}"
+        )
+        assert not got["cut"], f"#{elem_id} at {size} ({mode}): the label {got['text']!r} is cut"

@@ -223,7 +223,7 @@ def source_and_settings(first: str | None, conditional: bool) -> tuple[Source, S
     upload = gr.File(label="…or upload a digit", file_types=["image"], elem_id="inpaint-upload")
     sketch = gr.Sketchpad(
         value=black_canvas(),
-        label="…or draw one (white on black)",
+        label="…or draw one",
         canvas_size=(CANVAS, CANVAS),
         fixed_canvas=True,
         brush=white_brush(),

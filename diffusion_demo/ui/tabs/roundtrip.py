@@ -244,7 +244,7 @@ def drawing(ctx: UIContext) -> Drawing:
         gr.Markdown(SKETCH_EXPLAIN)
         sketch = gr.Sketchpad(
             value=np.zeros((280, 280, 3), np.uint8),
-            label="Your digit (white on black)",
+            label="Your digit",
             canvas_size=(280, 280),
             fixed_canvas=True,
             brush=white_brush(),
