@@ -88,7 +88,9 @@ def _chart(data: dict, sampler: str, steps: int, w: float) -> Image.Image:
         ax.grid(alpha=0.3)
         if key == "fd_ratio":
             ax.axhline(1.0, color="#888888", lw=0.8)
-    fig.axes[0].legend(fontsize=7, ncol=2, loc="lower right")
+    # one row under both plots: inside the left one the legend hid the w = 0 curves
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, ncol=len(labels), loc="outside lower center", frameon=False)
     n = data.get("num_samples")
     fig.suptitle(f"{n} samples per point · star: {sampler}-{steps}, w = {nearest_w:g}", fontsize=9)
     return fig_to_image(fig)

@@ -90,6 +90,11 @@ html.projector .gradio-container :is(#roundtrip-sketch, #inpaint-sketch, #inpain
   font-size: var(--text-xs); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: 100%;
 }
 
+/* The steps-vs-quality chart: its floating label covered the subplots' titles; the picture
+   starts under the label instead. */
+.gradio-container #reverse-quality .image-frame { padding-top: 2.2rem; box-sizing: border-box; }
+html.projector .gradio-container #reverse-quality .image-frame { padding-top: 2.9rem; }
+
 /* Share bar and download rows: small and out of the way. */
 #share-bar { margin-top: 0.5em; align-items: end; }
 .downloads { gap: 0.4em; align-items: center; flex-wrap: wrap; }
