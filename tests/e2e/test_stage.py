@@ -265,8 +265,19 @@ LABEL_AND_BAR = """(id) => {
   const bar = block.querySelector('.top-panel');
   const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
   return { label: box(label), bar: bar ? box(bar) : null, text: label.textContent.trim(),
-           cut: label.scrollWidth > label.clientWidth + 1 };
+           cut: label.scrollWidth > label.clientWidth + 1,
+           shown: bar ? Number(getComputedStyle(bar).opacity) : 0 };
 }"""
+
+
+def assert_label_clear(got: dict, what: str) -> None:
+    """The label is whole, and no button bar that can be seen lies over it."""
+    (l0, t0, r0, b0), (l1, t1, r1, b1) = got["label"], got["bar"]
+    overlap = min(r0, r1) - max(l0, l1) > 1 and min(b0, b1) - max(t0, t1) > 1
+    assert not (overlap and got["shown"] > 0.1), (
+        f"{what}: the buttons {got['bar']} cover the label {got['label']}"
+    )
+    assert not got["cut"], f"{what}: the label {got['text']!r} is cut"
 
 
 @pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -280,9 +291,31 @@ def test_sketchpad_labels_are_clear_of_the_zoom_bar(contexts, app, shots, mode, 
         page.locator(f"#{elem_id} .top-panel").wait_for(state="attached")
         got = page.evaluate(LABEL_AND_BAR, elem_id)
         page.screenshot(path=str(shots / f"sketch-{tab}-{mode}-{size[0]}.png"))
-        (l0, t0, r0, b0), (l1, t1, r1, b1) = got["label"], got["bar"]
-        overlap = min(r0, r1) - max(l0, l1) > 1 and min(b0, b1) - max(t0, t1) > 1
-        assert not overlap, (
-            f"#{elem_id} at {size} ({mode}): the zoom bar {got['bar']} covers the label {got['label']}"
-        )
-        assert not got["cut"], f"#{elem_id} at {size} ({mode}): the label {got['text']!r} is cut"
+        assert_label_clear(got, f"#{elem_id} at {size} ({mode})")
+
+
+FRAMES = ("reverse-xt", "reverse-x0", "reverse-eps")
+
+
+@pytest.mark.parametrize("mode", ("normal", *MODES))
+def test_frame_labels_are_whole_until_the_pointer_asks_for_the_buttons(contexts, app, shots, mode):
+    """After a run, each frame's fullscreen/download/share buttons cut the end off its label at
+    1280×720 ("x_t (the chai"): they now show only under the pointer (or keyboard focus)."""
+    page = contexts(1280, 720)
+    query = "?tab=reverse&steps=2&samples=4" + ("" if mode == "normal" else f"&{mode}=1")
+    open_tab(page, app, query, "reverse-generate")
+    page.locator("#reverse-generate").click()
+    page.wait_for_function(
+        "() => (document.querySelector('#reverse-status') || {}).innerText?.includes('done')"
+    )
+    page.mouse.move(1, 1)
+    page.wait_for_timeout(300)  # the buttons' fade
+    page.screenshot(path=str(shots / f"frames-reverse-{mode}-1280.png"))
+    for elem_id in FRAMES:
+        page.locator(f"#{elem_id} .top-panel").wait_for(state="attached")
+        assert_label_clear(page.evaluate(LABEL_AND_BAR, elem_id), f"#{elem_id} ({mode})")
+    page.locator("#reverse-xt img").hover()
+    page.wait_for_timeout(300)
+    assert page.evaluate(LABEL_AND_BAR, "reverse-xt")["shown"] == 1, (
+        "the buttons do not show under the pointer"
+    )
