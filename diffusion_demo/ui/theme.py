@@ -86,7 +86,9 @@ CSS = """
 /* The sketchpads' zoom and undo bar sits at the top right, over the end of their label in the
    narrow column of a 1280-px screen ("Your d…"): there it goes just under the label, in the
    canvas's margin (at 1920 px the canvas fills the column, and the bar stays in the label's
-   row). html.narrow-screen is set by HEAD's script: Gradio drops @media rules from this CSS. */
+   row). html.narrow-screen is set by HEAD's script: Gradio re-scopes the rules inside an @media
+   block under its own container (prefix_css), where html-level selectors cannot match, and
+   drops @container blocks. */
 html.narrow-screen .gradio-container :is(#roundtrip-sketch, #inpaint-sketch, #inpaint-paint) .top-panel { top: 2.4rem; }
 html.narrow-screen.projector .gradio-container :is(#roundtrip-sketch, #inpaint-sketch, #inpaint-paint) .top-panel {
   top: 2.9rem;
