@@ -55,7 +55,8 @@ def figure_image(
     label: str, elem_id: str, value: Any = None, *, format: str = "png", **kwargs: Any
 ) -> gr.Image:
     """A read-only rendered image (a chart, a strip, a digit) with download and fullscreen
-    buttons; `kwargs` go to gr.Image (height, show_label)."""
+    buttons (shown under the pointer: the `figure` class in theme.CSS); `kwargs` go to gr.Image
+    (height, show_label)."""
     return gr.Image(
         value,
         label=label,
@@ -64,6 +65,7 @@ def figure_image(
         interactive=False,
         buttons=["download", "fullscreen"],
         elem_id=elem_id,
+        elem_classes=["figure"],
         **kwargs,
     )
 

@@ -77,11 +77,12 @@ CSS = """
 /* Streamed digit grids arrive at native size (ui.common.frame_image): fill the panel, and
    keep every pixel square and sharp instead of blurring it (Gradio's default scales down only). */
 .pixels img { object-fit: contain !important; image-rendering: pixelated; }
-/* Their fullscreen/download/share buttons cut the end off the label in a narrow column
-   ("x_t (the chai…" at 1280×720): they show when the pointer or keyboard focus is on the frame. */
-.gradio-container .pixels .top-panel { opacity: 0; transition: opacity 0.15s; }
-.gradio-container .pixels:hover .top-panel,
-.gradio-container .pixels:focus-within .top-panel { opacity: 1; }
+/* Their fullscreen/download/share buttons, and those of the rendered figures (ui.common
+   .figure_image), cut the end off the label in a narrow column ("x_t (the chai…", "ε ~ N(0, I),
+   fixed by the se…" at 1280×720): they show when the pointer or keyboard focus is on the image. */
+.gradio-container :is(.pixels, .figure) .top-panel { opacity: 0; transition: opacity 0.15s; }
+.gradio-container :is(.pixels, .figure):hover .top-panel,
+.gradio-container :is(.pixels, .figure):focus-within .top-panel { opacity: 1; }
 
 /* The sketchpads' zoom and undo bar sits at the top right, over the end of their label in the
    narrow column of a 1280-px screen ("Your d…"): there it goes just under the label, in the

@@ -322,3 +322,14 @@ def test_frame_labels_are_whole_until_the_pointer_asks_for_the_buttons(contexts,
     assert page.evaluate(LABEL_AND_BAR, "reverse-xt")["shown"] == 1, (
         "the buttons do not show under the pointer"
     )
+
+
+def test_the_forward_images_labels_are_whole(contexts, app):
+    """The forward tab's x_0, ε and x_t (rendered figures) had the same cut labels at 1280×720."""
+    page = contexts(1280, 720)
+    open_tab(page, app, "?tab=forward", "forward-t")
+    page.mouse.move(1, 1)
+    page.wait_for_timeout(300)
+    for elem_id in ("forward-x0", "forward-eps", "forward-xt"):
+        page.locator(f"#{elem_id} .top-panel").wait_for(state="attached")
+        assert_label_clear(page.evaluate(LABEL_AND_BAR, elem_id), f"#{elem_id}")
