@@ -155,6 +155,9 @@ class SketchLimits:
     min_extent: float = 0.08
     # More of the canvas than this covered in stroke: a white canvas, not a drawing.
     max_coverage: float = 0.6
+    # The sketchpads' canvas (pixels a side): ten pixels per pixel of the 28×28 digit, big
+    # enough to draw with a mouse, small enough to fit a 1280×720 screen's column.
+    canvas: int = 280
     # The drawing brush's radius (Gradio's Brush.default_size is a radius) in pixels of the
     # 280×280 canvas: 14 draws 28 px strokes, MNIST's stroke width (~2.5–3 px of its 20) for a
     # digit drawn across the canvas, with as much ink as MNIST's median digits (the former 12,

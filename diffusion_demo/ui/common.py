@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
+import numpy as np
 
 from ..config import GUIDANCE, QUEUE, SCHEDULE, SCHEDULE_NAMES, SKETCH
 from ..models.unet import CheckpointError
@@ -216,3 +217,23 @@ def white_brush(radius: int = SKETCH.brush_radius) -> gr.Brush:
     """The sketchpads' one brush: white on the black canvas, like MNIST's strokes (`default_size`
     is the brush's radius in canvas pixels)."""
     return gr.Brush(colors=["#ffffff"], default_color="#ffffff", color_mode="fixed", default_size=radius)
+
+
+def black_canvas() -> np.ndarray:
+    """An empty sketchpad: black, like MNIST's background."""
+    return np.zeros((SKETCH.canvas, SKETCH.canvas, 3), np.uint8)
+
+
+def digit_sketchpad(label: str, elem_id: str) -> gr.Sketchpad:
+    """A black SKETCH.canvas-pixel pad to draw a digit on with the white brush (the round-trip
+    and fill-in tabs); class `sketch` for theme.CSS."""
+    return gr.Sketchpad(
+        value=black_canvas(),
+        label=label,
+        canvas_size=(SKETCH.canvas, SKETCH.canvas),
+        fixed_canvas=True,
+        brush=white_brush(),
+        format="png",
+        elem_id=elem_id,
+        elem_classes=["sketch"],
+    )

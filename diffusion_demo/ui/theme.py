@@ -84,17 +84,15 @@ CSS = """
 .gradio-container :is(.pixels, .figure):hover .top-panel,
 .gradio-container :is(.pixels, .figure):focus-within .top-panel { opacity: 1; }
 
-/* The sketchpads' zoom and undo bar sits at the top right, over the end of their label in the
-   narrow column of a 1280-px screen ("Your d…"): there it goes just under the label, in the
-   canvas's margin (at 1920 px the canvas fills the column, and the bar stays in the label's
-   row). html.narrow-screen is set by HEAD's script: Gradio re-scopes the rules inside an @media
-   block under its own container (prefix_css), where html-level selectors cannot match, and
-   drops @container blocks. */
-html.narrow-screen .gradio-container :is(#roundtrip-sketch, #inpaint-sketch, #inpaint-paint) .top-panel { top: 2.4rem; }
-html.narrow-screen.projector .gradio-container :is(#roundtrip-sketch, #inpaint-sketch, #inpaint-paint) .top-panel {
-  top: 2.9rem;
-}
-html.projector .gradio-container :is(#roundtrip-sketch, #inpaint-sketch, #inpaint-paint) label[data-testid="block-label"] {
+/* The sketchpads' zoom and undo bar (class sketch: ui.common.digit_sketchpad and the mask
+   painter) sits at the top right, over the end of their label in the narrow column of a
+   1280-px screen ("Your d…"): there it goes just under the label, in the canvas's margin (at
+   1920 px the canvas fills the column, and the bar stays in the label's row). html.narrow-screen
+   is set by HEAD's script: Gradio re-scopes the rules inside an @media block under its own
+   container (prefix_css), where html-level selectors cannot match, and drops @container. */
+html.narrow-screen .gradio-container .sketch .top-panel { top: 2.4rem; }
+html.narrow-screen.projector .gradio-container .sketch .top-panel { top: 2.9rem; }
+html.projector .gradio-container .sketch label[data-testid="block-label"] {
   font-size: var(--text-xs); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: 100%;
 }
 

@@ -270,6 +270,11 @@ LABEL_AND_BAR = """(id) => {
 }"""
 
 
+def mode_query(mode: str) -> str:
+    """The deep-link parameter of a page mode ("normal": none)."""
+    return "" if mode == "normal" else f"&{mode}=1"
+
+
 def assert_label_clear(got: dict, what: str) -> None:
     """The label is whole, and no button bar that can be seen lies over it."""
     (l0, t0, r0, b0), (l1, t1, r1, b1) = got["label"], got["bar"]
@@ -289,7 +294,7 @@ def test_sketchpad_labels_are_clear_of_the_zoom_bar(contexts, app, shots, mode, 
     """The image editor's zoom/undo bar once covered the sketchpad's label ("Your d…" at 1280×720)."""
     page = contexts(*size)
     for elem_id, tab in SKETCHPADS:
-        query = f"?tab={tab}" + ("" if mode == "normal" else f"&{mode}=1")
+        query = f"?tab={tab}" + mode_query(mode)
         open_tab(page, app, query, elem_id)
         page.locator(f"#{elem_id} .top-panel").wait_for(state="attached")
         got = page.evaluate(LABEL_AND_BAR, elem_id)
@@ -305,7 +310,7 @@ def test_frame_labels_are_whole_until_the_pointer_asks_for_the_buttons(contexts,
     """After a run, each frame's fullscreen/download/share buttons cut the end off its label at
     1280×720 ("x_t (the chai"): they now show only under the pointer (or keyboard focus)."""
     page = contexts(1280, 720)
-    query = "?tab=reverse&steps=2&samples=4" + ("" if mode == "normal" else f"&{mode}=1")
+    query = "?tab=reverse&steps=2&samples=4" + mode_query(mode)
     open_tab(page, app, query, "reverse-generate")
     page.locator("#reverse-generate").click()
     page.wait_for_function(

@@ -25,7 +25,16 @@ from ...media.inpaint_export import completion, grid_image, masked_input
 from ...media.sketch import SKETCH, canvas_gray, editor_canvas, mask_from_image, sketch_tensor
 from ...models import unet
 from .. import downloads
-from ..common import CHAINS, UIContext, bind, frame_image, guarded, guidance_controls, white_brush
+from ..common import (
+    CHAINS,
+    UIContext,
+    bind,
+    digit_sketchpad,
+    frame_image,
+    guarded,
+    guidance_controls,
+    white_brush,
+)
 from ..frames import Throttle, sharers
 from .explain import explain
 from .texts import INPAINT_EXPLAIN as EXPLAIN
@@ -33,11 +42,7 @@ from .texts import INPAINT_EXPLAIN as EXPLAIN
 PAINTED = "painted"
 IDLE = "Pick a digit and a mask, then **Fill in**."
 # The canvas on which the digit to fill in may be drawn, and the mask painted: 10× the digit.
-CANVAS = 280
-
-
-def black_canvas() -> np.ndarray:
-    return np.zeros((CANVAS, CANVAS, 3), np.uint8)
+CANVAS = SKETCH.canvas
 
 
 def load_digit(image: str | None, sketch: object, example: str | None) -> tuple[torch.Tensor, str]:
@@ -221,15 +226,7 @@ def source_and_settings(first: str | None, conditional: bool) -> tuple[Source, S
     example = gr.Dropdown(list(digit_examples()), value=first, label="Digit", elem_id="inpaint-example")
     s = settings(conditional)
     upload = gr.File(label="…or upload a digit", file_types=["image"], elem_id="inpaint-upload")
-    sketch = gr.Sketchpad(
-        value=black_canvas(),
-        label="…or draw one",
-        canvas_size=(CANVAS, CANVAS),
-        fixed_canvas=True,
-        brush=white_brush(),
-        format="png",
-        elem_id="inpaint-sketch",
-    )
+    sketch = digit_sketchpad("…or draw one", "inpaint-sketch")
     return Source(example, upload, sketch), s
 
 
@@ -280,6 +277,7 @@ def outputs(ctx: UIContext, first: str | None) -> Outputs:
         sources=(),
         format="png",
         elem_id="inpaint-paint",
+        elem_classes=["sketch"],
         height=CANVAS + 120,
     )
     formula = gr.Markdown(latex_delimiters=LATEX_DELIMITERS, elem_id="inpaint-formula")

@@ -12,7 +12,6 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import gradio as gr
-import numpy as np
 import torch
 
 from ...config import DIGIT_CHOICES, GUIDANCE, MODEL, REVERSE, SAMPLER_NAMES
@@ -25,7 +24,7 @@ from ...media.images import digit_examples, fit, load_image, to_digit
 from ...media.sketch import editor_canvas, sketch_tensor
 from ...models import classifier, unet
 from .. import downloads
-from ..common import CHAINS, UIContext, bind, frame_image, guarded, guidance_controls, white_brush
+from ..common import CHAINS, UIContext, bind, digit_sketchpad, frame_image, guarded, guidance_controls
 from ..frames import Throttle, sharers, tensor_frame
 from .explain import explain
 from .texts import ROUNDTRIP_EXPLAIN as EXPLAIN
@@ -242,15 +241,7 @@ def drawing(ctx: UIContext) -> Drawing:
     """The accordion to draw a digit in, with its target (disabled for an unconditional model)."""
     with gr.Accordion("Draw a digit and bring it back", open=True, elem_id="roundtrip-draw"):
         gr.Markdown(SKETCH_EXPLAIN)
-        sketch = gr.Sketchpad(
-            value=np.zeros((280, 280, 3), np.uint8),
-            label="Your digit",
-            canvas_size=(280, 280),
-            fixed_canvas=True,
-            brush=white_brush(),
-            format="png",
-            elem_id="roundtrip-sketch",
-        )
+        sketch = digit_sketchpad("Your digit", "roundtrip-sketch")
         target, target_w = guidance_controls(
             DIGIT_CHOICES[:11],
             "Bring it back as (any = itself)",
