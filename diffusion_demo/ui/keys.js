@@ -230,17 +230,26 @@
     return true;
   }
   function watchLoop(tab, acts, before) {
-    var me = (loopRun = { tab: tab, started: false }), done = new RegExp(acts.done, "m");
-    (function poll() {
-      if (loopRun !== me) return;
+    // A run has started once the status shows anything but `before`, and is over when it
+    // then says `done`. Every change is seen (a MutationObserver), not only every 300 ms
+    // poll: a quick run can go from `before` through its steps to `done` between two polls.
+    var me = (loopRun = { tab: tab, started: false, over: false }), done = new RegExp(acts.done, "m");
+    var el = $(acts.status), watcher = el && window.MutationObserver ? new MutationObserver(look) : null;
+    if (watcher) watcher.observe(el, { subtree: true, childList: true, characterData: true });
+    function over() { me.over = true; if (watcher) watcher.disconnect(); return true; }
+    function look() {
+      if (me.over || loopRun !== me) return over();
       var text = statusText(acts.status);
-      if (!me.started) { me.started = text !== before && !done.test(text); }
-      else if (done.test(text)) {
+      me.started = me.started || text !== before;
+      if (!me.started) return false;
+      if (done.test(text)) {
         window.setTimeout(function () { if (loopRun === me && currentTab() === tab) runAction(tab, true); }, CFG.loop_hold_s * 1000);
-        return;
-      } else if (/stopped|error/i.test(text)) { loopRun = null; return; }
-      window.setTimeout(poll, 300);
-    })();
+        return over();
+      }
+      if (/stopped|error/i.test(text)) { loopRun = null; return over(); }
+      return false;
+    }
+    (function poll() { if (!look()) window.setTimeout(poll, 300); })();
   }
   function autoplay() {
     if (!flag(q.get("autoplay"))) return;

@@ -31,9 +31,12 @@ TIMEOUT_MS = 120_000
 CAPTION = export.EXPORT.caption_px
 
 
-def open_view(browser, app, query: str = "", clipboard: bool = False):
-    """A fresh context on app.url + query (loopback only, page errors collected)."""
+def open_view(browser, app, query: str = "", clipboard: bool = False, init_script: str | None = None):
+    """A fresh context on app.url + query (loopback only, page errors collected); `init_script`
+    runs in the page before its own scripts."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    if init_script:
+        context.add_init_script(init_script)
     if clipboard:
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app.url.rstrip("/"))
     probe = PageProbe()

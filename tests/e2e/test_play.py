@@ -41,8 +41,8 @@ def view(browser, app):
     """view(query, size) -> page; the contexts are closed after the test."""
     contexts = []
 
-    def make(query: str = "", size: tuple[int, int] = (1280, 1000)):
-        context, page = open_view(browser, app, query)
+    def make(query: str = "", size: tuple[int, int] = (1280, 1000), init_script: str | None = None):
+        context, page = open_view(browser, app, query, init_script=init_script)
         page.set_viewport_size({"width": size[0], "height": size[1]})
         contexts.append(context)
         return page
@@ -341,8 +341,17 @@ def record_texts(page, elem_id: str) -> None:
     )
 
 
+# The loop's 300 ms status poll stretched to 8 s: as if the run were far quicker than the
+# poll (a fast server, a busy page). The loop must still see the run start and end.
+SLOW_POLL = """(() => { const later = window.setTimeout; window.__stretched = 0;
+  window.setTimeout = function (f, ms, ...rest) {
+    if (ms === 300) { window.__stretched += 1; ms = 8000; }
+    return later(f, ms, ...rest); }; })();"""
+
+
 def test_loop_runs_the_round_trip_again_until_escape(view):
-    page = view("?tab=roundtrip&t=300&steps=20&autoplay=1&loop=1")
+    # steps=2: a run of one step, over well within the stretched poll
+    page = view("?tab=roundtrip&t=300&steps=2&autoplay=1&loop=1", init_script=SLOW_POLL)
     wait_ready(page, "roundtrip")
     page.locator("#roundtrip-status").wait_for(state="visible")
     record_texts(page, "roundtrip-status")
@@ -361,6 +370,7 @@ def test_loop_runs_the_round_trip_again_until_escape(view):
     first = time.monotonic()
     wait_for(lambda: runs() >= 2, timeout=PLAYBACK.loop_hold_s + 60, what="loop=1 to run it again")
     period = time.monotonic() - first  # one hold and one run
+    assert page.evaluate("() => window.__stretched") > 0, "the loop's poll was not stretched"
     idle_focus(page)
     page.keyboard.press("Escape")  # ends the loop (the round trip has no Stop: the run in flight ends)
     settled = runs()
