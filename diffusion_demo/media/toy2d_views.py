@@ -3,13 +3,16 @@ notes and numbers out. No Gradio here: the tab (ui/tabs/toy2d.py) wires these to
 and endpoints, and renders the figures to images.
 
 Owns the tab's defaults, the forward and reverse views, the training note and the GIF,
-and the small caches behind them (forward paths, sample quality, the faint reference data).
+and the small caches behind them (forward paths, sample quality, the faint reference data,
+the rendered views).
 
 May import: config, diffusion, toy2d, media and libraries. Never ui or cli.
 """
 
 from __future__ import annotations
 
+import copy
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache
@@ -206,13 +209,38 @@ def animation(
     return str(plots.gif_file(frames, name))
 
 
+# Rendered views of the last few distinct requests. Every page load draws the tab's first
+# view (its figures cost ~0.2 s of CPU, half of a page load's): a class opening the page
+# asks for the same one thirty times. A view depends on its arguments and on which models
+# the store holds (STORE.version), nothing else.
+RENDERED_KEEP = 8
+_RENDERED: OrderedDict[tuple, tuple] = OrderedDict()
+_RENDERED_LOCK = threading.Lock()
+
+
 def as_images(fn: Callable, n_figures: int) -> Callable:
     """The first n_figures outputs rendered to PIL images under the app's matplotlib lock
-    (gr.Plot would draw a Figure itself, unlocked, racing other sessions' renders)."""
+    (gr.Plot would draw a Figure itself, unlocked, racing other sessions' renders); the
+    last RENDERED_KEEP distinct requests' results are kept and given again."""
 
     def wrapper(*args: Any, **kwargs: Any) -> tuple:
+        key = (fn, args, tuple(sorted(kwargs.items())), toy2d.STORE.version)
+        try:
+            hash(key)
+        except TypeError:  # an unhashable argument: render, do not keep
+            key = None
+        with _RENDERED_LOCK:
+            if key in _RENDERED:
+                _RENDERED.move_to_end(key)
+                return copy.deepcopy(_RENDERED[key])  # the images too: a caller may draw on one
         out = fn(*args, **kwargs)
-        return (*(plots.render(f) for f in out[:n_figures]), *out[n_figures:])
+        images = (*(plots.render(f) for f in out[:n_figures]), *out[n_figures:])
+        if key is not None:
+            with _RENDERED_LOCK:
+                _RENDERED[key] = copy.deepcopy(images)
+                while len(_RENDERED) > RENDERED_KEEP:
+                    _RENDERED.popitem(last=False)
+        return images
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__

@@ -27,6 +27,8 @@ class ModelStore:
         self.capacity = capacity
         self._models: OrderedDict[tuple[str, ScheduleSpec], Toy2DModel] = OrderedDict()
         self._lock = threading.Lock()
+        # Bumped by every put and clear: which model a view gets may have changed since.
+        self.version = 0
 
     def get(self, key: str, spec: ScheduleSpec) -> Toy2DModel | None:
         with self._lock:
@@ -49,10 +51,12 @@ class ModelStore:
             self._models.move_to_end((model.dataset_key, model.spec))
             while len(self._models) > self.capacity:
                 self._models.popitem(last=False)
+            self.version += 1
 
     def clear(self) -> None:
         with self._lock:
             self._models.clear()
+            self.version += 1
 
 
 STORE = ModelStore()
