@@ -9,8 +9,8 @@ import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Gradio's file cache, one per test process: the two pytest-xdist workers both run apps in
-# process, and an app that closes deletes its cached files, which another app may share
-# (same image, same hashed path) and then answer 403 for.
+# process, each sweeping its cache (Blocks(delete_cache=...)); one removed a file that the
+# other served (same image, same hashed path), which then answered 403 for it.
 os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="gradio-tests-")
 atexit.register(shutil.rmtree, os.environ["GRADIO_TEMP_DIR"], ignore_errors=True)
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
