@@ -16,9 +16,7 @@ import hashlib
 import io
 import os
 import tempfile
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +31,7 @@ from ..config import FORWARD, FORWARD_TAB, IMAGES, PLAYBACK
 from ..diffusion import forward
 from ..diffusion.schedules import ScheduleSpec, build_scheduler, validate_spec
 from . import equations, images, plots
+from .lru import LRU
 
 CHAIN_NOTE = r"""
 **Step by step or in one jump?** The top row really runs the chain, drawing fresh noise
@@ -49,39 +48,16 @@ $x_t - \sqrt{\bar\alpha_t}\,x_0$ has the predicted standard deviation in both ro
 # --------------------------------------------------------------------------------------
 
 
-class _LRU:
-    def __init__(self, size: int, on_evict: Callable[[Any], None] | None = None) -> None:
-        self._size = size
-        self._on_evict = on_evict
-        self._data: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        value = make()  # outside the lock: slow work must not block other sessions
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self._size:
-                _, old = self._data.popitem(last=False)
-                if self._on_evict is not None:
-                    self._on_evict(old)
-        return value
-
-
-_SOURCES = _LRU(32)
-_NOISE = _LRU(16)
-_CHAINS = _LRU(16)
-_PLAYS = _LRU(4)
+_SOURCES = LRU(32)
+_NOISE = LRU(16)
+_CHAINS = LRU(16)
+_PLAYS = LRU(4)
 # /forward's x_0 and ε repeat from call to call (same image, same seed): their PNGs are
 # written once and handed to Gradio by path instead of being encoded again on every call
 # (~5 ms each for a noisy 256 px image: enough to push a round trip past gradio_client's
 # 50 ms polling tick). Files live in a private temp folder, at most 64 of them.
 _PNG_DIR = tempfile.TemporaryDirectory(prefix="order-from-chaos-")
-_PNGS = _LRU(64, on_evict=lambda path: Path(path).unlink(missing_ok=True))
+_PNGS = LRU(64, on_evict=lambda path: Path(path).unlink(missing_ok=True))
 
 
 def png_file(key: Hashable, make_image: Callable[[], Image.Image]) -> str:

@@ -12,8 +12,6 @@ May import: config, diffusion, toy2d, media and libraries. Never ui or cli.
 from __future__ import annotations
 
 import copy
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -26,6 +24,7 @@ from ..config import SCHEDULE
 from ..diffusion.forward import check_t
 from ..diffusion.schedules import ScheduleSpec, alpha_bar_at, validate_spec
 from . import toy2d_plots as plots
+from .lru import LRU
 
 DEFAULT_DATASET = "moons"
 DEFAULT_T = 100
@@ -49,16 +48,11 @@ def _forward_paths(toy: toy2d.ToySet, spec: ScheduleSpec, seed: int, k: int) -> 
 
 # Sample-vs-data numbers per (model, seed, data set): a nearest-neighbour search over the
 # reference set, worth doing once per reverse run, not per slider move.
-_QUALITY: OrderedDict[tuple[int, int, str], dict] = OrderedDict()
+_QUALITY = LRU(16)
 
 
 def _quality(model: toy2d.Toy2DModel, seed: int, toy: toy2d.ToySet, samples: np.ndarray) -> dict:
-    key = (model.uid, seed, toy.key)
-    if key not in _QUALITY:
-        _QUALITY[key] = toy2d.quality(samples, toy)
-        while len(_QUALITY) > 16:
-            _QUALITY.popitem(last=False)
-    return _QUALITY[key]
+    return _QUALITY.get((model.uid, seed, toy.key), lambda: toy2d.quality(samples, toy))
 
 
 @lru_cache(maxsize=8)
@@ -214,8 +208,7 @@ def animation(
 # asks for the same one thirty times. A view depends on its arguments and on which models
 # the store holds (STORE.version), nothing else.
 RENDERED_KEEP = 8
-_RENDERED: OrderedDict[tuple, tuple] = OrderedDict()
-_RENDERED_LOCK = threading.Lock()
+_RENDERED = LRU(RENDERED_KEEP)
 
 
 def as_images(fn: Callable, n_figures: int) -> Callable:
@@ -224,23 +217,16 @@ def as_images(fn: Callable, n_figures: int) -> Callable:
     last RENDERED_KEEP distinct requests' results are kept and given again."""
 
     def wrapper(*args: Any, **kwargs: Any) -> tuple:
+        def draw() -> tuple:
+            out = fn(*args, **kwargs)
+            return (*(plots.render(f) for f in out[:n_figures]), *out[n_figures:])
+
         key = (fn, args, tuple(sorted(kwargs.items())), toy2d.STORE.version)
         try:
             hash(key)
         except TypeError:  # an unhashable argument: render, do not keep
-            key = None
-        with _RENDERED_LOCK:
-            if key in _RENDERED:
-                _RENDERED.move_to_end(key)
-                return copy.deepcopy(_RENDERED[key])  # the images too: a caller may draw on one
-        out = fn(*args, **kwargs)
-        images = (*(plots.render(f) for f in out[:n_figures]), *out[n_figures:])
-        if key is not None:
-            with _RENDERED_LOCK:
-                _RENDERED[key] = copy.deepcopy(images)
-                while len(_RENDERED) > RENDERED_KEEP:
-                    _RENDERED.popitem(last=False)
-        return images
+            return draw()
+        return copy.deepcopy(_RENDERED.get(key, draw))  # the images too: a caller may draw on one
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
