@@ -72,12 +72,13 @@ def build_train_scheduler() -> DDPMScheduler:
     )
 
 
-def phase_starts(cfg: TrainConfig) -> tuple[int, int, int]:
-    """The first step of phase 2 and of phase 3, and the total (a model without labels has one phase)."""
+def phase_starts(cfg: TrainConfig) -> tuple[int, int, int, int]:
+    """The first step of phases 2, 3 and 4, and the total (a model without labels has one phase)."""
     if not cfg.num_class_embeds:
-        return cfg.steps, cfg.steps, cfg.steps
+        return cfg.steps, cfg.steps, cfg.steps, cfg.steps
     second = cfg.steps + cfg.finetune_steps
-    return cfg.steps, second, second + cfg.refine_steps
+    third = second + cfg.refine_steps
+    return cfg.steps, second, third, third + cfg.polish_steps
 
 
 def warmup_cosine(into: int, length: int, warmup: int, peak: float, floor: float) -> float:
@@ -91,9 +92,13 @@ def warmup_cosine(into: int, length: int, warmup: int, peak: float, floor: float
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
     """Phase 1: a warm-up, then a cosine from lr to lr_min; phase 2 (fine-tuning, from
-    cfg.steps): a second cosine from finetune_lr; phase 3: a short warm-up and a third cosine
-    from refine_lr."""
-    second, third, _ = phase_starts(cfg)
+    cfg.steps): a second cosine from finetune_lr; phases 3 and 4: a short warm-up and a cosine
+    from refine_lr, then polish_lr."""
+    second, third, fourth, _ = phase_starts(cfg)
+    if step >= fourth and cfg.num_class_embeds:
+        return warmup_cosine(
+            step - fourth, cfg.polish_steps, cfg.refine_warmup_steps, cfg.polish_lr, cfg.lr_min
+        )
     if step >= third and cfg.num_class_embeds:
         return warmup_cosine(
             step - third, cfg.refine_steps, cfg.refine_warmup_steps, cfg.refine_lr, cfg.lr_min
@@ -207,9 +212,9 @@ def draw_batch(
     gen = state.gen
     idx = torch.randint(0, len(x0_all), (cfg.batch_size,), generator=gen)
     x0 = x0_all[idx]
-    second, third, _ = phase_starts(cfg)
-    p_uncond = (cfg.p_uncond, cfg.finetune_p_uncond, cfg.refine_p_uncond)[
-        (state.step >= second) + (state.step >= third)
+    starts = phase_starts(cfg)[:3]
+    p_uncond = (cfg.p_uncond, cfg.finetune_p_uncond, cfg.refine_p_uncond, cfg.polish_p_uncond)[
+        sum(state.step >= s for s in starts)
     ]
     y = drop_labels(labels[idx], p_uncond, cfg.num_class_embeds - 1, gen)
     t = torch.randint(0, T, (len(idx),), generator=gen)
@@ -243,15 +248,15 @@ def optimisation_step(
     return loss
 
 
-def restart_from_ema(state: TrainState, cfg: TrainConfig) -> None:
-    """Phase 3 begins here: the weights become their EMA, AdamW starts afresh and the generator
-    is reseeded, so that a run from a shipped folder (which keeps only the EMA) and a run from
-    scratch take the same phase 3."""
+def restart_from_ema(state: TrainState, cfg: TrainConfig, phase: int) -> None:
+    """Phases 3 and 4 begin here: the weights become their EMA, AdamW starts afresh and the
+    generator is reseeded, so that a run from a shipped folder (which keeps only the EMA) and a
+    run from scratch take the same phase."""
     with torch.no_grad():
         for p, e in zip(state.model.parameters(), state.ema.parameters(), strict=True):
             p.copy_(e)
     state.opt = torch.optim.AdamW(state.model.parameters(), lr=cfg.refine_lr, weight_decay=0.0)
-    state.gen.manual_seed(cfg.seed + 3)
+    state.gen.manual_seed(cfg.seed + phase)
 
 
 def update_emas(state: TrainState, cfg: TrainConfig) -> None:
@@ -289,9 +294,11 @@ def train(
     limit_digits: int | None = None,
     threads: int | None = None,
     refine_from: Path | None = None,
+    polish_from: Path | None = None,
 ) -> dict:
     """Train (or resume) and export; returns the summary written to training.json.
-    refine_from: a folder this recipe exported after phase 2; only phase 3 runs, from its weights."""
+    refine_from: a folder this recipe exported after phase 2; phases 3 and 4 run, from its weights.
+    polish_from: a folder exported after phase 3; only phase 4 runs, from its weights."""
     if threads:
         torch.set_num_threads(threads)
     out = Path(out)
@@ -302,15 +309,17 @@ def train(
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     state = new_state(cfg, tiny)
     scheduler = build_train_scheduler()
-    _, third, total = phase_starts(cfg)
+    _, third, fourth, total = phase_starts(cfg)
+    restarts = {third: 3, fourth: 4} if cfg.num_class_embeds else {}
     if (out / STATE_FILE).exists():  # resume
         state.load_state_dict(torch.load(out / STATE_FILE, weights_only=False))
         print(f"resuming from step {state.step}")
-    elif refine_from is not None:  # phase 3 only, from a shipped folder's (EMA) weights
-        shipped = UNet2DModel.from_pretrained(Path(refine_from) / "unet")
+    elif refine_from is not None or polish_from is not None:  # from a shipped folder's EMA
+        folder, state.step = (refine_from, third) if polish_from is None else (polish_from, fourth)
+        shipped = UNet2DModel.from_pretrained(Path(folder) / "unet")
         state.ema.load_state_dict(shipped.state_dict())
-        state.step, state.elapsed = third, float(training_card(refine_from).get("wall_time_s", 0.0))
-        print(f"phase 3 from {refine_from} (step {third})")
+        state.elapsed = float(training_card(folder).get("wall_time_s", 0.0))
+        print(f"phase {restarts[state.step]} from {folder} (step {state.step})")
     for m in state.models():
         m.to(device)
     alphas_cumprod = scheduler.alphas_cumprod.to(device)
@@ -320,8 +329,8 @@ def train(
     # 2. optimise: a batch, a step, the EMAs; a checkpoint every cfg.checkpoint_every steps
     while state.step < total:
         t0 = time.perf_counter()
-        if state.step == third and cfg.refine_steps:
-            restart_from_ema(state, cfg)
+        if state.step in restarts:
+            restart_from_ema(state, cfg, restarts[state.step])
         for group in state.opt.param_groups:
             group["lr"] = lr_at(state.step, cfg)
         batch = draw_batch(x0_all, labels, state, cfg, scheduler.config.num_train_timesteps)
@@ -334,6 +343,13 @@ def train(
         bar.set_postfix(loss=f"{np.mean(state.losses[-50:]):.4f}", lr=f"{lr_at(state.step, cfg):.1e}")
         if state.step % cfg.checkpoint_every == 0 or state.step == total:
             save_checkpoint(state, out, make_card(state, cfg, len(x0_all), tiny), device)
+        if cfg.snapshot_every and state.step % cfg.snapshot_every == 0:  # a learning-curve point
+            export(
+                state.ema.cpu(),
+                out / "snapshots" / f"step-{state.step}",
+                make_card(state, cfg, len(x0_all), tiny),
+            )
+            state.ema.to(device)
     bar.close()
     return save_checkpoint(state, out, make_card(state, cfg, len(x0_all), tiny), device)
 
@@ -358,15 +374,33 @@ def main(argv: list[str] | None = None) -> None:
         "--refine-steps", type=int, default=TRAIN.refine_steps, help="phase 3 (mostly null labels) steps"
     )
     p.add_argument(
+        "--polish-steps", type=int, default=TRAIN.polish_steps, help="phase 4 (mostly null labels) steps"
+    )
+    p.add_argument(
+        "--snapshot-every", type=int, default=TRAIN.snapshot_every, help="EMA folders under OUT/snapshots"
+    )
+    p.add_argument(
         "--refine-from",
         type=Path,
         default=None,
-        help="run phase 3 only, from this folder's weights (a model of this recipe after phase 2)",
+        help="run phases 3 and 4 only, from this folder's weights (a model of this recipe after phase 2)",
+    )
+    p.add_argument(
+        "--polish-from",
+        type=Path,
+        default=None,
+        help="run phase 4 only, from this folder's weights (a model of this recipe after phase 3)",
     )
     a = p.parse_args(argv)
+    if a.refine_from is not None and a.polish_from is not None:
+        p.error("--refine-from and --polish-from: expected one of them, not both")
     if a.refine_from is not None and (a.unconditional or a.refine_steps < 1):
         p.error(
             "--refine-from runs phase 3: it needs class labels (no --unconditional) and --refine-steps >= 1"
+        )
+    if a.polish_from is not None and (a.unconditional or a.polish_steps < 1):
+        p.error(
+            "--polish-from runs phase 4: it needs class labels (no --unconditional) and --polish-steps >= 1"
         )
     try:
         data.require()
@@ -384,9 +418,17 @@ def main(argv: list[str] | None = None) -> None:
         warmup_steps=min(TRAIN.warmup_steps, max(1, a.steps // 10)),
         finetune_steps=a.finetune_steps,
         refine_steps=a.refine_steps,
+        polish_steps=a.polish_steps,
+        snapshot_every=a.snapshot_every,
     )
     card = train(
-        a.out, cfg, tiny=a.tiny, limit_digits=a.limit_digits, threads=a.threads, refine_from=a.refine_from
+        a.out,
+        cfg,
+        tiny=a.tiny,
+        limit_digits=a.limit_digits,
+        threads=a.threads,
+        refine_from=a.refine_from,
+        polish_from=a.polish_from,
     )
     print(json.dumps({k: v for k, v in card.items() if k != "config"}))
 
