@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     _sample_args(p)
     p.set_defaults(func=run_sample, parser=p)
 
-    # `train` is handed to diffusion_demo.training.train.main untouched (see main()); listed here for --help.
+    # `train` is handed to diffusion_demo.cli.train.main untouched (see main()); listed here for --help.
     sub.add_parser("train", help="train the digits DDPM (see `train --help`)", add_help=False)
 
     p = sub.add_parser("classifier", help="train the digit classifier that judges samples")
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["train"]:
-        from ..training import train  # deferred: it parses its own flags; nothing else is needed
+        from . import train  # deferred: it parses its own flags; nothing else is needed
 
         prog, sys.argv[0] = sys.argv[0], "python -m diffusion_demo train"
         try:

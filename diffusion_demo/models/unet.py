@@ -18,7 +18,7 @@ from diffusers import DDPMScheduler, UNet2DModel
 
 from ..config import COMPILE, MODEL, ROOT
 
-REBUILD_HINT = "Rebuild it with `python -m diffusion_demo.training.train` (about an hour on 2 CPU cores)."
+REBUILD_HINT = "Rebuild it with `python -m diffusion_demo train` (about an hour on 2 CPU cores)."
 
 
 class CheckpointError(RuntimeError):

@@ -89,7 +89,8 @@ class Replay:
         """Store the step if it is one to keep; returns what was stored (or None)."""
         if record.index not in self.keep:
             return None
-        self.frames.append({"index": record.index, "t": record.t, **step_grids(record)})
+        n = record.prev_sample.shape[0]  # the grid's size: the decision strip finds a sample in it
+        self.frames.append({"index": record.index, "t": record.t, "n": n, **step_grids(record)})
         return self.frames[-1]
 
 

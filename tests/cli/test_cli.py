@@ -106,7 +106,7 @@ def test_missing_checkpoint_gives_the_checkpoint_error_message(tmp_path, capsys)
         main(["sample", "--checkpoint", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x.png")])
     assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert "checkpoint is missing" in err and "python -m diffusion_demo.training.train" in err
+    assert "checkpoint is missing" in err and "python -m diffusion_demo train" in err
 
 
 def test_missing_out_and_missing_command_are_argparse_errors(capsys):

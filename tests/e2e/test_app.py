@@ -72,7 +72,7 @@ def test_corrupt_checkpoint_app_still_starts_with_a_clear_message(broken_app):
     assert broken_app.alive() and broken_app.answers()
     # The server log says what is wrong (CheckpointError's message) without a traceback.
     log = broken_app.log()
-    assert "could not be read" in log and "python -m diffusion_demo.training.train" in log
+    assert "could not be read" in log and "python -m diffusion_demo train" in log
     assert "Traceback" not in log, log[-3000:]
     assert broken_app.blocked() == []
 
@@ -84,7 +84,7 @@ def test_missing_checkpoint_message_is_clear(tmp_path, monkeypatch):
     monkeypatch.setenv("DIFFUSION_DEMO_CHECKPOINT", str(tmp_path / "nowhere"))
     denoiser, message = load_denoiser()
     assert denoiser is None
-    assert "missing" in message and "python -m diffusion_demo.training.train" in message
+    assert "missing" in message and "python -m diffusion_demo train" in message
     assert_clean_message(message.replace(str(tmp_path), "<tmp>"))
     assert str(ROOT) not in message
 
@@ -98,7 +98,7 @@ def test_corrupt_checkpoint_app_serves_forward_and_explains_reverse(broken_app, 
     with pytest.raises(Exception) as info:
         broken_client.predict(sampler="ddim", steps=2, num_samples=1, seed=0, eta=0.0, api_name="/reverse")
     message = str(info.value)
-    assert "could not be read" in message and "python -m diffusion_demo.training.train" in message, message
+    assert "could not be read" in message and "python -m diffusion_demo train" in message, message
     assert_clean_message(message)
     if "/roundtrip" in api:
         with pytest.raises(Exception, match="could not be read"):

@@ -274,7 +274,7 @@ def test_corrupt_checkpoint_page_explains_and_forward_still_works(broken_page, b
     status = page.locator("#reverse-status")
     status.wait_for(state="visible")
     text = status.inner_text()
-    assert "could not be read" in text and "python -m diffusion_demo.training.train" in text, text
+    assert "could not be read" in text and "python -m diffusion_demo train" in text, text
     page.locator("#reverse-generate").click()
     toast = page.get_by_test_id("toast-body")
     toast.first.wait_for(state="visible", timeout=30_000)

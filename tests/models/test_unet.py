@@ -12,7 +12,7 @@ from diffusion_demo.models import unet
 
 
 def test_missing_checkpoint_says_how_to_rebuild(tmp_path):
-    with pytest.raises(unet.CheckpointError, match="python -m diffusion_demo.training.train"):
+    with pytest.raises(unet.CheckpointError, match="python -m diffusion_demo train"):
         unet.load(tmp_path / "nothing-here")
 
 

@@ -183,7 +183,7 @@ def without_mlxtend(monkeypatch):
 
 
 def test_train_without_mlxtend_says_what_to_install(without_mlxtend, tmp_path, capsys):
-    from diffusion_demo.training import train
+    from diffusion_demo.cli import train
 
     with pytest.raises(SystemExit) as exit_:
         train.main(["--out", str(tmp_path / "ckpt"), "--steps", "1", "--tiny"])

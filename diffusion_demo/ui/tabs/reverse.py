@@ -25,9 +25,10 @@ from ...diffusion.sampling import (
 from ...media import plots_quality
 from ...models import unet
 from .. import downloads
-from ..common import CHAINS, UIContext, bind, guarded
+from ..common import CHAINS, UIContext, bind, guarded, quiet
 from ..frames import Replay, Throttle, sharers, show, stream, tensor_frame
 from ..sharing import wait_turn
+from .decision import reverse_decision
 from .explain import explain
 from .reverse_layout import IDLE, Controls, Outputs, controls, outputs
 from .texts import REVERSE_EXPLAIN as EXPLAIN
@@ -247,6 +248,13 @@ def _wire_runs(ctx: UIContext, c: Controls, o: Outputs, replay: gr.State) -> lis
     )
     if ctx.denoiser is not None:
         gen_event.failure(undo_wait, o.status, o.status, api_visibility="private", show_progress="hidden")
+    gen_event.success(
+        guarded(reverse_decision),
+        [replay, o.decision_sample, o.scrub],
+        list(o.decision),
+        api_name="reverse_decision",
+        show_progress="hidden",
+    )
     cmp_event = c.compare.click(
         unet.gpu(guarded(bind(compare_samplers, ctx))),
         [c.steps, c.num_samples, c.seed, c.eta, c.digit, c.guidance],
@@ -284,10 +292,18 @@ def _wire_chart(c: Controls, o: Outputs) -> None:
 
 
 def _wire_replay(c: Controls, o: Outputs, replay: gr.State, events: list) -> None:
-    """Stop (then the stored steps become replayable) and the replay scrubber."""
+    """Stop (then the stored steps become replayable), the replay scrubber and the strip's
+    sample (the strip follows both, quietly: a sample past the grid leaves it as it is)."""
+    strip = {
+        "fn": quiet(reverse_decision, 2),
+        "inputs": [replay, o.decision_sample, o.scrub],
+        "outputs": list(o.decision),
+        "api_visibility": "private",
+        "show_progress": "hidden",
+    }
     c.stop.click(stop_run, None, None, cancels=events, api_visibility="private").then(
         after_stop, [replay, o.status], [o.scrub, o.status], api_visibility="private", show_progress="hidden"
-    )
+    ).then(**strip)
     shown = [o.x_t, o.x0, o.eps, o.status, o.direction]
     o.scrub.release(
         guarded(replay_step),
@@ -296,7 +312,8 @@ def _wire_replay(c: Controls, o: Outputs, replay: gr.State, events: list) -> Non
         api_name="replay",
         trigger_mode="always_last",
         show_progress="hidden",
-    )
+    ).then(**strip)
+    o.decision_sample.change(trigger_mode="always_last", **strip)
     o.scrub.input(
         guarded(replay_step),
         [o.scrub, replay],

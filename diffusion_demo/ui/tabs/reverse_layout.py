@@ -15,6 +15,7 @@ from ...media import plots_quality
 from ...media.equations import LATEX_DELIMITERS
 from .. import downloads
 from ..common import UIContext, figure_image, frame_image, guidance_controls
+from .decision import Strip, sample_slider, strip
 from .texts import UNCONDITIONAL_NOTE
 
 # The status before a run (and again after a run refused or stopped in the queue).
@@ -47,6 +48,8 @@ class Outputs(NamedTuple):
     direction: gr.Image
     formula: gr.Markdown
     scrub: gr.Slider
+    decision: Strip
+    decision_sample: gr.Slider
     download_row: downloads.DownloadRow
     cmp_imgs: list[gr.Image]
     w_imgs: list[gr.Image]
@@ -105,6 +108,11 @@ def outputs(ctx: UIContext) -> Outputs:
     scrub = gr.Slider(
         0, 1, value=0, step=1, label="Replay a step (after a run)", interactive=False, elem_id="reverse-scrub"
     )
+    with gr.Row(elem_id="reverse-decision-row"):
+        with gr.Column(scale=3, min_width=320):
+            decision = strip("reverse-decision")
+        with gr.Column(scale=1, min_width=200):
+            decision_sample = sample_slider()
     download_row = downloads.reverse_row()
     with gr.Row(visible=True):
         cmp_imgs = [frame_image(SAMPLER_LABELS[s], f"compare-{s}", 240) for s in SAMPLER_NAMES]
@@ -117,4 +125,18 @@ def outputs(ctx: UIContext) -> Outputs:
             plots_quality.load_quality(), "ddim", REVERSE.default_steps, GUIDANCE.default_w
         ),
     )
-    return Outputs(status, x_t, x0, eps, direction, formula, scrub, download_row, cmp_imgs, w_imgs, chart)
+    return Outputs(
+        status,
+        x_t,
+        x0,
+        eps,
+        direction,
+        formula,
+        scrub,
+        decision,
+        decision_sample,
+        download_row,
+        cmp_imgs,
+        w_imgs,
+        chart,
+    )

@@ -8,7 +8,6 @@ diffusion, media, models and the ui helpers.
 from __future__ import annotations
 
 import time
-from functools import lru_cache
 from typing import NamedTuple
 
 import gradio as gr
@@ -19,13 +18,15 @@ from ...diffusion.forward import check_t
 from ...diffusion.roundtrip import distance_curve, round_trip, trained_spec
 from ...diffusion.sampling import ReverseRequest, is_conditional, validate_request
 from ...media import plots_roundtrip
+from ...media.decision import shipped_classifier
 from ...media.equations import LATEX_DELIMITERS, forward_md
-from ...media.images import digit_examples, fit, load_image, to_digit
+from ...media.images import digit_examples, fit, load_image, to_digit, to_uint8
 from ...media.sketch import editor_canvas, sketch_tensor
-from ...models import classifier, unet
+from ...models import unet
 from .. import downloads
 from ..common import CHAINS, UIContext, bind, digit_sketchpad, frame_image, guarded, guidance_controls
 from ..frames import Throttle, sharers, tensor_frame
+from .decision import Strip, roundtrip_decision, strip
 from .explain import explain
 from .texts import ROUNDTRIP_EXPLAIN as EXPLAIN
 from .texts import SKETCH_EXPLAIN, SKETCH_VERDICTS
@@ -39,19 +40,11 @@ CURVE_SEEDS = (0, 1, 2, 3)
 FIRST_EXAMPLE = "digit-3"
 
 
-@lru_cache(maxsize=1)
-def _classifier():
-    """The project's digit classifier (assets/classifier), or None if it is not shipped."""
-    try:
-        return classifier.load()
-    except Exception:  # the round trip still works without it, minus the labels
-        return None
-
-
 def label(x: torch.Tensor) -> tuple[list[int], list[float]] | None:
-    """Classifier labels and confidences of digits (N, 1, 28, 28) in [-1, 1]."""
-    clf = _classifier()
-    if clf is None:
+    """Classifier labels and confidences of digits (N, 1, 28, 28) in [-1, 1] (None without
+    the classifier: the round trip still works, minus the labels)."""
+    clf = shipped_classifier()
+    if isinstance(clf, str):
         return None
     pred = clf.predict(((x + 1) / 2).clamp(0, 1))
     return pred.labels.tolist(), pred.confidence.tolist()
@@ -104,19 +97,24 @@ def roundtrip_sketch(
 
 
 def chain_back(ctx: UIContext, x0: torch.Tensor, t: float, request: ReverseRequest, what: str):
-    """Stream (reconstruction, x_0, x_t, status, formula): x_0 pushed to level t, then back."""
+    """Stream (reconstruction, x_0, x_t, status, formula, trip): x_0 pushed to level t, then
+    back; `trip` (for the decision strip, last) holds each step's x̂_0 as uint8."""
     spec = trained_spec(ctx.denoiser)  # the model's own schedule: noise exactly as in training
     t = check_t(t, spec.T)
     denoiser = ctx.require_model()
     if t == 0:
-        yield tensor_frame(x0), tensor_frame(x0), tensor_frame(x0), "t = 0: nothing to undo.", ""
+        yield tensor_frame(x0), tensor_frame(x0), tensor_frame(x0), "t = 0: nothing to undo.", "", None
         return
     # 1. x_t ~ q(x_t | x_0) (eq. 4 of Ho et al. 2020) at the sampler's first timestep ≤ t
     x_t, timestep, chain = round_trip(denoiser, x0, t, request)
     start, throttle = time.perf_counter(), Throttle(sharing=sharers(denoiser))
     eq = forward_md(spec, timestep + 1)
-    # 2. the learned reverse chain from x_t, its guess x̂_0 streamed
+    trip = {"x0": to_uint8(x0[0]), "start_t": timestep + 1, "x0_hats": [], "steps": [], "ts": []}
+    # 2. the learned reverse chain from x_t, its guess x̂_0 streamed (and kept for the strip)
     for record in chain:
+        trip["x0_hats"].append(to_uint8(record.pred_original_sample[0]))
+        trip["steps"].append(record.index + 1)
+        trip["ts"].append(record.t + 1)
         if throttle(record):
             begun = time.perf_counter()
             yield (
@@ -125,6 +123,7 @@ def chain_back(ctx: UIContext, x0: torch.Tensor, t: float, request: ReverseReque
                 tensor_frame(x_t),
                 f"step {record.index + 1}/{record.num_steps} · t = {record.t + 1}",
                 eq,
+                gr.skip(),
             )
             throttle.spent(time.perf_counter() - begun)
     # 3. how far it came back, and as which digit
@@ -135,7 +134,7 @@ def chain_back(ctx: UIContext, x0: torch.Tensor, t: float, request: ReverseReque
         f"{time.perf_counter() - start:.2f} s. RMS distance to {what}: **{dist:.3f}**."
     )
     msg += verdict(x0, out, what, float(eq.numbers.sqrt_alpha_bar), request)
-    yield tensor_frame(out), tensor_frame(x0), tensor_frame(x_t), msg, eq
+    yield tensor_frame(out), tensor_frame(x0), tensor_frame(x_t), msg, eq, trip
 
 
 def verdict(x0: torch.Tensor, out: torch.Tensor, what: str, signal: float, request: ReverseRequest) -> str:
@@ -215,6 +214,7 @@ class Outputs(NamedTuple):
     x0: gr.Image
     x_t: gr.Image
     formula: gr.Markdown
+    decision: Strip
     curve: gr.Image
     curve_text: gr.Markdown
 
@@ -266,12 +266,13 @@ def outputs(ctx: UIContext, s: Settings) -> Outputs:
         x0 = frame_image("x_0 (the digit)", "roundtrip-x0", 260)
         x_t = frame_image("x_t (pushed off the manifold)", "roundtrip-xt", 260)
     formula = gr.Markdown(latex_delimiters=LATEX_DELIMITERS, elem_id="roundtrip-formula")
+    decision = strip("roundtrip-decision")
     downloads.roundtrip_row(ctx, [s.upload, s.t, s.seed, s.example, s.sampler, s.steps])
     curve = gr.Image(
         label="distance from x_0 vs t", format="png", interactive=False, elem_id="roundtrip-curve"
     )
     curve_text = gr.Markdown(elem_id="roundtrip-curve-text")
-    return Outputs(status, recon, x0, x_t, formula, curve, curve_text)
+    return Outputs(status, recon, x0, x_t, formula, decision, curve, curve_text)
 
 
 def build(ctx: UIContext) -> None:
@@ -293,7 +294,9 @@ def build(ctx: UIContext) -> None:
             "roundtrip_steps": s.steps,
         }
     )
-    shown = [o.recon, o.x0, o.x_t, o.status, o.formula]
+    trip = gr.State(None, time_to_live=900)
+    shown = [o.recon, o.x0, o.x_t, o.status, o.formula, trip]
+    read_trip = {"fn": guarded(roundtrip_decision), "inputs": trip, "outputs": list(o.decision)}
     s.run.click(
         unet.gpu(guarded(bind(roundtrip, ctx))),
         [s.upload, s.t, s.seed, s.example, s.sampler, s.steps],
@@ -301,7 +304,7 @@ def build(ctx: UIContext) -> None:
         api_name="roundtrip",
         **CHAINS,
         show_progress="minimal",
-    )
+    ).success(api_name="roundtrip_decision", show_progress="hidden", **read_trip)
     d.run.click(
         unet.gpu(guarded(bind(roundtrip_sketch, ctx))),
         [d.sketch, s.t, s.seed, s.sampler, s.steps, d.target, d.target_w],
@@ -309,7 +312,7 @@ def build(ctx: UIContext) -> None:
         api_name="roundtrip_sketch",
         **CHAINS,
         show_progress="minimal",
-    )
+    ).success(api_visibility="private", show_progress="hidden", **read_trip)
     s.curve_run.click(
         unet.gpu(guarded(bind(measure, ctx))),
         [s.upload, s.seed, s.example, s.sampler, s.steps],

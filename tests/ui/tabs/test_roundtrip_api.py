@@ -55,7 +55,7 @@ def test_roundtrip_handlers_are_importable_and_use_the_checkpoints_own_schedule(
     ctx = UIContext(schedule=None, denoiser=short, checkpoint_error=None)
     with pytest.raises(ValueError, match=r"t must be .*500"):
         next(roundtrip_tab.roundtrip(ctx, None, 600, 0, "digit-3"))
-    *_, (_, _, _, status, formula) = roundtrip_tab.roundtrip(ctx, None, 300, 0, "digit-3", "ddim", 10)
+    *_, (_, _, _, status, formula, trip) = roundtrip_tab.roundtrip(ctx, None, 300, 0, "digit-3", "ddim", 10)
     assert "Started at t = 251" in status  # DDIM-10 over T = 500 visits 450, 400, …, 250
     assert "251" in formula
     # without a model: t is still checked (T = 1000), then the checkpoint's error is the message
