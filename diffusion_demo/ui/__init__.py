@@ -20,7 +20,7 @@ from ..models import compiled, unet, worker
 from . import deeplinks, keys, lecture, sharing, torch_thread
 from .common import UIContext, schedule_panel
 from .runtime import Blocks
-from .tabs import forward, inpaint, reverse, roundtrip, schedule, toy2d
+from .tabs import decision, forward, inpaint, reverse, roundtrip, schedule, toy2d
 from .theme import CSS, HEAD, theme
 
 log = logging.getLogger("diffusion_demo")
@@ -129,7 +129,7 @@ def launch_kwargs(host: str | None = None, port: int | None = None) -> dict:
         server_port=port or int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         theme=theme(),
         css=CSS,
-        head=HEAD + keys.HEAD + lecture.HEAD,
+        head=HEAD + keys.HEAD + lecture.HEAD + decision.HEAD,
         ssr_mode=False,
         max_file_size=IMAGES.max_upload,
         enable_monitoring=False,

@@ -96,10 +96,14 @@ html.projector .gradio-container .sketch label[data-testid="block-label"] {
   font-size: var(--text-xs); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: 100%;
 }
 
-/* The steps-vs-quality chart: its floating label covered the subplots' titles; the picture
-   starts under the label instead. */
-.gradio-container #reverse-quality .image-frame { padding-top: 2.2rem; box-sizing: border-box; }
-html.projector .gradio-container #reverse-quality .image-frame { padding-top: 2.9rem; }
+/* The steps-vs-quality chart and the decision strips: their floating label covered the
+   titles; the picture starts under the label instead. */
+.gradio-container :is(#reverse-quality, #reverse-decision, #roundtrip-decision) .image-frame {
+  padding-top: 2.2rem; box-sizing: border-box;
+}
+html.projector .gradio-container :is(#reverse-quality, #reverse-decision, #roundtrip-decision) .image-frame {
+  padding-top: 2.9rem;
+}
 
 /* Share bar and download rows: small and out of the way. */
 #share-bar { margin-top: 0.5em; align-items: end; }

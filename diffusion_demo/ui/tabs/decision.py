@@ -44,7 +44,7 @@ def sample_slider() -> gr.Slider:
         REVERSE.max_samples,
         value=1,
         step=1,
-        label="Sample in the strip (or point at one in a grid)",
+        label="Sample (or point at one)",
         elem_id="reverse-decision-sample",
     )
 
