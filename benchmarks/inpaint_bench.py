@@ -141,15 +141,36 @@ def back_as_itself(den, clf, canvases: dict[int, list[np.ndarray]], seeds: int, 
     return {"overall": float(np.mean(list(per.values()))), "per_digit": per}
 
 
+def heldout_roundtrip(den, clf, per_class: int) -> dict:
+    """Held-out digits (never trained on) pushed to t and brought back by the tab's chain
+    (DDIM-100, unconditional), all in one batch: back on the manifold (confidently read) from
+    t = 500, and back as themselves from t = 300 and 400."""
+    (_, _), (x_ho, y_ho) = data.split()
+    picks = np.concatenate([np.flatnonzero(y_ho == c)[:per_class] for c in range(10)])
+    x0 = torch.from_numpy(x_ho[picks]).unsqueeze(1) * 2 - 1
+    out: dict = {"roundtrip_digits": len(picks)}
+    for t in (300, 400, 500):
+        back = reconstruct(den, x0, t, ReverseRequest("ddim", 100, len(picks), 0, guidance=0.0))
+        pred = clf.predict(((back + 1) / 2).numpy())
+        out[f"heldout_t{t}_confident"] = float((pred.confidence >= 0.8).mean())
+        out[f"heldout_t{t}_as_itself"] = float((pred.labels == y_ho[picks]).mean())
+    return out
+
+
 def drawing_roundtrip(den, clf, seeds: int) -> dict:
     typeset_back = back_as_itself(den, clf, {d: [typeset(d)] for d in range(10)}, seeds)
-    strokes_back = back_as_itself(den, clf, {d: [drawn(d, 0), drawn(d, 1)] for d in range(10)}, seeds)
+    strokes = {d: [drawn(d, 0), drawn(d, 1)] for d in range(10)}
+    strokes_back = back_as_itself(den, clf, strokes, seeds)
+    # the tab's default t (the round-trip slider starts at 400)
+    strokes_default = back_as_itself(den, clf, strokes, seeds, t=400)
     thin_back = back_as_itself(den, clf, {d: [drawn(d, 0, 12), drawn(d, 1, 12)] for d in range(10)}, seeds)
     return {
         "drawing_t500_as_itself": typeset_back["overall"],
         "drawing_per_digit": typeset_back["per_digit"],
         "strokes_t500_as_itself": strokes_back["overall"],
         "strokes_per_digit": strokes_back["per_digit"],
+        "strokes_t400_as_itself": strokes_default["overall"],
+        "strokes_t400_per_digit": strokes_default["per_digit"],
         "thin_strokes_t500_as_itself": thin_back["overall"],
     }
 
@@ -196,12 +217,21 @@ def main() -> None:
     res: dict = {"compile_s": compile_s, "default_jumps": INPAINT.default_jumps}
     res |= speed(den, 1 if args.quick else 3)
     res |= fill_quality(den, clf, 2 if args.quick else 10)
+    res |= heldout_roundtrip(den, clf, 2 if args.quick else 10)
     res |= drawing_roundtrip(den, clf, 1 if args.quick else 3)
     rows = [
         ("held-out digits, top half filled: confident", res["top_confident"], "target >= 0.9"),
         ("  ... read as the original digit", res["top_as_original"], ""),
         ("held-out digits, bottom half filled: confident", res["bottom_confident"], "target >= 0.9"),
         ("  ... read as the original digit", res["bottom_as_original"], ""),
+        ("held-out digits back from t = 500: confident", res["heldout_t500_confident"], "target >= 0.95"),
+        ("held-out digits back from t = 400: as themselves", res["heldout_t400_as_itself"], ""),
+        ("held-out digits back from t = 300: as themselves", res["heldout_t300_as_itself"], "target >= 0.9"),
+        (
+            f"strokes {2 * SKETCH.brush_radius} px wide, back from t = 400 (the tab's): as itself",
+            res["strokes_t400_as_itself"],
+            "target >= 0.85",
+        ),
         ("typeset digit drawn, back from t = 500: as itself", res["drawing_t500_as_itself"], ""),
         (
             f"strokes {2 * SKETCH.brush_radius} px wide, back from t = 500: as itself",

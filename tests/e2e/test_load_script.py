@@ -52,12 +52,13 @@ def test_load_script_refuses_non_loopback_and_unbounded_runs(load, argv):
     assert info.value.code == 2
 
 
-@pytest.mark.parametrize(
-    "script", ["classroom.py", "solo.py", "load.py", "bench.py", "inpaint_bench.py", "rows.py", "pageload.py"]
-)
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in BENCHMARKS.glob("*.py")))
 def test_every_benchmark_script_parses_its_options(script):
     """`--help` of each script (a duplicated option once broke classroom.py at start-up)."""
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / script
+    path = BENCHMARKS / script
     out = subprocess.run([sys.executable, str(path), "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "usage:" in out.stdout
