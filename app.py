@@ -26,7 +26,7 @@ if os.environ.get("DIFFUSION_DEMO_DEVICE"):
         pick_device()
     except DeviceError as exc:
         raise SystemExit(f"app.py: {exc}") from None
-if not ZERO_GPU:
+if not ZERO_GPU and os.environ.get("DIFFUSION_DEMO_ENGINE") != "0":  # (the worker serves the engine)
     # The compiled UNet's worker process starts now, while Gradio and the page load (~5 s);
     # the worker module imports neither torch nor diffusers, so this line runs in ~0.2 s.
     worker.prestart(os.environ.get("DIFFUSION_DEMO_CHECKPOINT") or str(MODEL.checkpoint))

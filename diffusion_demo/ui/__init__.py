@@ -96,7 +96,8 @@ def build_demo(denoiser: object | None = None, checkpoint_error: str | None = No
     if build_warm:
         denoiser, checkpoint_error = load_denoiser()
     engine = None
-    if denoiser is not None and not unet.on_zero_gpu():
+    # (DIFFUSION_DEMO_ENGINE=0: every chain calls the model itself, for benchmarks/gpu_check.py)
+    if denoiser is not None and not unet.on_zero_gpu() and os.environ.get("DIFFUSION_DEMO_ENGINE") != "0":
         # every chain's ε̂ through one engine (its network in-process on the torch thread
         # until the compiled worker is ready); on ZeroGPU each run has a GPU call of its own
         engine = Engine(denoiser, call=torch_thread.call)

@@ -53,7 +53,17 @@ def test_load_script_refuses_non_loopback_and_unbounded_runs(load, argv):
 
 
 @pytest.mark.parametrize(
-    "script", ["classroom.py", "solo.py", "load.py", "bench.py", "inpaint_bench.py", "rows.py", "pageload.py"]
+    "script",
+    [
+        "classroom.py",
+        "solo.py",
+        "load.py",
+        "bench.py",
+        "inpaint_bench.py",
+        "rows.py",
+        "pageload.py",
+        "gpu_check.py",
+    ],
 )
 def test_every_benchmark_script_parses_its_options(script):
     """`--help` of each script (a duplicated option once broke classroom.py at start-up)."""
