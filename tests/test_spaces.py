@@ -171,6 +171,30 @@ def zero_gpu(monkeypatch):
         child.join(10)
 
 
+def test_the_app_on_zero_gpu_streams_each_model_run_from_a_gpu_call(zero_gpu, tiny_cond_denoiser):
+    """The whole app with ZeroGPU on: no engine, the seven model endpoints wrapped by spaces, a
+    /reverse run streamed from spaces' GPU worker (its arguments, the gr.Request among them,
+    and every frame pickled across), the curve's plot and the round-trip download too."""
+    from gradio_client import Client
+
+    from diffusion_demo.ui import zerogpu
+
+    from .ui.conftest import served
+
+    with served(tiny_cond_denoiser) as (demo, url):
+        assert demo.engine is None
+        assert {f.api_name for f in zerogpu.marked(demo)} == MODEL_ENDPOINTS
+        client = Client(url, verbose=False)
+        job = client.submit("ddim", 3, 2, 0, 0.0, api_name="/reverse")
+        x_t, x0, *_ = job.result(timeout=120)
+        assert Path(x_t).is_file() and Path(x0).is_file() and len(job.outputs()) >= 2  # streamed
+        plot, text = client.predict(None, 0, "digit-3", "ddim", 5, api_name="/roundtrip_curve")
+        assert plot is not None and "t" in text
+        gif = client.predict("gif", None, 400, 0, "digit-3", "ddim", 5, api_name="/export_roundtrip")
+        assert Path(gif).stat().st_size > 0
+    assert len(zero_gpu) == 3 and all(10 <= s <= 120 for s in zero_gpu)  # each asked ZeroGPU once
+
+
 def test_a_wrapped_streaming_handler_yields_its_frames_from_the_gpu_call(zero_gpu):
     import os
 
