@@ -109,6 +109,7 @@ def test_with_spaces_installed_and_zero_gpu_unset_the_app_runs_as_without_it(tin
         assert demo.engine is not None
         marked = zerogpu.marked(demo)
         assert {f.api_name for f in marked} == MODEL_ENDPOINTS  # light endpoints never take a GPU
+        assert {f.fn.__name__ for f in marked} <= set(zerogpu.ESTIMATES)  # each has its own estimate
         assert not any(hasattr(f.fn, "zerogpu") for f in marked)  # (what spaces.GPU sets on a wrapper)
         ticks = demo.engine.status()["ticks"]
         x_t, x0, *_ = Client(url, verbose=False).predict("ddim", 3, 2, 0, 0.0, api_name="/reverse")

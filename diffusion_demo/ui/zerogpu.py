@@ -1,14 +1,12 @@
 """ZeroGPU (Hugging Face's free GPU Spaces): each model handler borrows a GPU for its call.
 
-On a Space with SPACES_ZERO_GPU=true, `wrap(demo)` wraps every event handler that
-`models.unet.gpu` marked with `spaces.GPU` when the page is built (ZeroGPU refuses to start
-without one), asking for a duration fitted to the call (`gpu_seconds`: DDIM-50 asks for far
-less than DDPM-1000), and `borrow` turns ZeroGPU's refusals and cut-off runs into messages that
-say what to try. Elsewhere (SPACES_ZERO_GPU unset) both return the handler itself and
-`spaces` is never imported. What `spaces` does with generators, torch and child processes:
-docs/deploy.md.
+With SPACES_ZERO_GPU=true, `wrap(demo)` wraps the handlers `models.unet.gpu` marked with
+`spaces.GPU` as the page is built (ZeroGPU needs one at start-up), each call asking for the
+time its request needs (`gpu_seconds`), and `borrow` turns ZeroGPU's refusals and cut-off
+runs into messages saying what to try. Unset: both return the handler itself, `spaces` is
+never imported. What `spaces` does (generators, torch, child processes): docs/deploy.md.
 
-May import: gradio, config, models, ui.runtime (no tab: tabs import ui.downloads, which uses this).
+May import: gradio, config, models, ui.runtime; ui.tabs.roundtrip only deferred (it imports this).
 """
 
 from __future__ import annotations
@@ -47,23 +45,28 @@ def _curve_fraction() -> float:
     return sum(CURVE_TS) / T_MAX
 
 
-# Each model handler (by name): how many UNet calls its run makes, from its arguments (the
-# steps each chain takes × the chains it runs), and how many rows each call carries.
+# Each model handler (by name): (UNet calls, rows per call) of its run, from its arguments
+# as read by `_calls` (steps, the round trip's share `back`, samples, `a` for the rest).
+ESTIMATES: dict[str, Callable[..., tuple[float, float]]] = {
+    "run": lambda steps, back, rows, a: (steps, rows),
+    "compare_samplers": lambda steps, back, rows, a: (steps * len(SAMPLER_NAMES), rows),
+    "compare_guidance": lambda steps, back, rows, a: (steps * len(GUIDANCE.compare_ws), rows),
+    "roundtrip": lambda steps, back, rows, a: (steps * back, 1.0),
+    "roundtrip_sketch": lambda steps, back, rows, a: (steps * back, 2.0),
+    "roundtrip_export": lambda steps, back, rows, a: (steps * back, 1.0),
+    "measure": lambda steps, back, rows, a: (steps * _curve_fraction(), 4.0),
+    "fill_in": lambda steps, back, rows, a: (steps * max(1.0, _number(a, "jumps", 10)), rows),
+}
+
+
 def _calls(name: str, a: dict[str, Any]) -> tuple[float, float]:
     steps = max(1.0, _number(a, "steps", T_MAX))
-    guided = 2.0  # [x, x] with [y, ∅] when the guidance weight is not 0 or 1 (assumed: the worst case)
     back = max(1.0, _number(a, "t", T_MAX)) / T_MAX  # a round trip walks back from t only
-    samples = max(1.0, _number(a, "num_samples", REVERSE.max_samples))
-    return {
-        "run": (steps, samples * guided),
-        "compare_samplers": (steps * len(SAMPLER_NAMES), samples * guided),
-        "compare_guidance": (steps * len(GUIDANCE.compare_ws), samples * guided),
-        "roundtrip": (steps * back, 1.0),
-        "roundtrip_sketch": (steps * back, guided),
-        "roundtrip_export": (steps * back, 1.0),
-        "measure": (steps * _curve_fraction(), 4.0),
-        "fill_in": (steps * max(1.0, _number(a, "jumps", 10)), guided),
-    }[name]
+    # [x, x] with [y, ∅] when the guidance weight is not 0 or 1 (assumed: the worst case)
+    rows = 2.0 * max(1.0, _number(a, "num_samples", REVERSE.max_samples))
+    # a handler marked later and not listed: one chain of `steps`
+    estimate = ESTIMATES.get(name, ESTIMATES["run"])
+    return estimate(steps, back, rows, a)
 
 
 def gpu_seconds(fn: Callable, *args: Any, **kwargs: Any) -> int:
