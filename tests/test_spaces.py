@@ -172,19 +172,30 @@ def zero_gpu(monkeypatch):
         child.join(10)
 
 
-def test_the_app_on_zero_gpu_streams_each_model_run_from_a_gpu_call(zero_gpu, tiny_cond_denoiser):
-    """The whole app with ZeroGPU on: no engine, the seven model endpoints wrapped by spaces, a
-    /reverse run streamed from spaces' GPU worker (its arguments, the gr.Request among them,
-    and every frame pickled across), the curve's plot and the round-trip download too."""
+def test_the_app_on_zero_gpu_streams_each_model_run_from_a_gpu_call(
+    zero_gpu, tiny_cond_denoiser, monkeypatch
+):
+    """The whole app with ZeroGPU on: no engine, the seven model endpoints wrapped by spaces
+    and no other (even with Gradio's auto-wrap of every handler on), a /reverse run streamed
+    from spaces' GPU worker (its arguments, the gr.Request among them, and every frame
+    pickled across), the curve's plot and the round-trip download too."""
+    import spaces
     from gradio_client import Client
 
     from diffusion_demo.ui import zerogpu
 
     from .ui.conftest import served
 
+    monkeypatch.setattr(spaces.gradio, "gradio_auto_wrap_enabled", True)  # SPACES_GRADIO_AUTO_WRAP
+    monkeypatch.setenv("SYSTEM", "spaces")  # Gradio auto-wraps only on a Space
+    monkeypatch.setenv("SPACE_ID", "test/order-from-chaos")
+    # and only with `spaces` imported before gradio (as app.py does there; here gradio came first)
+    monkeypatch.setattr(gradio.block_function, "spaces", spaces)
     with served(tiny_cond_denoiser) as (demo, url):
         assert demo.engine is None
         assert {f.api_name for f in zerogpu.marked(demo)} == MODEL_ENDPOINTS
+        light = [f for f in demo.fns.values() if f.fn is not None and f.api_name not in MODEL_ENDPOINTS]
+        assert light and not any(hasattr(f.fn, "zerogpu") for f in light)  # (spaces.GPU's own mark)
         client = Client(url, verbose=False)
         job = client.submit("ddim", 3, 2, 0, 0.0, api_name="/reverse")
         x_t, x0, *_ = job.result(timeout=120)

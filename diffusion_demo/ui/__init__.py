@@ -92,6 +92,7 @@ def _warm_up(denoiser: unet.Denoiser, engine: Engine | None) -> None:
 
 def build_demo(denoiser: object | None = None, checkpoint_error: str | None = None) -> gr.Blocks:
     """Build the whole app. Pass a denoiser to skip loading the shipped checkpoint (tests)."""
+    zerogpu.prepare()  # (on ZeroGPU only)
     build_warm = denoiser is None and checkpoint_error is None
     if build_warm:
         denoiser, checkpoint_error = load_denoiser()

@@ -138,6 +138,17 @@ def borrow(fn: Callable) -> Callable:
     return call
 
 
+def prepare() -> None:
+    """On ZeroGPU, before the page is built: `spaces` imported on this thread (its torch mode
+    is per thread: the model must move to "cuda" here) and Gradio's automatic wrapping of
+    every handler (which gradio does when SPACES_GRADIO_AUTO_WRAP is set) switched off: only
+    the marked handlers borrow a GPU."""
+    if unet.on_zero_gpu():
+        import spaces  # type: ignore[import-not-found]  # optional: used only on ZeroGPU
+
+        spaces.disable_gradio_auto_wrap()
+
+
 def marked(demo: gr.Blocks) -> list:
     """The event handlers (Gradio BlockFunctions) that `unet.gpu` marked: the model's runs."""
     return [f for f in demo.fns.values() if f.fn is not None and getattr(f.fn, unet.GPU_MARK, False)]
