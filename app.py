@@ -11,9 +11,25 @@ import os
 from diffusion_demo.config import MODEL
 from diffusion_demo.models import worker
 
-# The compiled UNet's worker process starts now, while Gradio and the page load (~5 s); the
-# worker module imports neither torch nor diffusers, so this line runs in ~0.2 s.
-worker.prestart(os.environ.get("DIFFUSION_DEMO_CHECKPOINT") or str(MODEL.checkpoint))
+# A Hugging Face ZeroGPU Space (SPACES_ZERO_GPU=true, read as the `spaces` package reads it).
+ZERO_GPU = os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true")
+if ZERO_GPU:
+    # first, before the model loads: its torch patches give a "cuda" that exists before any
+    # GPU does (the weights move to the GPU inside each spaces.GPU call); there is no worker
+    import spaces  # noqa: F401
+if os.environ.get("DIFFUSION_DEMO_DEVICE"):
+    # a forced device this machine lacks fails here, in one line (torch is imported early
+    # only then)
+    from diffusion_demo.models.unet import DeviceError, pick_device
+
+    try:
+        pick_device()
+    except DeviceError as exc:
+        raise SystemExit(f"app.py: {exc}") from None
+if not ZERO_GPU and os.environ.get("DIFFUSION_DEMO_ENGINE") != "0":  # (the worker serves the engine)
+    # The compiled UNet's worker process starts now, while Gradio and the page load (~5 s);
+    # the worker module imports neither torch nor diffusers, so this line runs in ~0.2 s.
+    worker.prestart(os.environ.get("DIFFUSION_DEMO_CHECKPOINT") or str(MODEL.checkpoint))
 
 from diffusion_demo.ui import SERVING, build_demo, launch_kwargs, runtime  # noqa: E402
 

@@ -151,6 +151,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, CheckpointError) as exc:
+    except (ValueError, CheckpointError, unet.DeviceError) as exc:
         getattr(args, "parser", parser).error(str(exc))
     return 2

@@ -4,7 +4,7 @@ Every field carries a comment saying *why* it has its value, so that a change is
 decision and not an accident. Import them from here (`from diffusion_demo.config import
 MODEL`); the files only group them: paths, chains (schedule, images, sampling, guidance,
 fill in), training (the model, the classifier, quality targets), toy2d, app (tabs, exports,
-downloads, queue, deep links), serving (the batching engine, the compile cache).
+downloads, queue, deep links), serving (the batching engine, the compile cache, ZeroGPU).
 
 May import: nothing from the package.
 """
@@ -51,7 +51,7 @@ from .chains import (
     SketchLimits,
 )
 from .paths import ASSETS, ROOT
-from .serving import COMPILE, ENGINE, CompileSettings, EngineSettings
+from .serving import COMPILE, ENGINE, ZEROGPU, CompileSettings, EngineSettings, ZeroGPUSettings
 from .toy2d import TOY2D_LIMITS, TOY2D_TRAINED_SCHEDULE, TRAIN2D, Toy2DLimits, Toy2DTrainConfig
 from .training import (
     CLASSIFIER,
@@ -71,6 +71,8 @@ __all__ = [
     "ENGINE",
     "CompileSettings",
     "EngineSettings",
+    "ZEROGPU",
+    "ZeroGPUSettings",
     "LECTURE",
     "LectureSettings",
     "CLI",

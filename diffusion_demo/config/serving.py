@@ -1,4 +1,4 @@
-"""Serving many users from one machine: the batching engine and the compiled-model cache."""
+"""Serving many users: the batching engine, the compiled-model cache, ZeroGPU's time requests."""
 
 from __future__ import annotations
 
@@ -50,5 +50,33 @@ class CompileSettings:
     serve_nice: int = 10
 
 
+@dataclass(frozen=True)
+class ZeroGPUSettings:
+    """ui/zerogpu.py: the GPU time (`duration`) each model call asks ZeroGPU for.
+
+    A call asks for start_s + per_call_s × (UNet calls it will make), within [min_s, max_s].
+    ZeroGPU refuses a call that asks for more than the visitor's quota has left, and ends one
+    that runs past it, so asking for what the run needs lets a class's short runs through.
+    None of these is measured (no GPU was available to this project): benchmarks/gpu_check.py
+    prints the figures to set them from.
+    """
+
+    # Forking the GPU worker, CUDA's start and copying the weights (~7 MB) to the GPU on a
+    # call's first use; the Hub's own overhead is not published.
+    start_s: float = 8.0
+    # One UNet call on ≤ 32 rows of 28×28 in fp16 (launch-bound, ~200 kernels), its scheduler
+    # step on the CPU and a share of the streamed frames: a generous guess.
+    per_call_s: float = 0.02
+    # per_call_s holds up to this many rows (16 guided samples are 32); larger calls count once
+    # per this many rows, though a GPU runs a few hundred 28×28 rows in little more time.
+    rows_per_call: int = 32
+    # Below this a run is dominated by start-up jitter: never ask for less.
+    min_s: int = 10
+    # The most one call asks for: 2 minutes is all of an unauthenticated visitor's daily
+    # quota and a free account has 3.5; a run that needs more is cut off with a message.
+    max_s: int = 120
+
+
 ENGINE = EngineSettings()
 COMPILE = CompileSettings()
+ZEROGPU = ZeroGPUSettings()

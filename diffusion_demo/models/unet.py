@@ -56,21 +56,23 @@ class Denoiser:
     def eps(
         self, x_t: torch.Tensor, t: torch.Tensor | int, class_labels: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """ε_θ(x_t, t[, y]), returned in float32 whatever the compute dtype.
+        """ε_θ(x_t, t[, y]), returned in float32 whatever the compute dtype, on x_t's device
+        (a chain on the CPU with the UNet on CUDA gets CPU tensors back).
 
         A conditional UNet needs labels; without them it gets the null label (unconditional)."""
         if class_labels is None and self.null_label is not None:
             class_labels = torch.full((x_t.shape[0],), self.null_label)
+        back = x_t.device  # ε̂ goes back where x_t came from (the chains step on the CPU)
         x_t, t = x_t.to(self.device), torch.as_tensor(t).to(self.device)
         if class_labels is not None:
             class_labels = class_labels.to(self.device)
         if self.compiled is not None and torch.is_inference_mode_enabled():
-            return self._eps_compiled(x_t, t, class_labels)
+            return self._eps_compiled(x_t, t, class_labels).to(back)
         with torch.autocast(
             self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None
         ):
             out = self.unet(x_t, t) if class_labels is None else self.unet(x_t, t, class_labels=class_labels)
-            return out.sample.float()
+            return out.sample.float().to(back)
 
     def _eps_compiled(self, x_t: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """The compiled package in chunks of at most COMPILE.max_rows rows (padded up to min_rows)."""
@@ -95,18 +97,39 @@ class Denoiser:
 
 
 def compile_wanted() -> bool:
-    """DIFFUSION_DEMO_COMPILE=1/0 forces it; by default compile on CPU and CUDA when dynamo works."""
+    """DIFFUSION_DEMO_COMPILE=1/0 forces it; by default compile on CPU and CUDA when dynamo works,
+    never on ZeroGPU (no GPU outside a call to compile for; the cache is for a CPU)."""
     flag = os.environ.get("DIFFUSION_DEMO_COMPILE", "auto").lower()
-    if flag in ("0", "false", "no"):
+    if flag in ("0", "false", "no") or on_zero_gpu():
         return False
     return flag in ("1", "true", "yes") or hasattr(torch, "compile")
 
 
+class DeviceError(RuntimeError):
+    """DIFFUSION_DEMO_DEVICE asks for what this machine cannot do; the message is one line."""
+
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
 def pick_device() -> torch.device:
-    """CUDA when present (and allowed), else the CPU, which stays the default and tested path."""
-    if os.environ.get("DIFFUSION_DEMO_DEVICE"):
-        return torch.device(os.environ["DIFFUSION_DEMO_DEVICE"])
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """DIFFUSION_DEMO_DEVICE: `auto` (default: CUDA when torch finds a GPU, else the CPU, which
+    stays the tested path), `cpu`, or `cuda` / `cuda:N` (a DeviceError when there is none)."""
+    flag = os.environ.get("DIFFUSION_DEMO_DEVICE", "").strip().lower() or "auto"
+    kind, _, index = flag.partition(":")
+    if kind not in DEVICE_CHOICES or (index and (kind != "cuda" or not index.isdigit())):
+        raise DeviceError(
+            f"DIFFUSION_DEMO_DEVICE={flag!r} is not a device: expected one of {', '.join(DEVICE_CHOICES)}."
+        )
+    if kind == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if kind == "cuda" and not torch.cuda.is_available():
+        build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        raise DeviceError(
+            f"DIFFUSION_DEMO_DEVICE={flag} but torch {torch.__version__} ({build}) finds no CUDA GPU "
+            "here: unset it or set it to cpu."
+        )
+    return torch.device(flag)
 
 
 def load(
@@ -172,19 +195,21 @@ def choose_autocast(den: Denoiser, batch: int = 16, repeats: int = 5) -> torch.d
 
 
 def on_zero_gpu() -> bool:
-    """Whether `spaces` (Hugging Face ZeroGPU) is importable: there each handler borrows a GPU
-    for its own call, so chains cannot share one engine thread's network calls."""
-    try:
-        import spaces  # type: ignore[import-not-found]  # noqa: F401  # optional: only on Hugging Face Spaces
-    except ImportError:
-        return False
-    return True
+    """Whether this is a Hugging Face ZeroGPU Space: SPACES_ZERO_GPU=true, read the way the
+    `spaces` package reads it (its config.py), not whether `spaces` imports (it is installed
+    everywhere from requirements.txt). There CUDA exists only inside a `spaces.GPU` call, so
+    chains cannot share one engine thread's network calls and nothing is compiled."""
+    return os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true")
+
+
+# The attribute `gpu` sets on a handler: ui.zerogpu wraps every such event handler with
+# `spaces.GPU` when the page is built (on ZeroGPU only).
+GPU_MARK = "needs_gpu"
 
 
 def gpu(fn: Callable) -> Callable:
-    """`spaces.GPU` on Hugging Face ZeroGPU when the `spaces` package is importable, else a no-op."""
-    try:
-        import spaces  # type: ignore[import-not-found]  # optional: only on Hugging Face Spaces
-    except ImportError:
-        return fn
-    return spaces.GPU(fn)
+    """Mark `fn` as a handler that runs the model: on ZeroGPU the app wraps it with `spaces.GPU`
+    (ui.zerogpu, at start-up, with a duration fitted to each call); elsewhere it stays itself.
+    The mark survives functools.wraps (it copies __dict__), so later wrappers keep it."""
+    setattr(fn, GPU_MARK, True)
+    return fn

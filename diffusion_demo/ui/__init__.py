@@ -17,7 +17,7 @@ import gradio as gr
 from ..config import IMAGES, QUEUE
 from ..diffusion.engine import Engine
 from ..models import compiled, unet, worker
-from . import deeplinks, keys, lecture, sharing, torch_thread
+from . import deeplinks, keys, lecture, sharing, torch_thread, zerogpu
 from .common import UIContext, schedule_panel
 from .runtime import Blocks
 from .tabs import decision, forward, inpaint, reverse, roundtrip, schedule, toy2d
@@ -42,12 +42,16 @@ diffusion model learns to **undo** that, one small step at a time — order from
 
 def load_denoiser() -> tuple[object | None, str | None]:
     """The shipped model, or (None, message) when it is missing or corrupt."""
+    path = os.environ.get("DIFFUSION_DEMO_CHECKPOINT") or unet.MODEL.checkpoint
     try:
-        # on the torch thread, like every chain later: a first parallel op here would give
-        # this thread an OpenMP pool of its own for good (see ui.torch_thread)
-        denoiser = torch_thread.call(
-            unet.load, os.environ.get("DIFFUSION_DEMO_CHECKPOINT") or unet.MODEL.checkpoint
-        )
+        if unet.on_zero_gpu():
+            # on this thread, which imported `spaces` (app.py): its torch patches that let the
+            # model move to "cuda" before any GPU exists are a torch mode, which is per thread
+            denoiser = unet.load(path)
+        else:
+            # on the torch thread, like every chain later: a first parallel op here would give
+            # this thread an OpenMP pool of its own for good (see ui.torch_thread)
+            denoiser = torch_thread.call(unet.load, path)
     except unet.CheckpointError as exc:
         log.warning("%s", exc)
         return None, str(exc)
@@ -88,13 +92,15 @@ def _warm_up(denoiser: unet.Denoiser, engine: Engine | None) -> None:
 
 def build_demo(denoiser: object | None = None, checkpoint_error: str | None = None) -> gr.Blocks:
     """Build the whole app. Pass a denoiser to skip loading the shipped checkpoint (tests)."""
+    zerogpu.prepare()  # (on ZeroGPU only)
     build_warm = denoiser is None and checkpoint_error is None
     if build_warm:
         denoiser, checkpoint_error = load_denoiser()
     engine = None
-    if denoiser is not None and not unet.on_zero_gpu():
+    # (DIFFUSION_DEMO_ENGINE=0: every chain calls the model itself, for benchmarks/gpu_check.py)
+    if denoiser is not None and not unet.on_zero_gpu() and os.environ.get("DIFFUSION_DEMO_ENGINE") != "0":
         # every chain's ε̂ through one engine (its network in-process on the torch thread
-        # until the compiled worker is ready)
+        # until the compiled worker is ready); on ZeroGPU each run has a GPU call of its own
         engine = Engine(denoiser, call=torch_thread.call)
     if denoiser is not None and build_warm:
         warm_up(denoiser, engine)  # started before the page is built: the worker starts meanwhile
@@ -115,6 +121,7 @@ def build_demo(denoiser: object | None = None, checkpoint_error: str | None = No
         deeplinks.wire(demo, tabs, ctx, expand=lecture.expand)
         bar.wire(demo)
     demo.engine = ctx.engine  # (for the benchmarks and tests: its status, its settings)
+    zerogpu.wrap(demo)  # on ZeroGPU only: the model's handlers borrow a GPU per call
     demo.run_heavy_on_torch_thread()
     if ctx.engine is not None:
         demo.wrap_events(QUEUE.chains_id, functools.partial(sharing.engine_chain, ctx.engine))

@@ -3,7 +3,7 @@
 Public Gradio only; what relies on Gradio's internals or on libgomp lives in ui.runtime
 (`Blocks`, `around`, `ADDED_LATER` are re-exported here for the tabs and tests).
 
-May import: gradio, config, models (CheckpointError), ui.runtime and ui.sharing.
+May import: gradio, torch (its CUDA out-of-memory error), config, models (CheckpointError), ui.runtime and ui.sharing.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
+import torch
 
 from ..config import GUIDANCE, QUEUE, SCHEDULE, SCHEDULE_NAMES, SKETCH
 from ..models.unet import CheckpointError
@@ -114,6 +115,9 @@ def bind(fn: Callable, *args: Any) -> Callable:
     return bound
 
 
+OUT_OF_MEMORY = "The GPU ran out of memory for this run: try fewer samples, then run it again."
+
+
 def guarded(fn: Callable) -> Callable:
     """Turn user-input errors into gr.Error (a clear message in the UI, a clean API error).
 
@@ -130,6 +134,9 @@ def guarded(fn: Callable) -> Callable:
             raise
         except (ValueError, CheckpointError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
+        except torch.OutOfMemoryError:  # CUDA's: free what it cached, so that the next run can start
+            torch.cuda.empty_cache()
+            raise gr.Error(OUT_OF_MEMORY, print_exception=False) from None
         except Exception as exc:  # not GeneratorExit (a BaseException): Stop closes generators
             log.exception("unexpected error in %s", fn.__name__)
             raise gr.Error(

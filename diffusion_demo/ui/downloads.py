@@ -14,7 +14,7 @@ Each tab adds a row of buttons with one call (`forward_row(...)`, …). A button
 file and the browser downloads it at once (the file also appears in the row's file box,
 a fallback link). The same function is a named API endpoint taking the format first.
 
-May import: ui (common), media, models, config.
+May import: ui (common, zerogpu), media, models, config.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from ..media.downloads import (  # noqa: F401 (check_format, export_root, new_pa
     schedule_file,
     toy2d_file,
 )
-from ..models import unet
+from . import zerogpu
 from .common import CHAINS, HEAVY, UIContext, guarded
 
 # After an export: download the file at once (a same-origin link with `download`).
@@ -204,7 +204,9 @@ def roundtrip_row(ctx: UIContext, inputs: Sequence[gr.components.Component]) -> 
         return roundtrip_file(ctx.require_model(), format, image, t, seed, example, sampler, steps)
 
     r.wire(
-        unet.gpu(roundtrip_export),
+        # its own buttons call it too (not only the marked endpoint): borrowed here, around
+        # `guarded` so that its messages come back from the GPU call as they are
+        zerogpu.borrow(guarded(roundtrip_export)),
         inputs,
         [a_image, a_t, a_seed, a_example, a_sampler, a_steps],
         "A digit noised to step t and denoised back by the model, frame by frame: gif or mp4.",

@@ -101,6 +101,17 @@ def test_unknown_extension_is_refused_before_any_work(tmp_path, capsys):
     assert "unknown extension '.jpg', expected one of .png, .gif, .npy" in capsys.readouterr().err
 
 
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_cuda_forced_without_a_gpu_exits_2_with_one_line(tiny_checkpoint, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DIFFUSION_DEMO_DEVICE", "cuda")
+    with pytest.raises(SystemExit) as exc:
+        run_sample(tiny_checkpoint, tmp_path / "x.npy")
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "DIFFUSION_DEMO_DEVICE=cuda" in err and "no CUDA GPU" in err and "Traceback" not in err
+    assert not (tmp_path / "x.npy").exists()
+
+
 def test_missing_checkpoint_gives_the_checkpoint_error_message(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["sample", "--checkpoint", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x.png")])

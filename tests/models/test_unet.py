@@ -69,13 +69,53 @@ def test_autocast_choice_survives_a_burst_of_load(
     assert tiny_denoiser.autocast is before  # only timed: the shared fixture keeps its dtype
 
 
-def test_gpu_decorator_is_a_no_op_without_spaces():
+def test_gpu_only_marks_the_handler_for_the_app_to_wrap_on_zero_gpu():
+    """`gpu` returns the function itself, marked (ui.zerogpu wraps marked handlers on ZeroGPU
+    only); it never imports `spaces` (whether that imports decides nothing)."""
+
     def f(x):
         return x + 1
 
-    try:
-        import spaces  # noqa: F401
-    except ImportError:
-        assert unet.gpu(f) is f
+    assert unet.gpu(f) is f and getattr(f, unet.GPU_MARK) is True
+    assert f(1) == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, False), ("", False), ("false", False), ("0", False), ("true", True), ("1", True), ("True", True)],
+)
+def test_zero_gpu_is_read_from_the_environment_as_spaces_reads_it(monkeypatch, value, expected):
+    if value is None:
+        monkeypatch.delenv("SPACES_ZERO_GPU", raising=False)
     else:
-        assert unet.gpu(f) is not f
+        monkeypatch.setenv("SPACES_ZERO_GPU", value)
+    assert unet.on_zero_gpu() is expected
+    monkeypatch.setenv("DIFFUSION_DEMO_COMPILE", "auto")  # (the suite's conftest turns compiling off)
+    # on ZeroGPU: no GPU outside a call to compile for, and no CPU cache to fill there
+    assert unet.compile_wanted() is (not expected and hasattr(torch, "compile"))
+
+
+@pytest.mark.parametrize("value", ["gpu", "cuda:x", "cpu:0", "mps"])
+def test_an_unknown_device_is_one_clear_error(monkeypatch, value):
+    monkeypatch.setenv("DIFFUSION_DEMO_DEVICE", value)
+    with pytest.raises(unet.DeviceError, match=r"expected one of auto, cpu, cuda") as info:
+        unet.pick_device()
+    assert "\n" not in str(info.value)
+
+
+def test_device_choice_cpu_and_auto(monkeypatch):
+    monkeypatch.setenv("DIFFUSION_DEMO_DEVICE", "cpu")
+    assert unet.pick_device() == torch.device("cpu")
+    monkeypatch.setenv("DIFFUSION_DEMO_DEVICE", "auto")
+    assert unet.pick_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+    monkeypatch.delenv("DIFFUSION_DEMO_DEVICE")
+    assert unet.pick_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+@pytest.mark.parametrize("value", ["cuda", "cuda:0"])
+def test_cuda_forced_without_a_gpu_is_one_clear_error(monkeypatch, value):
+    monkeypatch.setenv("DIFFUSION_DEMO_DEVICE", value)
+    with pytest.raises(unet.DeviceError, match="finds no CUDA GPU") as info:
+        unet.pick_device()
+    assert "\n" not in str(info.value)
