@@ -71,15 +71,22 @@ def figure_image(
     )
 
 
-def frame_image(label: str, elem_id: str, height: int) -> gr.Image:
-    """An output image for streamed digit grids, sent at native size as PNG.
+def frame_image(label: str, elem_id: str, height: int, value: Any = None) -> gr.Image:
+    """An output image for streamed digit grids, sent at native size as PNG; `value` is what
+    it shows before the first run (None: empty).
 
     A 4×4 grid of 28×28 digits is a ~0.3 KB PNG, encoded in well under a millisecond; the
     browser upscales it with crisp pixels (the `pixels` class in theme.CSS). Every streamed
     frame is handled by Gradio on the chain's time, so small frames leave more of it to the chain.
     """
     return gr.Image(
-        label=label, format="png", interactive=False, elem_id=elem_id, elem_classes=["pixels"], height=height
+        value,
+        label=label,
+        format="png",
+        interactive=False,
+        elem_id=elem_id,
+        elem_classes=["pixels"],
+        height=height,
     )
 
 
