@@ -114,7 +114,7 @@ def picture_problems(page, where: str) -> tuple[list[str], set[str]]:
         picture, block = image["picture"], image["block"]
         for extra in image["extras"]:
             if _overlap(extra["box"], picture):
-                problems.append(f"{where} #{image['id']}: the {extra['what']} lies on the picture")
+                problems.append(f"{where} #{image['id']}: {extra['what']} overlaps the picture")
         inside = (
             picture["l"] >= block["l"] - 1
             and picture["r"] <= block["r"] + 1
