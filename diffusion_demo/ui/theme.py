@@ -224,6 +224,8 @@ html.embed .gradio-container :is(#reverse-frames, #roundtrip-frames) {
   gap: var(--layout-gap);
 }
 html.projector .gradio-container :is(#reverse-frames, #roundtrip-frames) { --frame-label-gap: var(--spacing-sm); }
+/* (the reverse chain's labels break into short words: a narrower column, larger small grids) */
+html.projector .gradio-container #reverse-frames { --frame-label: 7rem; }
 #reverse-frames { --small-frames: 3; --small-gaps: calc(2 * var(--layout-gap)); }
 #roundtrip-frames { --small-frames: 2; --small-gaps: var(--layout-gap); }
 html.projector .gradio-container :is(#reverse-frames, #roundtrip-frames) > .block,
