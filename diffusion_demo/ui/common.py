@@ -34,6 +34,7 @@ __all__ = [
     "around",
     "bind",
     "figure_image",
+    "follow",
     "frame_image",
     "guarded",
     "guidance_controls",
@@ -88,6 +89,27 @@ def frame_image(label: str, elem_id: str, height: int, value: Any = None) -> gr.
         elem_classes=["pixels"],
         height=height,
     )
+
+
+# Gradio applies a load event's updates (a deep link's values) one after another, and a change
+# event fired by the first one reads the others' old values: a link's t=300&example=digit-7 once
+# previewed digit-3. A light event that follows settings waits for them to land (follow()).
+SETTLE_JS = "() => new Promise((done) => setTimeout(done, 150))"
+
+
+def follow(triggers: list, fn: Callable, inputs: list, outputs: list) -> None:
+    """A light, private event: `fn(*inputs)` -> `outputs` whenever a trigger fires, run once
+    the settings have settled (SETTLE_JS) and always with their latest values."""
+    gr.on(
+        triggers,
+        None,
+        None,
+        None,
+        js=SETTLE_JS,
+        queue=False,
+        api_visibility="private",
+        trigger_mode="always_last",
+    ).then(fn, inputs, outputs, api_visibility="private", show_progress="hidden", trigger_mode="always_last")
 
 
 def guidance_controls(

@@ -30,6 +30,7 @@ from ..common import (
     UIContext,
     bind,
     digit_sketchpad,
+    follow,
     frame_image,
     guarded,
     guidance_controls,
@@ -189,24 +190,21 @@ def preview(image: str | None, example: str | None) -> dict:
     return {"background": big, "layers": [], "composite": big}
 
 
-def kept_frame(
-    image: str | None, mask: str, example: str | None, sketch: object = None, painted: object = None
-) -> Image.Image | None:
-    """The digit with the part to fill in grey, before any run: what Fill in will keep (None
-    on a bad value or an empty painting: Fill in itself says what is wrong)."""
+def kept_frame(image: str | None, mask: str, example: str | None) -> Image.Image | None:
+    """The digit with the part to fill in grey, before any run: what Fill in will keep. None
+    on a bad value (Fill in itself says what is wrong) and for a painted mask or a drawing,
+    which only Fill in reads (sending the editors' pictures at every change is too heavy)."""
     try:
-        x0, _ = load_digit(image, sketch, example)
-        fill = load_mask(mask, None, painted)
+        x0, _ = load_digit(image, None, example)
+        fill = load_mask(mask, None, None)
     except ValueError:
         return None
     return grid_image(masked_input(x0[None], fill))
 
 
-def kept_preview(
-    image: str | None, mask: str, example: str | None, sketch: object, painted: object
-) -> object:
-    """The kept / to fill frame follows the digit and the mask (kept_frame); unchanged on a bad value."""
-    frame = kept_frame(image, mask, example, sketch, painted)
+def kept_preview(image: str | None, mask: str, example: str | None) -> object:
+    """The kept / to fill frame follows the digit and the mask (kept_frame); unchanged otherwise."""
+    frame = kept_frame(image, mask, example)
     return gr.skip() if frame is None else frame
 
 
@@ -347,12 +345,9 @@ def build(ctx: UIContext) -> None:
         changed.change(
             preview, [src.upload, src.example], o.painted, api_visibility="private", show_progress="hidden"
         )
-    gr.on(  # one event for the three (a deep link sets two at once): the last run reads them all
+    follow(
         [src.example.change, src.upload.change, s.mask.change],
         kept_preview,
-        [src.upload, s.mask, src.example, src.sketch, o.painted],
-        o.kept,
-        api_visibility="private",
-        show_progress="hidden",
-        trigger_mode="always_last",
+        [src.upload, s.mask, src.example],
+        [o.kept],
     )

@@ -25,7 +25,16 @@ from ...media.images import digit_examples, fit, load_image, to_digit
 from ...media.sketch import editor_canvas, sketch_tensor
 from ...models import classifier, unet
 from .. import downloads
-from ..common import CHAINS, UIContext, bind, digit_sketchpad, frame_image, guarded, guidance_controls
+from ..common import (
+    CHAINS,
+    UIContext,
+    bind,
+    digit_sketchpad,
+    follow,
+    frame_image,
+    guarded,
+    guidance_controls,
+)
 from ..frames import Throttle, sharers, tensor_frame
 from .explain import explain
 from .texts import ROUNDTRIP_EXPLAIN as EXPLAIN
@@ -338,16 +347,7 @@ def build(ctx: UIContext) -> None:
         }
     )
     settings_in = [s.upload, s.t, s.seed, s.example, s.sampler, s.steps]
-    # one event for every trigger (a deep link changes several at once): the last run reads them all
-    gr.on(
-        [c.change for c in settings_in],
-        bind(preview, ctx),  # light: the forward chain only
-        settings_in,
-        [o.x0, o.x_t],
-        api_visibility="private",
-        show_progress="hidden",
-        trigger_mode="always_last",
-    )
+    follow([c.change for c in settings_in], bind(preview, ctx), settings_in, [o.x0, o.x_t])  # no network
     shown = [o.recon, o.x0, o.x_t, o.status, o.formula]
     s.run.click(
         unet.gpu(guarded(bind(roundtrip, ctx))),

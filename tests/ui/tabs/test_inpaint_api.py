@@ -152,4 +152,4 @@ def test_the_kept_frame_shows_before_a_run_what_fill_in_keeps(tiny_cond_denoiser
         np.asarray(inpaint_tab.kept_frame(None, "top", "digit-3")),
     )
     assert inpaint_tab.kept_frame(None, "painted", "digit-7") is None  # nothing painted yet
-    assert inpaint_tab.kept_preview(None, "nope", "digit-7", None, None) == gr.skip()
+    assert inpaint_tab.kept_preview(None, "nope", "digit-7") == gr.skip()
