@@ -43,6 +43,13 @@ def noise_to(x0: torch.Tensor, timestep: int, scheduler_config: dict, seed: int)
     return q_sample(x0, timestep + 1, spec, fixed_noise(x0.shape, seed))
 
 
+def start(denoiser, x0: torch.Tensor, t: int, request: ReverseRequest) -> tuple[torch.Tensor, int]:
+    """Where the round trip starts: x_t at the sampler's first timestep ≤ t, and that diffusers
+    timestep. The forward chain only (no network call): cheap enough to show before a run."""
+    timestep = start_timestep(denoiser.scheduler_config, request.sampler, request.steps, t)
+    return noise_to(x0, timestep, denoiser.scheduler_config, request.seed), timestep
+
+
 def round_trip(
     denoiser, x0: torch.Tensor, t: int, request: ReverseRequest
 ) -> tuple[torch.Tensor, int, Iterator[StepRecord]]:
@@ -50,8 +57,7 @@ def round_trip(
 
     Returns (x_t, the diffusers timestep it sits at, the generator of step records).
     """
-    timestep = start_timestep(denoiser.scheduler_config, request.sampler, request.steps, t)
-    x_t = noise_to(x0, timestep, denoiser.scheduler_config, request.seed)
+    x_t, timestep = start(denoiser, x0, t, request)
     return x_t, timestep, reverse_chain(denoiser, request, x_start=x_t, start_t=timestep)
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "around",
     "bind",
     "figure_image",
+    "follow",
     "frame_image",
     "guarded",
     "guidance_controls",
@@ -72,16 +73,44 @@ def figure_image(
     )
 
 
-def frame_image(label: str, elem_id: str, height: int) -> gr.Image:
-    """An output image for streamed digit grids, sent at native size as PNG.
+def frame_image(label: str, elem_id: str, height: int, value: Any = None) -> gr.Image:
+    """An output image for streamed digit grids, sent at native size as PNG; `value` is what
+    it shows before the first run (None: empty).
 
     A 4×4 grid of 28×28 digits is a ~0.3 KB PNG, encoded in well under a millisecond; the
     browser upscales it with crisp pixels (the `pixels` class in theme.CSS). Every streamed
     frame is handled by Gradio on the chain's time, so small frames leave more of it to the chain.
     """
     return gr.Image(
-        label=label, format="png", interactive=False, elem_id=elem_id, elem_classes=["pixels"], height=height
+        value,
+        label=label,
+        format="png",
+        interactive=False,
+        elem_id=elem_id,
+        elem_classes=["pixels"],
+        height=height,
     )
+
+
+# Gradio applies a load event's updates (a deep link's values) one after another, and a change
+# event fired by the first one reads the others' old values: a link's t=300&example=digit-7 once
+# previewed digit-3. A light event that follows settings waits for them to land (follow()).
+SETTLE_JS = "() => new Promise((done) => setTimeout(done, 150))"
+
+
+def follow(triggers: list, fn: Callable, inputs: list, outputs: list) -> None:
+    """A light, private event: `fn(*inputs)` -> `outputs` whenever a trigger fires, run once
+    the settings have settled (SETTLE_JS) and always with their latest values."""
+    gr.on(
+        triggers,
+        None,
+        None,
+        None,
+        js=SETTLE_JS,
+        queue=False,
+        api_visibility="private",
+        trigger_mode="always_last",
+    ).then(fn, inputs, outputs, api_visibility="private", show_progress="hidden", trigger_mode="always_last")
 
 
 def guidance_controls(

@@ -96,13 +96,27 @@ html.projector .gradio-container .sketch label[data-testid="block-label"] {
   font-size: var(--text-xs); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: 100%;
 }
 
-/* The steps-vs-quality chart and the decision strips: their floating label covered the
-   titles; the picture starts under the label instead. */
-.gradio-container :is(#reverse-quality, #reverse-decision, #roundtrip-decision) .image-frame {
-  padding-top: 2.2rem; box-sizing: border-box;
+/* Every picture whole: Gradio floats an image's label (and its buttons) over the picture's
+   top-left (and top-right) corner, over the top row of a digit grid. Each image block becomes
+   a two-row grid instead: the label and the buttons in the first row, side by side (a long
+   label wraps; the buttons never cover it), the picture in the rest of the block. The
+   `.image-container` (which holds the buttons and the picture) lends both to the grid. */
+.gradio-container .block:is(.pixels, .figure, :has(> .image-container)):not(.sketch) {
+  display: grid !important; grid-template-columns: minmax(0, 1fr) auto;
+  grid-template-rows: auto minmax(0, 1fr); column-gap: var(--spacing-sm);
 }
-html.projector .gradio-container :is(#reverse-quality, #reverse-decision, #roundtrip-decision) .image-frame {
-  padding-top: 2.9rem;
+.gradio-container .block:is(.pixels, .figure, :has(> .image-container)):not(.sketch) > .image-container {
+  display: contents;
+}
+.gradio-container .block:is(.pixels, .figure, :has(> .image-container)):not(.sketch) > label[data-testid="block-label"] {
+  position: static; grid-area: 1 / 1; justify-self: start; max-width: 100%; margin: 0;
+}
+.gradio-container .block:is(.pixels, .figure, :has(> .image-container)):not(.sketch) > .image-container > .top-panel {
+  position: static; grid-area: 1 / 2; align-self: start;
+}
+.gradio-container .block:is(.pixels, .figure, :has(> .image-container)):not(.sketch) > .image-container > button,
+.gradio-container .block:is(.pixels, .figure, :has(> .image-container)):not(.sketch) > .empty {
+  grid-area: 2 / 1 / 3 / 3; min-height: 0; min-width: 0; height: 100%; width: 100%;
 }
 
 /* Share bar and download rows: small and out of the way. */
@@ -176,28 +190,42 @@ html.projector .gradio-container #tabs > .tab-wrapper .tab-container button {
   font-size: var(--text-sm); padding: var(--size-1) var(--size-2);
 }
 
-/* A run's status stays one line, so the frames under it do not move while it runs. */
-html.projector .gradio-container :is(#reverse-status, #roundtrip-status, #inpaint-status),
-html.embed .gradio-container :is(#reverse-status, #roundtrip-status, #inpaint-status) {
-  white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+/* A run's status wraps (its end, the time or the verdict, is what a lecturer points at) and
+   keeps room for two lines, so the frames under it do not move while a run streams. */
+.gradio-container :is(#reverse-status, #roundtrip-status, #inpaint-status) {
+  --status-size: var(--text-md); min-height: calc(2 * 1.45 * var(--status-size) + 1px); overflow-wrap: anywhere;
 }
-html.projector .gradio-container :is(#reverse-status, #roundtrip-status, #inpaint-status) :is(p, span) {
-  font-size: var(--text-sm);
+html.projector .gradio-container :is(#reverse-status, #roundtrip-status, #inpaint-status) { --status-size: var(--text-sm); }
+.gradio-container :is(#reverse-status, #roundtrip-status, #inpaint-status) :is(p, span) {
+  font-size: var(--status-size); line-height: 1.45;
 }
+.gradio-container :is(#reverse-status, #roundtrip-status, #inpaint-status) code { line-height: 1; }
 
 /* Big frames: the reverse chain's x_t and the round trip's reconstruction as one large
    square (at least 480 px on a 1280×720 screen) with the other frames small beside it;
-   pixels stay square (.pixels: object-fit contain, image-rendering pixelated). */
-html.projector { --big-frame: clamp(300px, calc(100vh - 230px), 760px); }
-html.embed { --big-frame: clamp(300px, calc(100vh - 110px), 760px); }
+   pixels stay square (.pixels: object-fit contain, image-rendering pixelated). In projector
+   mode the big frames' labels (and buttons) sit on their left, so that the pictures keep the
+   full height left under the header and a two-line status, and so do those of the reverse
+   chain's three small frames (their grids then fill the frames instead of sitting small in
+   wide boxes); the round trip's two small frames are tall enough for theirs on top. In embeds
+   (no header) every label stays on top. */
+/* (projector: gaps of 10 px instead of 16 between the header's rows give the picture its room) */
+html.projector {
+  --big-frame: clamp(300px, calc(100vh - 234px), 760px); --frame-label: 8.5rem; --layout-gap: 10px;
+}
+html.embed { --big-frame: clamp(300px, calc(100vh - 110px), 760px); --frame-label: 0px; }
 /* lecture mode adds the scene bar (about 130 px) above the tabs: the frame gives way */
 html.lecture.projector { --big-frame: clamp(300px, calc(100vh - 360px), 760px); }
 html.projector .gradio-container :is(#reverse-frames, #roundtrip-frames),
 html.embed .gradio-container :is(#reverse-frames, #roundtrip-frames) {
-  display: grid !important; grid-template-columns: var(--big-frame) minmax(120px, 1fr);
+  display: grid !important;
+  grid-template-columns: calc(var(--big-frame) + var(--frame-label) + var(--frame-label-gap, 0px)) minmax(120px, 1fr);
   grid-template-rows: repeat(var(--small-frames), calc((var(--big-frame) - var(--small-gaps)) / var(--small-frames)));
   gap: var(--layout-gap);
 }
+html.projector .gradio-container :is(#reverse-frames, #roundtrip-frames) { --frame-label-gap: var(--spacing-sm); }
+/* (the reverse chain's labels break into short words: a narrower column, larger small grids) */
+html.projector .gradio-container #reverse-frames { --frame-label: 7rem; }
 #reverse-frames { --small-frames: 3; --small-gaps: calc(2 * var(--layout-gap)); }
 #roundtrip-frames { --small-frames: 2; --small-gaps: var(--layout-gap); }
 html.projector .gradio-container :is(#reverse-frames, #roundtrip-frames) > .block,
@@ -206,10 +234,25 @@ html.embed .gradio-container :is(#reverse-frames, #roundtrip-frames) > .block {
 }
 html.projector .gradio-container :is(#reverse-frames, #roundtrip-frames) > :is(#reverse-xt, #roundtrip-recon),
 html.embed .gradio-container :is(#reverse-frames, #roundtrip-frames) > :is(#reverse-xt, #roundtrip-recon) {
-  grid-column: 1; grid-row: 1 / -1; height: var(--big-frame) !important; width: var(--big-frame) !important;
+  grid-column: 1; grid-row: 1 / -1; height: var(--big-frame) !important;
+  width: calc(var(--big-frame) + var(--frame-label) + var(--frame-label-gap, 0px)) !important;
 }
 html.projector .gradio-container :is(#reverse-frames, #roundtrip-frames) label[data-testid="block-label"] {
-  font-size: var(--text-xs);
+  font-size: var(--text-xs); overflow-wrap: break-word;
+}
+html.projector .gradio-container :is(#reverse-frames, #roundtrip-frames) label[data-testid="block-label"] > span {
+  display: none;  /* the image icon: room for the words */
+}
+html.projector .gradio-container :is(#reverse-frames > .block, #roundtrip-frames > #roundtrip-recon) {
+  grid-template-columns: var(--frame-label) minmax(0, 1fr); grid-template-rows: auto auto minmax(0, 1fr);
+  column-gap: var(--frame-label-gap); row-gap: var(--spacing-sm);
+}
+html.projector .gradio-container :is(#reverse-frames > .block, #roundtrip-frames > #roundtrip-recon) > .image-container > .top-panel {
+  grid-area: 2 / 1; justify-self: start;
+}
+html.projector .gradio-container :is(#reverse-frames > .block, #roundtrip-frames > #roundtrip-recon) > .image-container > button,
+html.projector .gradio-container :is(#reverse-frames > .block, #roundtrip-frames > #roundtrip-recon) > .empty {
+  grid-area: 1 / 2 / 4 / 3;
 }
 /* The schedule chart: as tall as the screen leaves under the schedule controls. */
 html.projector .gradio-container #schedule-chart { height: clamp(260px, calc(100vh - 420px), 560px) !important; }

@@ -30,6 +30,7 @@ from ..common import (
     UIContext,
     bind,
     digit_sketchpad,
+    follow,
     frame_image,
     guarded,
     guidance_controls,
@@ -41,6 +42,8 @@ from .texts import INPAINT_EXPLAIN as EXPLAIN
 
 PAINTED = "painted"
 IDLE = "Pick a digit and a mask, then **Fill in**."
+# The mask picked when the tab opens.
+FIRST_MASK = "top"
 # The canvas on which the digit to fill in may be drawn, and the mask painted: 10× the digit.
 CANVAS = SKETCH.canvas
 
@@ -187,6 +190,24 @@ def preview(image: str | None, example: str | None) -> dict:
     return {"background": big, "layers": [], "composite": big}
 
 
+def kept_frame(image: str | None, mask: str, example: str | None) -> Image.Image | None:
+    """The digit with the part to fill in grey, before any run: what Fill in will keep. None
+    on a bad value (Fill in itself says what is wrong) and for a painted mask or a drawing,
+    which only Fill in reads (sending the editors' pictures at every change is too heavy)."""
+    try:
+        x0, _ = load_digit(image, None, example)
+        fill = load_mask(mask, None, None)
+    except ValueError:
+        return None
+    return grid_image(masked_input(x0[None], fill))
+
+
+def kept_preview(image: str | None, mask: str, example: str | None) -> object:
+    """The kept / to fill frame follows the digit and the mask (kept_frame); unchanged otherwise."""
+    frame = kept_frame(image, mask, example)
+    return gr.skip() if frame is None else frame
+
+
 class Source(NamedTuple):
     """Where the digit comes from: an example, an upload or a drawing."""
 
@@ -233,7 +254,7 @@ def source_and_settings(first: str | None, conditional: bool) -> tuple[Source, S
 def settings(conditional: bool) -> Settings:
     """Mask preset, Fill in / Stop, seed, steps, jumps and the Digit/Guidance pair."""
     mask = gr.Radio(
-        [*INPAINT.presets, PAINTED], value="top", label="Part to fill (white)", elem_id="inpaint-mask"
+        [*INPAINT.presets, PAINTED], value=FIRST_MASK, label="Part to fill (white)", elem_id="inpaint-mask"
     )
     with gr.Row():
         run = gr.Button("Fill in", variant="primary", elem_id="inpaint-run")
@@ -267,7 +288,8 @@ def outputs(ctx: UIContext, first: str | None) -> Outputs:
     with gr.Row():
         result = frame_image("completions (16 seeds' worth)", "inpaint-result", 300)
         x_t = frame_image("x_t (the chain)", "inpaint-xt", 300)
-        kept = frame_image("kept / to fill (grey)", "inpaint-input", 300)
+        # shown at once: the digit and its mask are on the first screen before any run
+        kept = frame_image("kept / to fill (grey)", "inpaint-input", 300, kept_frame(None, FIRST_MASK, first))
     painted = gr.ImageEditor(
         value=preview(None, first),
         label="Paint the part to fill (white), then pick 'painted'",
@@ -323,3 +345,9 @@ def build(ctx: UIContext) -> None:
         changed.change(
             preview, [src.upload, src.example], o.painted, api_visibility="private", show_progress="hidden"
         )
+    follow(
+        [src.example.change, src.upload.change, s.mask.change],
+        kept_preview,
+        [src.upload, s.mask, src.example],
+        [o.kept],
+    )

@@ -12,10 +12,11 @@ from typing import NamedTuple
 
 import gradio as gr
 import torch
+from PIL import Image
 
 from ...config import DIGIT_CHOICES, GUIDANCE, MODEL, REVERSE, SAMPLER_NAMES
 from ...diffusion.forward import check_t
-from ...diffusion.roundtrip import distance_curve, round_trip, trained_spec
+from ...diffusion.roundtrip import distance_curve, round_trip, start, trained_spec
 from ...diffusion.sampling import ReverseRequest, is_conditional, validate_request
 from ...media import plots_roundtrip
 from ...media.decision import shipped_classifier
@@ -24,7 +25,16 @@ from ...media.images import digit_examples, fit, load_image, to_digit, to_uint8
 from ...media.sketch import editor_canvas, sketch_tensor
 from ...models import unet
 from .. import downloads
-from ..common import CHAINS, UIContext, bind, digit_sketchpad, frame_image, guarded, guidance_controls
+from ..common import (
+    CHAINS,
+    UIContext,
+    bind,
+    digit_sketchpad,
+    follow,
+    frame_image,
+    guarded,
+    guidance_controls,
+)
 from ..frames import Throttle, sharers, tensor_frame
 from .decision import Strip, roundtrip_decision, strip
 from .explain import explain
@@ -73,6 +83,47 @@ def roundtrip(
     request = validate_request(sampler, steps, 1, seed, guidance=0.0)  # the unconditional model
     x0 = load_digit(example, image)[None]
     yield from chain_back(ctx, x0, t, request, "x_0")
+
+
+def start_frames(
+    ctx: UIContext,
+    image: str | None,
+    t: float,
+    seed: float,
+    example: str | None = FIRST_EXAMPLE,
+    sampler: str = "ddim",
+    steps: float = 100,
+) -> tuple[Image.Image | None, Image.Image | None]:
+    """(x_0, x_t) before any run: the digit, and where Round trip will start from it at this
+    t, seed and sampler (the forward chain only: no network). None where it cannot be shown:
+    a bad value (Round trip itself says what is wrong), or no model (the status says why)."""
+    try:
+        x0 = load_digit(example, image)[None]
+    except ValueError:
+        return None, None
+    try:
+        request = validate_request(sampler, steps, 1, seed, guidance=0.0)
+        t = check_t(t, trained_spec(ctx.denoiser).T)
+        if ctx.denoiser is None:
+            return tensor_frame(x0), None
+        x_t = start(ctx.denoiser, x0, t, request)[0] if t else x0
+    except ValueError:  # (also t below the sampler's first step)
+        return tensor_frame(x0), None
+    return tensor_frame(x0), tensor_frame(x_t)
+
+
+def preview(
+    ctx: UIContext,
+    image: str | None,
+    t: float,
+    seed: float,
+    example: str | None = FIRST_EXAMPLE,
+    sampler: str = "ddim",
+    steps: float = 100,
+) -> tuple:
+    """The x_0 and x_t frames follow the settings (start_frames); what cannot be shown stays."""
+    frames = start_frames(ctx, image, t, seed, example, sampler, steps)
+    return tuple(gr.skip() if frame is None else frame for frame in frames)
 
 
 def roundtrip_sketch(
@@ -261,10 +312,12 @@ def outputs(ctx: UIContext, s: Settings) -> Outputs:
         elem_id="roundtrip-status",
     )
     # roundtrip-frames: one big reconstruction and two small frames in projector and embed modes (theme.CSS)
+    # x_0 and x_t show at once (preview): a first screen with the digit on it
+    first = start_frames(ctx, None, s.t.value, s.seed.value, s.example.value, s.sampler.value, s.steps.value)
     with gr.Row(elem_id="roundtrip-frames"):
         recon = frame_image("reconstruction (x_0 again?)", "roundtrip-recon", 260)
-        x0 = frame_image("x_0 (the digit)", "roundtrip-x0", 260)
-        x_t = frame_image("x_t (pushed off the manifold)", "roundtrip-xt", 260)
+        x0 = frame_image("x_0 (the digit)", "roundtrip-x0", 260, first[0])
+        x_t = frame_image("x_t (pushed off the manifold)", "roundtrip-xt", 260, first[1])
     formula = gr.Markdown(latex_delimiters=LATEX_DELIMITERS, elem_id="roundtrip-formula")
     decision = strip("roundtrip-decision")
     downloads.roundtrip_row(ctx, [s.upload, s.t, s.seed, s.example, s.sampler, s.steps])
@@ -294,6 +347,8 @@ def build(ctx: UIContext) -> None:
             "roundtrip_steps": s.steps,
         }
     )
+    settings_in = [s.upload, s.t, s.seed, s.example, s.sampler, s.steps]
+    follow([c.change for c in settings_in], bind(preview, ctx), settings_in, [o.x0, o.x_t])  # no network
     trip = gr.State(None, time_to_live=900)
     shown = [o.recon, o.x0, o.x_t, o.status, o.formula, trip]
     read_trip = {"fn": guarded(roundtrip_decision), "inputs": trip, "outputs": list(o.decision)}

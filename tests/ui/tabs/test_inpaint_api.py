@@ -3,12 +3,15 @@ in-process with a tiny class-conditional UNet."""
 
 from __future__ import annotations
 
+import gradio as gr
 import numpy as np
 import pytest
 from gradio_client import handle_file
 from PIL import Image
 
 from diffusion_demo.media.images import digit_examples, load_image, to_digit
+from diffusion_demo.ui.common import UIContext
+from diffusion_demo.ui.tabs import inpaint as inpaint_tab
 
 FAST = dict(seed=0, steps=6, jumps=2, digit="any", guidance=0.0)
 
@@ -134,3 +137,19 @@ def test_unusable_drawings_are_refused(client, tmp_path, canvas, message):
     Image.fromarray(canvas).save(tmp_path / "c.png")
     with pytest.raises(Exception, match=message):
         client.predict(sketch=sketch_value(tmp_path / "c.png"), t=300, api_name="/roundtrip_sketch")
+
+
+def test_the_kept_frame_shows_before_a_run_what_fill_in_keeps(tiny_cond_denoiser):
+    """The fill-in tab shows its digit and mask on arrival (issue #27): the same picture that
+    Fill in then shows as "kept / to fill", for every preset; a bad value changes nothing."""
+    ctx = UIContext(schedule=None, denoiser=tiny_cond_denoiser, checkpoint_error=None)
+    for mask in ("top", "left"):
+        first = next(inpaint_tab.fill_in(ctx, None, mask, 0, 2, 1, example="digit-7"))
+        shown = inpaint_tab.kept_frame(None, mask, "digit-7")
+        assert np.array_equal(np.asarray(shown), np.asarray(first[2]))
+    assert not np.array_equal(
+        np.asarray(inpaint_tab.kept_frame(None, "top", "digit-7")),
+        np.asarray(inpaint_tab.kept_frame(None, "top", "digit-3")),
+    )
+    assert inpaint_tab.kept_frame(None, "painted", "digit-7") is None  # nothing painted yet
+    assert inpaint_tab.kept_preview(None, "nope", "digit-7") == gr.skip()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import gradio as gr
+import numpy as np
 import pytest
 from gradio_client import Client
 from PIL import Image
@@ -62,3 +64,23 @@ def test_roundtrip_handlers_are_importable_and_use_the_checkpoints_own_schedule(
     broken = UIContext(schedule=None, denoiser=None, checkpoint_error="no checkpoint here")
     with pytest.raises(unet.CheckpointError, match="no checkpoint here"):
         next(roundtrip_tab.roundtrip(broken, None, 1000, 0, "digit-3"))
+
+
+def test_the_start_frames_are_where_the_round_trip_starts(tiny_denoiser):
+    """Before any run the tab shows x_0 and x_t (issue #27): exactly the x_0 and x_t that Round
+    trip then streams, for the same digit, t, seed and sampler; bad values show nothing new."""
+    ctx = UIContext(schedule=None, denoiser=tiny_denoiser, checkpoint_error=None)
+    x0, x_t = roundtrip_tab.start_frames(ctx, None, 300, 4, "digit-7", "ddim", 10)
+    *_, (_, run_x0, run_xt, _, _) = roundtrip_tab.roundtrip(ctx, None, 300, 4, "digit-7", "ddim", 10)
+    assert np.array_equal(np.asarray(x0), np.asarray(run_x0))
+    assert np.array_equal(np.asarray(x_t), np.asarray(run_xt))
+    other_seed = roundtrip_tab.start_frames(ctx, None, 300, 5, "digit-7", "ddim", 10)[1]
+    assert not np.array_equal(np.asarray(x_t), np.asarray(other_seed))
+    assert np.array_equal(*(np.asarray(f) for f in roundtrip_tab.start_frames(ctx, None, 0, 4, "digit-7")))
+    assert roundtrip_tab.start_frames(ctx, None, 300, 4, "nope") == (None, None)
+    assert roundtrip_tab.start_frames(ctx, None, 5000, 4, "digit-7")[1] is None
+    assert roundtrip_tab.preview(ctx, None, 5000, 4, "digit-7")[1] == gr.skip()
+    # without a model: the digit alone (the status says why there is no chain)
+    broken = UIContext(schedule=None, denoiser=None, checkpoint_error="no checkpoint here")
+    x0_alone, nothing = roundtrip_tab.start_frames(broken, None, 300, 4, "digit-7")
+    assert np.array_equal(np.asarray(x0_alone), np.asarray(x0)) and nothing is None
