@@ -71,7 +71,7 @@ def test_the_start_frames_are_where_the_round_trip_starts(tiny_denoiser):
     trip then streams, for the same digit, t, seed and sampler; bad values show nothing new."""
     ctx = UIContext(schedule=None, denoiser=tiny_denoiser, checkpoint_error=None)
     x0, x_t = roundtrip_tab.start_frames(ctx, None, 300, 4, "digit-7", "ddim", 10)
-    *_, (_, run_x0, run_xt, _, _) = roundtrip_tab.roundtrip(ctx, None, 300, 4, "digit-7", "ddim", 10)
+    *_, (_, run_x0, run_xt, _, _, _) = roundtrip_tab.roundtrip(ctx, None, 300, 4, "digit-7", "ddim", 10)
     assert np.array_equal(np.asarray(x0), np.asarray(run_x0))
     assert np.array_equal(np.asarray(x_t), np.asarray(run_xt))
     other_seed = roundtrip_tab.start_frames(ctx, None, 300, 5, "digit-7", "ddim", 10)[1]
