@@ -189,6 +189,9 @@ class UIContext:
     links: dict[str, gr.components.Component] = field(default_factory=dict)
     # The batching engine that owns the denoiser (None: chains call the denoiser directly).
     engine: Any = None
+    # t sliders bounded by the panel's T that no URL name sets (the schedule lab's t follows the
+    # forward tab's in the browser): a deep link's T raises their maximum too (ui.deeplinks).
+    t_followers: list[gr.components.Component] = field(default_factory=list)
 
     def require_model(self) -> Any:
         """The model for this handler: its engine Chain inside a CHAINS event (ui.sharing),

@@ -10,8 +10,11 @@ Gradio (the version pinned in requirements.txt):
   callers only as "the upstream app has raised an exception"), and to fill in the defaults
   of parameters added later (ADDED_LATER). Gradio calls it from `Blocks.preprocess_data`.
 - `gradio.blocks.Blocks.preprocess_data(self, block_fn, inputs, state, explicit_call)`
-  (async): overridden by `Blocks.preprocess_data` to turn a component's parsing error (a
-  file path Gradio never received) into such a message. Gradio calls it from `process_api`.
+  (async): overridden by `Blocks.preprocess_data` to make Gradio's range and choice checks
+  first (`check_ranges_and_choices`, on the session's copy of each component: `state[id]`
+  when `id in state`, as Gradio does) with messages naming the parameter and what it allows,
+  and to turn a component's parsing error (a file path Gradio never received) into such a
+  message. Gradio calls it from `process_api`.
 - `Blocks.fns` (dict of `BlockFunction`) and its `fn`, `concurrency_id`, `inputs`,
   `api_name`, `input_parameter_names`: `Blocks.run_heavy_on_torch_thread` and
   `Blocks.wrap_events` rewrite the `fn` of every HEAVY (or CHAINS) event after the page is built (Gradio reads `block_fn.fn` at call
@@ -160,6 +163,34 @@ def _allowed(component: gr.components.Component) -> str:
     return f" ≥ {lo:g}" if lo is not None else ""
 
 
+def _choices(component: gr.components.Component) -> list[Any] | None:
+    """The values a radio, dropdown or checkbox group accepts; None when it takes any value."""
+    if not isinstance(component, (gr.Radio, gr.Dropdown, gr.CheckboxGroup)):
+        return None
+    if getattr(component, "allow_custom_value", False):
+        return None
+    return [c[1] if isinstance(c, (tuple, list)) else c for c in component.choices or ()]
+
+
+def _refusal(component: gr.components.Component, value: Any) -> str | None:
+    """What is wrong with `value` for `component` ("must be … ; got …"), as Gradio's
+    preprocess would refuse it; None when it would pass."""
+    if _bounded_number(component) and _is_real(value):
+        lo, hi = component.minimum, component.maximum
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            return f"must be a number{_allowed(component)}; got {value:g}."
+        return None
+    allowed = _choices(component)
+    if allowed is None:
+        return None
+    given = value if isinstance(value, list) else [value]
+    wrong = [v for v in given if v not in allowed]
+    if wrong:
+        listed = ", ".join(str(a) for a in allowed)
+        return f"must be one of {listed}; got {wrong[0]!r:.80}."
+    return None
+
+
 _FILES = (gr.File, gr.Image)
 # Parameters added to an endpoint after scripts were written against it (trailing, with
 # defaults): a raw HTTP call that sends the old, shorter list gets the defaults for them, as
@@ -244,7 +275,21 @@ class Blocks(gr.Blocks):
                 )
         super().validate_inputs(block_fn, inputs)
 
+    def check_ranges_and_choices(self, block_fn, inputs: list[Any], state) -> None:
+        """Gradio's own range and choice checks (`preprocess` of sliders, numbers, radios and
+        dropdowns), made first with the same component (the session's copy, whose maximum a
+        handler may have changed) so that the message names the parameter and what it allows."""
+        for i, (block, value) in enumerate(zip(block_fn.inputs, inputs, strict=False)):
+            if value is None or getattr(block, "stateful", False):
+                continue
+            component = state[block._id] if state is not None and block._id in state else block
+            problem = _refusal(component, value)
+            if problem:
+                name = self._names(block_fn)[1][i]
+                raise gr.Error(f"{name} {problem}", print_exception=False)
+
     async def preprocess_data(self, block_fn, inputs: list[Any], state, explicit_call: bool = False):
+        self.check_ranges_and_choices(block_fn, inputs, state)
         try:
             return await super().preprocess_data(block_fn, inputs, state, explicit_call)
         except gr.Error:

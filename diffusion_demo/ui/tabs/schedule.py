@@ -275,6 +275,7 @@ def _wire(ctx: UIContext, compare: gr.Dropdown, t: gr.Slider, views: list[gr.com
     )
     # One "current t" for both tabs: synced in the browser, no server round trip.
     forward_t = ctx.links.get("t")
+    ctx.t_followers.append(t)  # a deep link's T raises its maximum before forward_t's value arrives
     if forward_t is not None:
         forward_t.change(None, forward_t, t, js="(v) => v", api_visibility="private", queue=False)
         t.input(None, t, forward_t, js="(v) => v", api_visibility="private", queue=False)
