@@ -206,13 +206,13 @@ def quiet(fn: Callable, n_outputs: int) -> Callable:
     input leave the outputs as they are; the main event (or the panel) shows the message,
     so one mistake gives one message, not three."""
 
+    @functools.wraps(fn)  # fn's signature: Gradio names the parameters in its messages
     def wrapper(*args: Any) -> Any:
         try:
             return fn(*args)
         except ValueError:
             return gr.skip() if n_outputs == 1 else tuple(gr.skip() for _ in range(n_outputs))
 
-    wrapper.__name__ = fn.__name__
     return wrapper
 
 
