@@ -21,7 +21,7 @@ import numpy as np
 
 from ..config import GUIDANCE, QUEUE, SCHEDULE, SCHEDULE_NAMES, SKETCH
 from ..models.unet import CheckpointError
-from .runtime import ADDED_LATER, Blocks, around, single_threaded
+from .runtime import ADDED_LATER, Blocks, TSlider, around, single_threaded
 from .sharing import current_chain
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "HEAVY",
     "Blocks",
     "SchedulePanel",
+    "TSlider",
     "UIContext",
     "around",
     "bind",

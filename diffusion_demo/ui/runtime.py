@@ -25,6 +25,9 @@ Gradio (the version pinned in requirements.txt):
 - `gradio.context.LocalContext.request` (a ContextVar Gradio sets around every handler
   call): `current_request` reads it, so that the engine's wrapper (ui.sharing) knows whose
   run it is without every handler taking a gr.Request parameter.
+- `Component.is_template` and `get_block_name` (the frontend draws a subclass marked as a
+  template with its base class's Svelte component, as gr.Sketchpad is drawn), and
+  `gr.Number.raise_if_out_of_bounds` / `round_to_precision`: `TSlider.preprocess`.
 - `Block.parent` and `BlockContext.children` (undocumented attributes): `owner_tab` and
   `child_tabs` walk the layout tree for the deep links.
 
@@ -52,7 +55,7 @@ from typing import Any
 import gradio as gr
 import torch
 
-from ..config import QUEUE
+from ..config import QUEUE, SCHEDULE
 from . import torch_thread
 
 # --------------------------------------------------------------------------------------
@@ -157,10 +160,29 @@ def _bounded_number(component: gr.components.Component) -> bool:
 
 
 def _allowed(component: gr.components.Component) -> str:
-    lo, hi = getattr(component, "minimum", None), getattr(component, "maximum", None)
+    lo, hi = getattr(component, "minimum", None), getattr(component, "ceiling", None)
+    hi = getattr(component, "maximum", None) if hi is None else hi
     if lo is not None and hi is not None:
         return f" in [{lo:g}, {hi:g}]"
     return f" ≥ {lo:g}" if lo is not None else ""
+
+
+class TSlider(gr.Slider):
+    """A slider for t whose maximum is the schedule's T, itself an input of the same events.
+
+    Gradio checks a slider's value against the session's copy of its maximum, which an event
+    still in flight with an older T may have just set back: a deep link's T=2000&t=1500 then
+    failed forward_view ("Value 1500 is greater than maximum value 1000") about one load in
+    three. Here t is checked against the largest T any schedule may have (`ceiling`); the
+    handlers check it against the T sent with it, in the same request (check_t).
+    """
+
+    is_template = True  # drawn by Gradio's own slider (get_block_name: the base class's name)
+    ceiling = SCHEDULE.max_T
+
+    def preprocess(self, payload: float) -> float:
+        gr.Number.raise_if_out_of_bounds(payload, self.minimum, self.ceiling)
+        return gr.Number.round_to_precision(payload, self.precision)
 
 
 def _choices(component: gr.components.Component) -> list[Any] | None:
@@ -176,7 +198,7 @@ def _refusal(component: gr.components.Component, value: Any) -> str | None:
     """What is wrong with `value` for `component` ("must be … ; got …"), as Gradio's
     preprocess would refuse it; None when it would pass."""
     if _bounded_number(component) and _is_real(value):
-        lo, hi = component.minimum, component.maximum
+        lo, hi = component.minimum, getattr(component, "ceiling", component.maximum)
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             return f"must be a number{_allowed(component)}; got {value:g}."
         return None

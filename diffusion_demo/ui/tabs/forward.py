@@ -36,7 +36,7 @@ from ...media.forward_views import (
     xt_view,
 )
 from .. import downloads, keys
-from ..common import SchedulePanel, UIContext, figure_image, guarded, quiet
+from ..common import SchedulePanel, TSlider, UIContext, figure_image, guarded, quiet
 from .explain import explain
 
 # The tab's defaults (config.FORWARD_TAB), under the names the tests and deep links know.
@@ -285,7 +285,7 @@ def _source_inputs(example0: str | None) -> tuple[gr.Dropdown, gr.File, gr.Numbe
 def _t_and_images(x00: str, eps0: str, x_t0: Image.Image) -> tuple:
     """The t slider and ▶ Play above x_0, ε and x_t."""
     with gr.Row(equal_height=True):
-        t = gr.Slider(
+        t = TSlider(  # its maximum is the panel's T: checked by the handlers
             0,
             SCHEDULE.default_T,
             value=DEFAULT_T,

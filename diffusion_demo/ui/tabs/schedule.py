@@ -20,7 +20,7 @@ from ...diffusion.forward import check_t
 from ...diffusion.schedules import ScheduleSpec, build_scheduler, validate_spec
 from ...media import equations, plots
 from .. import downloads
-from ..common import SchedulePanel, UIContext, figure_image, guarded
+from ..common import SchedulePanel, TSlider, UIContext, figure_image, guarded
 from .explain import explain
 
 DEFAULT_T = FORWARD_TAB.t  # the same current t as the forward tab: the two sliders are linked
@@ -212,7 +212,7 @@ def _layout(panel: SchedulePanel) -> tuple[gr.Dropdown, gr.Slider, list[gr.compo
             elem_id="schedule-compare",
             scale=2,
         )
-        t = gr.Slider(
+        t = TSlider(  # its maximum is the panel's T: checked by the handlers
             0,
             SCHEDULE.default_T,
             value=DEFAULT_T,

@@ -32,7 +32,7 @@ from ...media.toy2d_views import (
     trained_note,
 )
 from .. import downloads, sharing
-from ..common import HEAVY, UIContext, figure_image, guarded, quiet
+from ..common import HEAVY, TSlider, UIContext, figure_image, guarded, quiet
 from .explain import explain
 
 INTRO = r"""
@@ -197,7 +197,7 @@ def _controls(w: _Widgets) -> None:
 
 def _panels(w: _Widgets) -> None:
     """The right column: the shared t slider and the four figures."""
-    w.t = gr.Slider(
+    w.t = TSlider(  # its maximum is the panel's T: checked by the handlers
         0,
         SCHEDULE.default_T,
         value=DEFAULT_T,
