@@ -6,7 +6,8 @@
 Four figures, each against a target (the targets of the reverse-chain issue):
 
 * confident: the fraction of samples the classifier labels with probability >= 0.8;
-* classes: the histogram of predicted labels; all 10 digits must be present, none under 4%;
+* classes: the histogram of predicted labels; all 10 digits must be present, none under 4%
+  (7% for a guided run of a class-conditional model, the default: w > 0);
 * Fréchet distance between the classifier's penultimate features of the samples and of the
   training digits (FID's formula in a digit feature space), next to the real-vs-real
   baseline (held-out digits vs the same training digits, same number of images);

@@ -161,7 +161,12 @@ def roundtrip_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--image", type=Path, default=None, help="a digit image (default: the first shipped example)"
     )
-    p.add_argument("--t", type=int, default=500, help="noise the image to step t (1 … T), then denoise")
+    p.add_argument(
+        "--t",
+        type=int,
+        default=500,
+        help="noise the image to step t (1 … T of the model's schedule), then denoise",
+    )
     sampler_arguments(p, "ddpm", 1000, 1, "seed of the noise ε added to the image and of the reverse steps")
     add_guidance_arguments(p, target_only=True)  # as /roundtrip_sketch: w only with a target digit
 
