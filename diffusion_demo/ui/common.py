@@ -21,7 +21,7 @@ import numpy as np
 
 from ..config import GUIDANCE, QUEUE, SCHEDULE, SCHEDULE_NAMES, SKETCH
 from ..models.unet import CheckpointError
-from .runtime import ADDED_LATER, Blocks, TSlider, around, single_threaded
+from .runtime import ADDED_LATER, Blocks, around, bounded_by_T, single_threaded
 from .sharing import current_chain
 
 __all__ = [
@@ -30,9 +30,9 @@ __all__ = [
     "HEAVY",
     "Blocks",
     "SchedulePanel",
-    "TSlider",
     "UIContext",
     "around",
+    "bounded_by_T",
     "bind",
     "figure_image",
     "frame_image",

@@ -25,9 +25,8 @@ Gradio (the version pinned in requirements.txt):
 - `gradio.context.LocalContext.request` (a ContextVar Gradio sets around every handler
   call): `current_request` reads it, so that the engine's wrapper (ui.sharing) knows whose
   run it is without every handler taking a gr.Request parameter.
-- `Component.is_template` and `get_block_name` (the frontend draws a subclass marked as a
-  template with its base class's Svelte component, as gr.Sketchpad is drawn), and
-  `gr.Number.raise_if_out_of_bounds` / `round_to_precision`: `TSlider.preprocess`.
+- `preprocess_data`'s result, one processed value per input in order, and
+  `gr.Number.round_to_precision` (what `Slider.preprocess` returns): `bounded_by_T` sliders.
 - `Block.parent` and `BlockContext.children` (undocumented attributes): `owner_tab` and
   `child_tabs` walk the layout tree for the deep links.
 
@@ -159,30 +158,24 @@ def _bounded_number(component: gr.components.Component) -> bool:
     return isinstance(component, gr.Number) and (component.minimum, component.maximum) != (None, None)
 
 
-def _allowed(component: gr.components.Component) -> str:
-    lo, hi = getattr(component, "minimum", None), getattr(component, "ceiling", None)
-    hi = getattr(component, "maximum", None) if hi is None else hi
+def _allowed(component: gr.components.Component, ceiling: float | None = None) -> str:
+    lo, hi = getattr(component, "minimum", None), ceiling or getattr(component, "maximum", None)
     if lo is not None and hi is not None:
         return f" in [{lo:g}, {hi:g}]"
     return f" ≥ {lo:g}" if lo is not None else ""
 
 
-class TSlider(gr.Slider):
-    """A slider for t whose maximum is the schedule's T, itself an input of the same events.
+def bounded_by_T(slider: gr.Slider) -> gr.Slider:
+    """Mark a t slider whose maximum is the schedule's T, itself an input of the same events.
 
     Gradio checks a slider's value against the session's copy of its maximum, which an event
     still in flight with an older T may have just set back: a deep link's T=2000&t=1500 then
     failed forward_view ("Value 1500 is greater than maximum value 1000") about one load in
-    three. Here t is checked against the largest T any schedule may have (`ceiling`); the
-    handlers check it against the T sent with it, in the same request (check_t).
-    """
-
-    is_template = True  # drawn by Gradio's own slider (get_block_name: the base class's name)
-    ceiling = SCHEDULE.max_T
-
-    def preprocess(self, payload: float) -> float:
-        gr.Number.raise_if_out_of_bounds(payload, self.minimum, self.ceiling)
-        return gr.Number.round_to_precision(payload, self.precision)
+    three. For a marked slider `Blocks.preprocess_data` checks t only up to the largest T any
+    schedule may have (`t_ceiling`); the handlers check it against the T sent with it, in the
+    same request (check_t)."""
+    slider.t_ceiling = SCHEDULE.max_T  # on the page's own component (sessions hold copies)
+    return slider
 
 
 def _choices(component: gr.components.Component) -> list[Any] | None:
@@ -194,13 +187,13 @@ def _choices(component: gr.components.Component) -> list[Any] | None:
     return [c[1] if isinstance(c, (tuple, list)) else c for c in component.choices or ()]
 
 
-def _refusal(component: gr.components.Component, value: Any) -> str | None:
+def _refusal(component: gr.components.Component, value: Any, ceiling: float | None = None) -> str | None:
     """What is wrong with `value` for `component` ("must be … ; got …"), as Gradio's
     preprocess would refuse it; None when it would pass."""
     if _bounded_number(component) and _is_real(value):
-        lo, hi = component.minimum, getattr(component, "ceiling", component.maximum)
+        lo, hi = component.minimum, ceiling or component.maximum
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            return f"must be a number{_allowed(component)}; got {value:g}."
+            return f"must be a number{_allowed(component, ceiling)}; got {value:g}."
         return None
     allowed = _choices(component)
     if allowed is None:
@@ -305,15 +298,32 @@ class Blocks(gr.Blocks):
             if value is None or getattr(block, "stateful", False):
                 continue
             component = state[block._id] if state is not None and block._id in state else block
-            problem = _refusal(component, value)
+            problem = _refusal(component, value, getattr(block, "t_ceiling", None))
             if problem:
                 name = self._names(block_fn)[1][i]
                 raise gr.Error(f"{name} {problem}", print_exception=False)
 
+    @staticmethod
+    def _over_the_sessions_maximum(block_fn, inputs: list[Any], state) -> dict[int, float]:
+        """t values of sliders marked `bounded_by_T` above their session copy's maximum (within
+        their ceiling): handed to Gradio as that maximum, put back after its preprocess."""
+        out = {}
+        for i, (block, value) in enumerate(zip(block_fn.inputs, inputs, strict=False)):
+            if getattr(block, "t_ceiling", None) is None or not _is_real(value):
+                continue
+            maximum = (state[block._id] if state is not None and block._id in state else block).maximum
+            if maximum is not None and value > maximum:
+                out[i], inputs[i] = value, maximum
+        return out
+
     async def preprocess_data(self, block_fn, inputs: list[Any], state, explicit_call: bool = False):
         self.check_ranges_and_choices(block_fn, inputs, state)
+        held = self._over_the_sessions_maximum(block_fn, inputs, state)
         try:
-            return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+            processed = await super().preprocess_data(block_fn, inputs, state, explicit_call)
+            for i, value in held.items():
+                processed[i] = gr.Number.round_to_precision(value, block_fn.inputs[i].precision)
+            return processed
         except gr.Error:
             raise
         except ValueError:  # Gradio's file checks (a path it never received) and component parsing

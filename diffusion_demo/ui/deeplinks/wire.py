@@ -261,7 +261,7 @@ def on_load(links: Links, request: gr.Request) -> tuple:
 def share_bar() -> tuple[gr.Button, gr.Textbox, gr.Button, gr.Button, gr.Button]:
     """The row under the tabs: copy link (and the box showing it), projector, light/dark, lecture."""
     with gr.Row(elem_id="share-bar", equal_height=True):
-        copy = gr.Button("🔗 Copy link to this view", elem_id="copy-link", size="sm", scale=0, min_width=200)
+        copy = gr.Button("Copy link to this view", elem_id="copy-link", size="sm", scale=0, min_width=200)
         link_box = gr.Textbox(
             label="Link to this view",
             placeholder="Press “Copy link to this view”: the link appears here (and in the clipboard).",
@@ -270,11 +270,9 @@ def share_bar() -> tuple[gr.Button, gr.Textbox, gr.Button, gr.Button, gr.Button]
             buttons=["copy"],
             scale=4,
         )
-        projector = gr.Button(
-            "📽 Projector mode", elem_id="projector-toggle", size="sm", scale=0, min_width=150
-        )
-        dark = gr.Button("🌓 Light / dark", elem_id="theme-toggle", size="sm", scale=0, min_width=130)
-        lecture = gr.Button("🎓 Lecture", elem_id="lecture-start", size="sm", scale=0, min_width=120)
+        projector = gr.Button("Projector mode", elem_id="projector-toggle", size="sm", scale=0, min_width=150)
+        dark = gr.Button("Light / dark", elem_id="theme-toggle", size="sm", scale=0, min_width=130)
+        lecture = gr.Button("Lecture", elem_id="lecture-start", size="sm", scale=0, min_width=120)
     return copy, link_box, projector, dark, lecture
 
 
