@@ -178,7 +178,7 @@ def upload_digit(img: Image.Image, size: int = 28) -> tuple[torch.Tensor, str]:
     """
     inverted = ", light background inverted" if light_background(img) else ""
     if img.size == (size, size):
-        return to_digit(img, size), f"used as it is ({size}×{size}{inverted})"
+        return to_digit(img, size), f"used as it is, {size}×{size}{inverted}"
     w, h = img.size
     return to_digit(fit(img, 256), size), f"{w}×{h}, fitted to {size}×{size}{inverted}"
 

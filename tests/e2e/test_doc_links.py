@@ -68,24 +68,40 @@ def server_errors(page, app, query: str, answers: list[str]) -> list[str]:
     return problems + [f"app log: {m.group(0)}" for m in SERVER_ERROR.finditer(app.log()[before:])]
 
 
-def test_every_documented_link_opens_without_a_server_error(browser, app):
-    """One page (the app's scripts cached after the first load) opens every link in turn; the
-    links that start a chain (autoplay) come last, so that their runs slow no other load."""
-    links = doc_links()
-    queries = links + [q for q in RACY for _ in range(REPEAT - links.count(q))]
-    queries.sort(key=lambda q: "autoplay" in q)
+def fresh_page(browser):
+    """A new context (an empty cache: a first visit, as a new user's) with its page, loopback only,
+    and the list the page's server-side failures are added to."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(LOCAL) else r.abort())
     page = context.new_page()
     answers: list[str] = []
     page.on("response", lambda r: answers.append(f"HTTP {r.status} {r.url}") if r.status >= 500 else None)
     page.on("pageerror", lambda exc: answers.append(f"page error: {exc}"))
+    return context, page, answers
+
+
+def test_every_documented_link_opens_without_a_server_error(browser, app):
+    """One page opens every link in turn (the app's scripts cached after the first load); the
+    links that start a chain (autoplay) come last, so that their runs slow no other load."""
     failures: dict[str, list[str]] = {}
+    context, page, answers = fresh_page(browser)
     try:
-        for query in queries:
-            problems = server_errors(page, app, query, answers)
-            if problems:
+        for query in sorted(doc_links(), key=lambda q: "autoplay" in q):
+            if problems := server_errors(page, app, query, answers):
                 failures.setdefault(query, []).extend(problems)
     finally:
         context.close()
     assert not failures, "\n".join(f"?{q}: {p[:3]}" for q, p in failures.items())
+
+
+@pytest.mark.parametrize("query", RACY)
+def test_a_link_raising_T_and_t_opens_cleanly_every_time(browser, app, query):
+    """The deep-link race: each load a first visit (a fresh context), REPEAT times."""
+    failures = []
+    for n in range(REPEAT):
+        context, page, answers = fresh_page(browser)
+        try:
+            failures += [f"load {n + 1}: {p}" for p in server_errors(page, app, query, answers)]
+        finally:
+            context.close()
+    assert not failures, "\n".join(failures[:6])
