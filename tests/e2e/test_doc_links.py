@@ -25,8 +25,11 @@ DOCS = (ROOT / "docs" / "deeplinks.md", ROOT / "docs" / "embedding.md")
 LINK = re.compile(r"(?:http://127\.0\.0\.1:7860)?/?\?((?:tab|lecture)=[^\s`\"'<>)\]]*)")
 RACY = ("tab=schedule&schedule=sigmoid&T=2000&t=1500", "tab=forward&T=2000&t=1500")
 REPEAT = 10
-# After the share bar is there: the deep link's load event and the changes it sets off.
-SETTLE_S = 1.5
+# After the share bar is there: quiet (no request in flight) this long means the deep link's
+# load event and the changes it set off are done; a page still busy after the timeout (a chain
+# started by autoplay) is checked as it is.
+QUIET_S = 1.0
+SETTLE_TIMEOUT_S = 20.0
 # Lines of the app's log that mean a server error (Gradio prints a handler's traceback).
 LOCAL = ("http://127.0.0.1", "data:", "blob:")  # nothing else is fetched
 SERVER_ERROR = re.compile(r"Traceback \(most recent call last\)|^\S*Error: |^ERROR", re.M)
@@ -60,12 +63,27 @@ def server_errors(page, app, query: str, answers: list[str]) -> list[str]:
     before, seen = len(app.log()), len(answers)
     page.goto(app.url + "?" + query)
     page.wait_for_selector("#share-bar", state="attached", timeout=LOAD_TIMEOUT_MS)
-    time.sleep(SETTLE_S)
+    settle(page)
     toasts = page.locator('[data-testid="toast-body"].error')
     problems = answers[seen:] + [
         f"error toast: {toasts.nth(i).inner_text()[:200]!r}" for i in range(toasts.count())
     ]
     return problems + [f"app log: {m.group(0)}" for m in SERVER_ERROR.finditer(app.log()[before:])]
+
+
+def settle(page, quiet_s: float = QUIET_S, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
+    """Wait until the page has had no request in flight for `quiet_s` (the deep link's load
+    event and every change it set off have been answered), or `timeout_s` (a chain started by
+    autoplay streams for longer; what it did so far is checked)."""
+    deadline, quiet_since = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        if page.in_flight:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_s:
+            return
+        page.wait_for_timeout(100)
 
 
 def fresh_page(browser):
@@ -77,6 +95,15 @@ def fresh_page(browser):
     answers: list[str] = []
     page.on("response", lambda r: answers.append(f"HTTP {r.status} {r.url}") if r.status >= 500 else None)
     page.on("pageerror", lambda exc: answers.append(f"page error: {exc}"))
+    page.in_flight = set()  # requests not yet answered, but the page's long-lived heartbeat stream
+
+    def sent(r):
+        if "heartbeat" not in r.url:
+            page.in_flight.add(r)
+
+    page.on("request", sent)
+    for done in ("requestfinished", "requestfailed"):
+        page.on(done, lambda r: page.in_flight.discard(r))
     return context, page, answers
 
 

@@ -169,7 +169,8 @@ async (fallbackTab, ...values) => {
     for (const [name, i, dflt] of SPEC.panel) {
       const v = values[i];
       if (v === null || v === undefined || v === "") continue;
-      if (name === "schedule" || Number(v) !== Number(dflt)) q.set(name, fmt(v));
+      const same = name === "schedule" ? String(v) === String(dflt) : Number(v) === Number(dflt);
+      if (!same) q.set(name, fmt(v));  // the defaults are left out, as everywhere else
     }
   }
   for (const k of ["embed", "theme", "projector", "autoplay", "loop"]) {
