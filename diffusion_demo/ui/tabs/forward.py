@@ -217,7 +217,7 @@ def build(ctx: UIContext) -> None:
     w = _layout(ctx.schedule, example0)
     with explain("forward"):
         gr.Markdown(INTRO, latex_delimiters=equations.LATEX_DELIMITERS, elem_id="forward-intro")
-    ctx.links["t"] = w.t
+    ctx.links["t"] = bounded_by_T(w.t)  # its maximum is the panel's T: checked by the handlers
     ctx.links["seed"] = w.seed
     ctx.links["example"] = w.example
     _wire_views(w, ctx.schedule)
@@ -294,7 +294,6 @@ def _t_and_images(x00: str, eps0: str, x_t0: Image.Image) -> tuple:
             elem_id="forward-t",
             scale=5,
         )
-        bounded_by_T(t)  # its maximum is the panel's T: checked by the handlers
         play = gr.Button("▶ Play", elem_id="forward-play", scale=0, min_width=120)
     with gr.Row():
         x0_img = _image("x₀: the image", x00, "forward-x0")
