@@ -32,6 +32,13 @@ QUIET_S = 1.0
 SETTLE_TIMEOUT_S = 20.0
 # Lines of the app's log that mean a server error (Gradio prints a handler's traceback).
 LOCAL = ("http://127.0.0.1", "data:", "blob:")  # nothing else is fetched
+# Not this test's subject, and left alone (seen before and after the race's fix, about one
+# load in 20): uvicorn's h11 refusing a response body longer than its Content-Length, raised
+# under Gradio's brotli middleware while serving a file. Its traceback is taken out of the log.
+KNOWN_H11 = re.compile(
+    r"ERROR: +Exception in ASGI application\n(?:(?!ERROR|gradio\.exceptions).*\n)*?"
+    r"h11\._util\.LocalProtocolError: Too much data for declared Content-Length\n?"
+)
 SERVER_ERROR = re.compile(r"Traceback \(most recent call last\)|^\S*Error: |^ERROR", re.M)
 
 
@@ -68,7 +75,8 @@ def server_errors(page, app, query: str, answers: list[str]) -> list[str]:
     problems = answers[seen:] + [
         f"error toast: {toasts.nth(i).inner_text()[:200]!r}" for i in range(toasts.count())
     ]
-    return problems + [f"app log: {m.group(0)}" for m in SERVER_ERROR.finditer(app.log()[before:])]
+    log = KNOWN_H11.sub("", app.log()[before:])
+    return problems + [f"app log: {m.group(0)}" for m in SERVER_ERROR.finditer(log)]
 
 
 def settle(page, quiet_s: float = QUIET_S, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
