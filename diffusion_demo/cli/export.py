@@ -35,7 +35,7 @@ from ..media import chains, images, inpaint_export
 from ..media.export import EXTENSIONS, Frames, captioned, check_extension, check_fps, write
 from ..models import compiled, unet
 from ..toy2d import DATASETS, LIMITS
-from .evaluate import add_guidance_arguments, model_arguments, request_from_args
+from .evaluate import add_guidance_arguments, guidance_for, model_arguments, request_from_args
 
 # --- the sub-command registry -------------------------------------------------------------
 
@@ -74,13 +74,20 @@ def max_frames(args: argparse.Namespace) -> int:
 
 
 def image_path(image: Path | None) -> Path:
-    """--image, else the first shipped example."""
+    """--image, else the first shipped example; ValueError naming --image if it is not a file."""
     if image is not None:
-        return image
+        return existing_image(image)
     shipped = images.examples()
     if not shipped:
         raise ValueError("No --image given and no shipped examples in assets/examples: pass --image PATH.")
     return next(iter(shipped.values()))
+
+
+def existing_image(image: Path) -> Path:
+    """--image as given, if it is a file (relative paths from the folder the command runs in)."""
+    if not Path(image).is_file():
+        raise ValueError(f"--image: file not found: {image}")
+    return Path(image)
 
 
 # --- forward, reverse, roundtrip ----------------------------------------------------------
@@ -154,9 +161,14 @@ def roundtrip_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--image", type=Path, default=None, help="a digit image (default: the first shipped example)"
     )
-    p.add_argument("--t", type=int, default=500, help="noise the image to step t (1 … T), then denoise")
+    p.add_argument(
+        "--t",
+        type=int,
+        default=500,
+        help="noise the image to step t (1 … T of the model's schedule), then denoise",
+    )
     sampler_arguments(p, "ddpm", 1000, 1, "seed of the noise ε added to the image and of the reverse steps")
-    add_guidance_arguments(p, default_w=0.0)  # the round trip runs the unconditional model
+    add_guidance_arguments(p, target_only=True)  # as /roundtrip_sketch: w only with a target digit
 
 
 def roundtrip_frames(args: argparse.Namespace) -> Frames:
@@ -166,15 +178,15 @@ def roundtrip_frames(args: argparse.Namespace) -> Frames:
     den = unet.load(args.checkpoint, autocast=args.dtype)
     compiled.compile_if_worth_it(den, request.num_samples * request.steps)
     T = spec_from_config(den.scheduler_config).T  # the schedule the model was trained with
+    if not 1 <= args.t <= T:  # one range in one message, whichever side is crossed
+        raise ValueError(f"--t must be a whole number in [1, {T}] for a round trip; got {args.t}.")
     t = forward.check_t(args.t, T)
-    if t < 1:
-        raise ValueError(f"--t must be in [1, {T}] for a round trip; got {args.t}.")
     # The chain starts exactly where the sampler has a step: the largest of its timesteps
     # <= t - 1 (diffusers counts from 0, the app from 1); DDPM with 1000 steps hits every t.
     start = start_timestep(den.scheduler_config, request.sampler, request.steps, t)
     if start + 1 != t and not args.quiet:
         print(f"note: {request.sampler}-{request.steps} has no step at t = {t}; starting at t = {start + 1}.")
-    x0 = images.to_digit(images.load_image(image_path(args.image)), den.sample_shape[-1])
+    x0 = images.upload_digit(images.load_image(image_path(args.image)), den.sample_shape[-1])[0]
     rt = chains.RoundTripRequest(x0, t, request)
     return chains.roundtrip_frames(den, rt, max_frames(args), args.scale, progress=not args.quiet)
 
@@ -262,7 +274,7 @@ def inpaint_arguments(p: argparse.ArgumentParser) -> None:
         "--jumps", type=int, default=INPAINT.default_jumps, help="RePaint's r: 1 = no resampling … 10"
     )
     p.add_argument("--num-samples", type=int, default=INPAINT.num_samples, help="completions side by side")
-    add_guidance_arguments(p, default_w=0.0)  # a fill needs no guidance unless a digit is asked for
+    add_guidance_arguments(p, target_only=True)  # as /inpaint: w only with a target digit
     model_arguments(p)
     p.add_argument("--max-frames", type=int, default=None, help="frames at most (default 100, 10 for .png)")
     p.add_argument("--scale", type=int, default=EXPORT.digit_scale, help="pixel upscaling of the digits")
@@ -270,10 +282,11 @@ def inpaint_arguments(p: argparse.ArgumentParser) -> None:
 
 def inpaint_frames(args: argparse.Namespace) -> Frames:
     """A digit with a part masked out, filled in by RePaint: the chain, frame by frame."""
-    request = validate_inpaint(args.steps, args.jumps, args.seed, args.digit, args.guidance, args.num_samples)
+    w = guidance_for(args)
+    request = validate_inpaint(args.steps, args.jumps, args.seed, args.digit, w, args.num_samples)
     chains.check_scale(args.scale)
     fill = inpaint_export.load_mask(args.mask)
-    x0 = inpaint_export.load_digit(args.image or inpaint_export.first_digit())
+    x0 = inpaint_export.load_digit(existing_image(args.image) if args.image else inpaint_export.first_digit())
     den = unet.load(args.checkpoint, autocast=args.dtype)
     n = args.max_frames or default_frames(args.out)
     return chains.inpaint_frames(den, x0, fill, request, n, args.scale)

@@ -189,7 +189,7 @@ def roundtrip_file(
     digits = {k: Path(v) for k, v in images.digit_examples().items()}
     path = image_path(image, example, digits)
     img = images.load_image(path)
-    x0 = images.to_digit(images.fit(img, 256) if image else img, MODEL.sample_size)
+    x0 = images.upload_digit(img, MODEL.sample_size)[0] if image else images.to_digit(img, MODEL.sample_size)
     rt = RoundTripRequest(x0, t, request)
     frames = roundtrip_view_frames(denoiser, rt, DOWNLOADS.roundtrip_frames, REVERSE.frame_width)
     stem = safe_name(path.stem if image else example)

@@ -154,15 +154,33 @@ def to_digit(img: Image.Image, size: int = 28) -> torch.Tensor:
     A light-background photo or scan is inverted so the strokes are bright, as in MNIST.
     """
     gray = img.convert("L")
-    a = np.asarray(gray, dtype=np.float32) / 255.0
-    border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
-    if border.mean() > 0.5:
+    if light_background(gray):
         gray = ImageOps.invert(gray)
     if 2 * size * min(gray.size) < max(gray.size):  # e.g. 20000×20: pad would round a side to 0 px
         gray = fit(gray, size)
     gray = ImageOps.pad(gray, (size, size), color=0, centering=(0.5, 0.5))
     a = np.asarray(gray, dtype=np.float32) / 255.0
     return torch.from_numpy(a * 2 - 1)[None]
+
+
+def light_background(img: Image.Image) -> bool:
+    """Whether the image's border is mostly light (dark strokes on light: to be inverted)."""
+    a = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+    return float(np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]]).mean()) > 0.5
+
+
+def upload_digit(img: Image.Image, size: int = 28) -> tuple[torch.Tensor, str]:
+    """An uploaded digit as the model's input, and a note for the status saying how it was read.
+
+    An upload already `size`×`size` is taken as it is (only inverted when its background is
+    light): its pixels are the model's input, so what is "kept" is exactly what was given.
+    Any other size is fitted to 256 px first (a smooth downscale), then to `size`×`size`.
+    """
+    inverted = ", light background inverted" if light_background(img) else ""
+    if img.size == (size, size):
+        return to_digit(img, size), f"used as it is, {size}×{size}{inverted}"
+    w, h = img.size
+    return to_digit(fit(img, 256), size), f"{w}×{h}, fitted to {size}×{size}{inverted}"
 
 
 def digit_examples() -> dict[str, str]:

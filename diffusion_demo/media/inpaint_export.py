@@ -56,7 +56,7 @@ def first_digit() -> Path:
 
 def load_digit(path: Path) -> torch.Tensor:
     """A digit image as the model's input: (1, C, H, W) in [-1, 1]."""
-    return images.to_digit(images.load_image(path), MODEL.sample_size)[None]
+    return images.upload_digit(images.load_image(path), MODEL.sample_size)[0][None]
 
 
 def grid_image(x: torch.Tensor) -> Image.Image:

@@ -167,7 +167,7 @@ def _reverse_note(model: toy2d.Toy2DModel, record: dict, spec: ScheduleSpec, t: 
             f"loss {record.get('final_loss')})."
         )
     return (
-        f"⚠️ **The reverse chain uses its own schedule.** This MLP was trained on "
+        f"⚠ **The reverse chain uses its own schedule.** This MLP was trained on "
         f"**{toy2d.describe_spec(model.spec)}**, the panel says **{toy2d.describe_spec(spec)}**. "
         f"A network only knows the noise levels it was trained on, so the reverse view runs on its "
         f"training schedule and shows the same *fraction* of the way: slider t = {t} / {spec.T} is "
@@ -182,7 +182,7 @@ def trained_note(model: toy2d.Toy2DModel, what: str, cached: bool) -> str:
     early = " (stopped at the time limit)" if info.get("stopped_early") else ""
     head = "Already trained" if cached else "Trained"
     return (
-        f"✅ {head}: ε_θ for {what} — {info.get('steps')} steps{early}, final loss "
+        f"✓ {head}: ε_θ for {what} — {info.get('steps')} steps{early}, final loss "
         f"{info.get('final_loss')}, {info.get('seconds')} s. The reverse views now use it."
     )
 

@@ -22,7 +22,7 @@ import torch
 
 from ..config import GUIDANCE, QUEUE, SCHEDULE, SCHEDULE_NAMES, SKETCH
 from ..models.unet import CheckpointError
-from .runtime import ADDED_LATER, Blocks, around, single_threaded
+from .runtime import ADDED_LATER, Blocks, around, bounded_by_T, single_threaded
 from .sharing import current_chain
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "SchedulePanel",
     "UIContext",
     "around",
+    "bounded_by_T",
     "bind",
     "figure_image",
     "follow",
@@ -225,6 +226,9 @@ class UIContext:
     links: dict[str, gr.components.Component] = field(default_factory=dict)
     # The batching engine that owns the denoiser (None: chains call the denoiser directly).
     engine: Any = None
+    # t sliders bounded by the panel's T that no URL name sets (the schedule lab's t follows the
+    # forward tab's in the browser): a deep link's T raises their maximum too (ui.deeplinks).
+    t_followers: list[gr.components.Component] = field(default_factory=list)
 
     def require_model(self) -> Any:
         """The model for this handler: its engine Chain inside a CHAINS event (ui.sharing),
@@ -239,13 +243,13 @@ def quiet(fn: Callable, n_outputs: int) -> Callable:
     input leave the outputs as they are; the main event (or the panel) shows the message,
     so one mistake gives one message, not three."""
 
+    @functools.wraps(fn)  # fn's signature: Gradio names the parameters in its messages
     def wrapper(*args: Any) -> Any:
         try:
             return fn(*args)
         except ValueError:
             return gr.skip() if n_outputs == 1 else tuple(gr.skip() for _ in range(n_outputs))
 
-    wrapper.__name__ = fn.__name__
     return wrapper
 
 

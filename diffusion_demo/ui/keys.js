@@ -144,7 +144,7 @@
     if (!(t0 >= 0 && t0 <= T)) t0 = 0;
     play.committed = t0;
     play.state = "playing";
-    buttonText("⏸ Pause");
+    buttonText("❚❚ Pause");
     var began = performance.now(), speed = T / CFG.sweep_s, last = -1;
     function frame(now) {
       if (play.state !== "playing") return;

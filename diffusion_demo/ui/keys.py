@@ -4,11 +4,11 @@ Everything here runs in the browser (one <script> in the page head, `HEAD`); the
 only adds ▶ Play's one download (ui/tabs/forward.py: `play_api`) and, after the deep-link
 load event, one call of `ofcKeys.autoplay()` (ui/deeplinks/wire.py).
 
-- ▶ Play / ⏸ Pause (#forward-play): the first press fetches x_0, ε and the coefficients
+- ▶ Play / ❚❚ Pause (#forward-play): the first press fetches x_0, ε and the coefficients
   √ᾱ_t, √(1 − ᾱ_t) for t = 0 … T once (media.forward_views.play_payload); the browser then
   draws x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε itself on a canvas laid over the x_t image, sweeping t
   from where it is up to T, down to 0 and back (PLAYBACK.sweep_s per 0 → T), and moves the
-  slider's thumb without telling the server. ⏸ Pause (or the end of the sweep) sets the real
+  slider's thumb without telling the server. ❚❚ Pause (or the end of the sweep) sets the real
   t slider once: one request, and the formula and histogram follow. `loop=1` repeats.
 - `autoplay=1`: once the deep link is applied, the selected tab's main action starts: the
   forward sweep, Generate (reverse), Round trip, the 2D animation, Fill in. With `loop=1`
@@ -59,7 +59,7 @@ PLAYABLE_TABS: tuple[str, ...] = tuple(tab for tab, acts in TAB_ACTIONS.items() 
 # The help overlay's rows: (keys, what they do).
 KEYS_HELP: tuple[tuple[str, str], ...] = (
     ("← / →", "move t by a notch (the replay step on the reverse tab)"),
-    ("Space", "▶ Play / ⏸ Pause on the forward tab; Generate, Round trip, the 2D animation or Fill in"),
+    ("Space", "▶ Play / ❚❚ Pause on the forward tab; Generate, Round trip, the 2D animation or Fill in"),
     ("Esc", "pause or stop; close this help"),
     ("?", "show or hide this help"),
     ("PageDown / PageUp", "next / previous scene in lecture mode"),

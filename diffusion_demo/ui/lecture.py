@@ -3,7 +3,7 @@
     /?lecture=1                      the default scenes (scenes/default.json), scene 1
     /?lecture=1&scene=3              scene 3 (a reload stays there)
     /?lecture=my-talk                scenes/my-talk.json
-    /?lecture=/home/me/talk.json     a scene list on the server (a path ending in .json)
+    /?lecture=talks/talk.json        a scene list inside the folder the app was started in
 
 A scene list is a JSON file: {"title": "…", "scenes": [{"title", "query", "caption"}, …]}
 (a bare list of scenes works too). A scene's `query` is a deep link without the `?`
@@ -39,6 +39,8 @@ from ..config import DEEPLINKS, LECTURE
 from .deeplinks import LECTURE_PARAMS, TAB_PREFIX, VIEW_PARAMS, Param, parse, query_items
 
 SCENES_DIR = Path(__file__).parent / "scenes"
+# The folder the app was started in: `?lecture=<path>` reads .json files inside it (or scenes/).
+START_DIR = Path.cwd()
 ON = ("", "1", "true", "yes", "on")
 OFF = ("0", "false", "no", "off")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -86,16 +88,24 @@ def locate(value: str) -> Path:
         return path
     if not value.lower().endswith(".json"):
         raise LectureError("expected 1, a scene-list name or the path of a .json file")
-    if os.environ.get("SPACE_ID"):
-        # A shared Space: no visitor may make the server probe its files by path.
+    if os.environ.get("SPACE_ID"):  # a shared Space: no visitor may make the server probe its files
         raise LectureError(
             f"on a shared Space only the shipped scene lists can be named ({', '.join(names())}); "
             "add your file to diffusion_demo/ui/scenes/ and use its name"
         )
-    path = Path(value).expanduser()
-    if not path.is_file():
-        raise LectureError(f"no such file: {value}")
+    if (path := allowed_file(value)) is None:  # outside the allowed folders or missing: the same words
+        raise LectureError(f"not found: {value}")
     return path
+
+
+def allowed_file(value: str) -> Path | None:
+    """The file of a `?lecture=` path inside START_DIR or scenes/ (links resolved), else None."""
+    try:
+        path = (START_DIR / value).resolve()  # an absolute value replaces START_DIR
+    except (OSError, RuntimeError, ValueError):  # a link loop, a NUL byte
+        return None
+    inside = any(path.is_relative_to(root.resolve()) for root in (START_DIR, SCENES_DIR))
+    return path if inside and path.is_file() else None
 
 
 def load(value: str, tabs: tuple[str, ...] | None = None) -> SceneList:
@@ -172,9 +182,7 @@ def check_queries(scenes: SceneList, params: dict[str, Param], tabs: list[str]) 
     return out
 
 
-# --------------------------------------------------------------------------------------
-# A URL in lecture mode
-# --------------------------------------------------------------------------------------
+# --- A URL in lecture mode ---
 
 
 @dataclass
@@ -260,9 +268,7 @@ def expand(items: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[st
     return current.scene.items + rest, warnings
 
 
-# --------------------------------------------------------------------------------------
-# The scene bar (Gradio)
-# --------------------------------------------------------------------------------------
+# --- The scene bar (Gradio) ---
 
 # Previous / Next / Leave: load the URL the server put in the bar's hidden `nav` box.
 GO_JS = """

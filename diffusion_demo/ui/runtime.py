@@ -10,8 +10,11 @@ Gradio (the version pinned in requirements.txt):
   callers only as "the upstream app has raised an exception"), and to fill in the defaults
   of parameters added later (ADDED_LATER). Gradio calls it from `Blocks.preprocess_data`.
 - `gradio.blocks.Blocks.preprocess_data(self, block_fn, inputs, state, explicit_call)`
-  (async): overridden by `Blocks.preprocess_data` to turn a component's parsing error (a
-  file path Gradio never received) into such a message. Gradio calls it from `process_api`.
+  (async): overridden by `Blocks.preprocess_data` to make Gradio's range and choice checks
+  first (`check_ranges_and_choices`, on the session's copy of each component: `state[id]`
+  when `id in state`, as Gradio does) with messages naming the parameter and what it allows,
+  and to turn a component's parsing error (a file path Gradio never received) into such a
+  message. Gradio calls it from `process_api`.
 - `Blocks.fns` (dict of `BlockFunction`) and its `fn`, `concurrency_id`, `inputs`,
   `api_name`, `input_parameter_names`: `Blocks.run_heavy_on_torch_thread` and
   `Blocks.wrap_events` rewrite the `fn` of every HEAVY (or CHAINS) event after the page is built (Gradio reads `block_fn.fn` at call
@@ -22,6 +25,8 @@ Gradio (the version pinned in requirements.txt):
 - `gradio.context.LocalContext.request` (a ContextVar Gradio sets around every handler
   call): `current_request` reads it, so that the engine's wrapper (ui.sharing) knows whose
   run it is without every handler taking a gr.Request parameter.
+- `preprocess_data`'s result, one processed value per input in order, and
+  `gr.Number.round_to_precision` (what `Slider.preprocess` returns): `bounded_by_T` sliders.
 - `Block.parent` and `BlockContext.children` (undocumented attributes): `owner_tab` and
   `child_tabs` walk the layout tree for the deep links.
 
@@ -49,7 +54,7 @@ from typing import Any
 import gradio as gr
 import torch
 
-from ..config import QUEUE
+from ..config import QUEUE, SCHEDULE
 from . import torch_thread
 
 # --------------------------------------------------------------------------------------
@@ -153,11 +158,52 @@ def _bounded_number(component: gr.components.Component) -> bool:
     return isinstance(component, gr.Number) and (component.minimum, component.maximum) != (None, None)
 
 
-def _allowed(component: gr.components.Component) -> str:
-    lo, hi = getattr(component, "minimum", None), getattr(component, "maximum", None)
+def _allowed(component: gr.components.Component, ceiling: float | None = None) -> str:
+    lo, hi = getattr(component, "minimum", None), ceiling or getattr(component, "maximum", None)
     if lo is not None and hi is not None:
         return f" in [{lo:g}, {hi:g}]"
     return f" ≥ {lo:g}" if lo is not None else ""
+
+
+def bounded_by_T(slider: gr.Slider) -> gr.Slider:
+    """Mark a t slider whose maximum is the schedule's T, itself an input of the same events.
+
+    Gradio checks a slider's value against the session's copy of its maximum, which an event
+    still in flight with an older T may have just set back: a deep link's T=2000&t=1500 then
+    failed forward_view ("Value 1500 is greater than maximum value 1000") about one load in
+    three. For a marked slider `Blocks.preprocess_data` checks t only up to the largest T any
+    schedule may have (`t_ceiling`); the handlers check it against the T sent with it, in the
+    same request (check_t)."""
+    slider.t_ceiling = SCHEDULE.max_T  # on the page's own component (sessions hold copies)
+    return slider
+
+
+def _choices(component: gr.components.Component) -> list[Any] | None:
+    """The values a radio, dropdown or checkbox group accepts; None when it takes any value."""
+    if not isinstance(component, (gr.Radio, gr.Dropdown, gr.CheckboxGroup)):
+        return None
+    if getattr(component, "allow_custom_value", False):
+        return None
+    return [c[1] if isinstance(c, (tuple, list)) else c for c in component.choices or ()]
+
+
+def _refusal(component: gr.components.Component, value: Any, ceiling: float | None = None) -> str | None:
+    """What is wrong with `value` for `component` ("must be … ; got …"), as Gradio's
+    preprocess would refuse it; None when it would pass."""
+    if _bounded_number(component) and _is_real(value):
+        lo, hi = component.minimum, ceiling or component.maximum
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            return f"must be a number{_allowed(component, ceiling)}; got {value:g}."
+        return None
+    allowed = _choices(component)
+    if allowed is None:
+        return None
+    given = value if isinstance(value, list) else [value]
+    wrong = [v for v in given if v not in allowed]
+    if wrong:
+        listed = ", ".join(str(a) for a in allowed)
+        return f"must be one of {listed}; got {wrong[0]!r:.80}."
+    return None
 
 
 _FILES = (gr.File, gr.Image)
@@ -244,9 +290,40 @@ class Blocks(gr.Blocks):
                 )
         super().validate_inputs(block_fn, inputs)
 
+    def check_ranges_and_choices(self, block_fn, inputs: list[Any], state) -> None:
+        """Gradio's own range and choice checks (`preprocess` of sliders, numbers, radios and
+        dropdowns), made first with the same component (the session's copy, whose maximum a
+        handler may have changed) so that the message names the parameter and what it allows."""
+        for i, (block, value) in enumerate(zip(block_fn.inputs, inputs, strict=False)):
+            if value is None or getattr(block, "stateful", False):
+                continue
+            component = state[block._id] if state is not None and block._id in state else block
+            problem = _refusal(component, value, getattr(block, "t_ceiling", None))
+            if problem:
+                name = self._names(block_fn)[1][i]
+                raise gr.Error(f"{name} {problem}", print_exception=False)
+
+    @staticmethod
+    def _over_the_sessions_maximum(block_fn, inputs: list[Any], state) -> dict[int, float]:
+        """t values of sliders marked `bounded_by_T` above their session copy's maximum (within
+        their ceiling): handed to Gradio as that maximum, put back after its preprocess."""
+        out = {}
+        for i, (block, value) in enumerate(zip(block_fn.inputs, inputs, strict=False)):
+            if getattr(block, "t_ceiling", None) is None or not _is_real(value):
+                continue
+            maximum = (state[block._id] if state is not None and block._id in state else block).maximum
+            if maximum is not None and value > maximum:
+                out[i], inputs[i] = value, maximum
+        return out
+
     async def preprocess_data(self, block_fn, inputs: list[Any], state, explicit_call: bool = False):
+        self.check_ranges_and_choices(block_fn, inputs, state)
+        held = self._over_the_sessions_maximum(block_fn, inputs, state)
         try:
-            return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+            processed = await super().preprocess_data(block_fn, inputs, state, explicit_call)
+            for i, value in held.items():
+                processed[i] = gr.Number.round_to_precision(value, block_fn.inputs[i].precision)
+            return processed
         except gr.Error:
             raise
         except ValueError:  # Gradio's file checks (a path it never received) and component parsing

@@ -115,6 +115,6 @@ def wait_turn(denoiser: Any, rows: int) -> Iterator[str]:
             return
         ahead = denoiser.ahead()
         yield (
-            f"⏳ The machine is busy with other users' runs: {ahead} run{'' if ahead == 1 else 's'} "
+            f"The machine is busy with other users' runs: {ahead} run{'' if ahead == 1 else 's'} "
             "ahead of yours. Yours starts as soon as there is room."
         )

@@ -9,6 +9,7 @@ import pytest
 
 from diffusion_demo.cli import evaluate as cli_evaluate
 from diffusion_demo.cli.main import main
+from diffusion_demo.config import GUIDED_TARGETS, TARGETS, UNCONDITIONAL_TARGETS
 from diffusion_demo.models import classifier
 from diffusion_demo.training import evaluate
 
@@ -127,3 +128,12 @@ def test_sweep_writes_the_charts_points_next_to_the_model(
     chart = plots_quality.quality_chart(data, "ddim", 3, 2.0)
     assert chart.size[0] > 400 and np.asarray(chart).std() > 0
     assert plots_quality.load_quality(tmp_path) == {}  # no sweep shipped: an empty chart, no error
+
+
+def test_help_states_the_class_fractions_the_run_checks(capsys):
+    """`evaluate --help` names every minimum share of a digit that a run can be held to."""
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for targets in (TARGETS, GUIDED_TARGETS, UNCONDITIONAL_TARGETS):
+        assert f"{targets.min_class_fraction:.0%}" in text

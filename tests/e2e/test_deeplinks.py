@@ -390,15 +390,19 @@ def test_copy_link_follows_the_tab_the_user_selected(view):
         "t": ["617"],
         "seed": ["2"],
         "example": ["digit-5"],
-        "schedule": ["linear"],
-    }
+    }  # the default schedule (linear) is left out, as the default β and T are
     page.locator("#tab-schedule-button").click()
     wait_for(lambda: selected_tab(page) == "schedule", what="the schedule tab")
     link = copied_link(page)
-    assert parse_qs(urlsplit(link).query) == {"tab": ["schedule"], "t": ["617"], "schedule": ["linear"]}
+    assert parse_qs(urlsplit(link).query) == {"tab": ["schedule"], "t": ["617"]}
     again = view("?" + urlsplit(link).query)
     wait_for(lambda: selected_tab(again) == "schedule", what="the schedule tab")
     wait_value(again, "#schedule-t input[type=number]", "617")
+    cosine = view("?tab=schedule&schedule=cosine&t=300")  # a schedule other than the default is kept
+    wait_value(cosine, "#schedule-t input[type=number]", "300")
+    wait_value(cosine, "#schedule input", "cosine")
+    link = copied_link(cosine)
+    assert parse_qs(urlsplit(link).query) == {"tab": ["schedule"], "t": ["300"], "schedule": ["cosine"]}
 
 
 # --------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, parse_qsl, urlsplit
@@ -144,7 +146,9 @@ def test_the_lecture_button_starts_lecture_mode(open_at):
     ("query", "says", "scene"),
     [
         ("?lecture=no-such-talk", 'lecture=no-such-talk (no scene list named "no-such-talk"', None),
-        ("?lecture=/no/such/talk.json", "lecture=/no/such/talk.json (no such file", None),
+        ("?lecture=/no/such/talk.json", "lecture=/no/such/talk.json (not found: /no/such/talk.json)", None),
+        # a file that exists outside the folder the app started in is "not found" just the same
+        ("?lecture=/etc/../etc/hostname.json", "(not found: /etc/../etc/hostname.json)", None),
         (f"?lecture=1&scene={N + 5}", f"scene={N + 5} (expected a whole number in [1, {N}]", 1),
     ],
 )
@@ -164,10 +168,19 @@ def test_a_bad_lecture_link_still_opens_with_a_warning(open_at, shots, query, sa
         wait_scene(page, scene)
 
 
-def test_a_malformed_scene_file_is_named_in_the_warning(open_at, tmp_path):
-    bad = tmp_path / "talk.json"
-    bad.write_text('{"scenes": [ {"title": "a", } ]}', encoding="utf-8")
-    page = open_at(f"?lecture={bad}")
+def test_a_malformed_scene_file_is_named_in_the_warning(open_at):
+    # inside the folder the app started in (the repository): only there are paths read
+    folder = Path(tempfile.mkdtemp(prefix=".lecture-test-", dir=ROOT))
+    try:
+        bad = folder / "talk.json"
+        bad.write_text('{"scenes": [ {"title": "a", } ]}', encoding="utf-8")
+        page = open_at(f"?lecture={bad.relative_to(ROOT)}")
+        _check_malformed_warning(page)
+    finally:
+        shutil.rmtree(folder)
+
+
+def _check_malformed_warning(page) -> None:
     toast = warning_toast(page)
     toast.first.wait_for(state="visible")
     assert "talk.json is not valid JSON (line 1" in toast.first.inner_text()

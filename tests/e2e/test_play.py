@@ -5,7 +5,7 @@
   the deep-link note.
 - ▶ Play sweeps t in the browser: the shown t changes ≥ 10 times a second, the x_t drawn
   over the image changes with it and equals the server's x_t, and the whole sweep costs a
-  handful of requests (counted with page.on("request")); ⏸ Pause / the sweep's end sets the
+  handful of requests (counted with page.on("request")); ❚❚ Pause / the sweep's end sets the
   real slider (the formula follows). `loop=1` keeps playing past the end of a sweep.
 - Keys: ← / → move t, Space runs and Esc stops the reverse chain, ? opens the help; a user
   typing in a box keeps their keys.
@@ -182,7 +182,7 @@ def test_play_sweeps_t_in_the_browser_with_a_handful_of_requests(view, client):
     posts = [r for r in requests if r.startswith("POST")]
     assert len(requests) <= 8 and len(posts) <= 3, requests
 
-    # 4. ⏸ Pause sets the real slider once: the formula and x_t follow
+    # 4. ❚❚ Pause sets the real slider once: the formula and x_t follow
     page.locator("#forward-play").click()
     wait_for(lambda: play_state(page) == "playing", timeout=30, what="the second sweep")
     time.sleep(1.5)

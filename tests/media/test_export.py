@@ -12,6 +12,7 @@ from PIL import Image
 
 from diffusion_demo.cli import export as export_cli
 from diffusion_demo.cli.main import main
+from diffusion_demo.config import GUIDANCE
 from diffusion_demo.media import export
 
 
@@ -180,11 +181,12 @@ def test_roundtrip_export(tiny_checkpoint, digit_png, tmp_path, capsys):
 
 
 def test_roundtrip_refuses_t_out_of_range(tiny_checkpoint, digit_png, tmp_path, capsys):
-    for t in ("0", "1001"):
+    for t in ("0", "1001", "2000"):
         with pytest.raises(SystemExit) as exc:
             main(["export", "roundtrip", "--checkpoint", tiny_checkpoint, "--image", str(digit_png), "--t", t,
                   "--out", str(tmp_path / "x.gif")])  # fmt: skip
-        assert exc.value.code == 2 and "t must be" in capsys.readouterr().err
+        # one range, whichever side is crossed
+        assert exc.value.code == 2 and "--t must be a whole number in [1, 1000]" in capsys.readouterr().err
 
 
 def test_export_errors_exit_2(tmp_path, digit_png, capsys):
@@ -195,7 +197,15 @@ def test_export_errors_exit_2(tmp_path, digit_png, capsys):
         ),
         (
             ["forward", "--image", str(tmp_path / "none.png"), "--out", str(tmp_path / "x.gif")],
-            "No image file",
+            f"--image: file not found: {tmp_path / 'none.png'}",
+        ),
+        (
+            ["roundtrip", "--image", "none.png", "--out", str(tmp_path / "x.gif")],
+            "--image: file not found: none.png",
+        ),
+        (
+            ["inpaint", "--image", "none.png", "--out", str(tmp_path / "x.gif")],
+            "--image: file not found: none.png",
         ),
         (
             ["forward", "--image", str(digit_png), "--schedule", "quadratic", "--out", "x.gif"],
@@ -311,3 +321,25 @@ def test_inpaint_export_writes_the_fill_in_chain(tiny_checkpoint, digit_png, tmp
     with pytest.raises(SystemExit) as exc:
         main([*args, "--mask", "nope", "--out", str(tmp_path / "x.gif")])
     assert exc.value.code == 2 and "neither a preset" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["inpaint", "roundtrip"])
+def test_a_target_digit_is_steered_to_with_the_apps_default_w(
+    kind, tiny_cond_checkpoint, digit_png, tmp_path
+):
+    """--digit is never silently ignored: with a digit, w defaults to the app's (/inpaint,
+    /roundtrip_sketch), so the files differ from a run without --digit; --digit any is w = 0."""
+    args = ["export", kind, "--checkpoint", tiny_cond_checkpoint, "--image", str(digit_png), "--steps", "3"]
+    # fp32: bf16 autocast (the default on AMX CPUs) differed between two runs in one process here
+    args += ["--quiet", "--hold", "0", "--no-captions", "--dtype", "fp32"]
+    args += ["--mask", "top", "--jumps", "1", "--num-samples", "2"] if kind == "inpaint" else ["--t", "300"]
+
+    def export_with(name: str, *extra: str) -> bytes:
+        assert main([*args, *extra, "--out", str(tmp_path / name)]) == 0
+        return (tmp_path / name).read_bytes()
+
+    plain = export_with("plain.png")
+    assert export_with("any0.png", "--digit", "any", "--guidance", "0") == plain
+    steered = export_with("d3.png", "--digit", "3")
+    assert steered != plain
+    assert export_with("d3w.png", "--digit", "3", "--guidance", f"{GUIDANCE.default_w:g}") == steered

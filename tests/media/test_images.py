@@ -12,6 +12,7 @@ from PIL import Image
 
 from diffusion_demo.config import IMAGES
 from diffusion_demo.media import images
+from diffusion_demo.training.data import split
 
 
 @pytest.mark.parametrize(
@@ -89,3 +90,20 @@ def test_example_digits_turn_into_model_inputs_unchanged():
     x = images.to_digit(img)
     assert x.shape == (1, 28, 28)
     assert torch.allclose(x, images.to_tensor(img), atol=1e-6)
+
+
+def test_a_28x28_upload_is_taken_as_it_is():
+    """Held-out MNIST digits (never trained on) uploaded at 28×28: the model's input is their
+    own pixels, exactly (no fit to 256 px and back, which blurred them); other sizes are fitted."""
+    (_, _), (held_out, _) = split()
+    for a in held_out[:20]:
+        digit = (a * 255).round().astype(np.uint8)
+        x, how = images.upload_digit(Image.fromarray(digit), 28)
+        assert how == "used as it is, 28×28"
+        assert np.array_equal(images.to_uint8(x), digit)
+    dark_on_light = Image.fromarray(255 - (held_out[0] * 255).round().astype(np.uint8))
+    x, how = images.upload_digit(dark_on_light, 28)
+    assert how == "used as it is, 28×28, light background inverted"
+    assert np.array_equal(images.to_uint8(x), (held_out[0] * 255).round().astype(np.uint8))
+    x, how = images.upload_digit(Image.new("L", (56, 40), 0), 28)
+    assert x.shape == (1, 28, 28) and how == "56×40, fitted to 28×28"

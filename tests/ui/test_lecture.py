@@ -4,6 +4,7 @@ message a lecturer can act on), and how a lecture URL becomes the scene's deep l
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import parse_qsl
 
@@ -24,6 +25,13 @@ BLOG_ORDER = [
     "reverse",
     "inpaint",
 ]
+
+
+@pytest.fixture(autouse=True)
+def started_in(tmp_path, monkeypatch):
+    """The app "started" in this test's folder: ?lecture=<path> reads files inside it."""
+    monkeypatch.setattr(lecture, "START_DIR", tmp_path)
+    return tmp_path
 
 
 def write(tmp_path, data, name="talk.json") -> str:
@@ -78,7 +86,7 @@ def test_the_load_event_opens_the_scene_under_the_urls_own_parameters(real_links
     ("value", "message"),
     [
         ("nope", 'no scene list named "nope"; known: default'),
-        ("no/such/file.json", "no such file: no/such/file.json"),
+        ("no/such/file.json", "not found: no/such/file.json"),
         ("talk.txt", "expected 1, a scene-list name or the path of a .json file"),
     ],
 )
@@ -211,3 +219,24 @@ def test_a_shared_space_accepts_names_but_no_paths(tmp_path, monkeypatch):
     with pytest.raises(lecture.LectureError, match="only the shipped scene lists can be named"):
         lecture.load(path)
     assert lecture.load("default").scenes  # names still work
+
+
+def test_paths_outside_the_start_folder_are_not_found_like_missing_ones(tmp_path, tmp_path_factory):
+    """?lecture=<path> reads only inside the folder the app started in (or scenes/): a file
+    elsewhere, reached directly, by `..` or through a link, gets the words a missing one gets."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    outside = write(elsewhere, [SCENE])
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.json").symlink_to(outside)
+    inside = write(tmp_path / "sub", [SCENE])
+    assert lecture.load(inside).scenes and lecture.load("sub/talk.json").scenes  # absolute or relative
+    for value in (outside, "../" + Path(outside).parent.name + "/talk.json", "sub/../../x.json", "link.json"):
+        with pytest.raises(LectureError) as err:
+            lecture.load(value)
+        assert str(err.value) == f"not found: {value}"
+    for value in ("/etc/passwd.json", "/no/such/talk.json", "/etc/../etc/hostname.json"):
+        with pytest.raises(LectureError) as err:
+            lecture.load(value)
+        assert str(err.value) == f"not found: {value}"
+    current, warnings = lecture.resolve([("lecture", outside)])
+    assert current is None and len(warnings) == 1 and warnings[0].endswith(f"(not found: {outside})")

@@ -48,10 +48,10 @@ PARAMETERS_MD = """\
 | `embed` | – | `1` | compact mode for iframes: only the tab's panel, no header, tab bar or footer |
 | `theme` | – | `dark`, `light` | colour scheme (Gradio's own `__theme=dark` works too) |
 | `projector` | – | `1` | large fonts, high contrast (also a button at the bottom of the page) |
-| `lecture` | – | `1` (the default scenes), a scene-list name, or the path of a `.json` file on the server | lecture mode: one scene at a time, with Previous / Next (also a button at the bottom of the page) |
+| `lecture` | – | `1` (the default scenes), a scene-list name, or the path of a `.json` file inside the folder the app was started in | lecture mode: one scene at a time, with Previous / Next (also a button at the bottom of the page) |
 | `scene` | – | whole number 1 … the number of scenes | the lecture's current scene (with `lecture`) |
 | `autoplay` | forward, reverse, roundtrip, toy2d, inpaint | `1` | starts the tab's main action once the page is ready: ▶ Play (forward), Generate, Round trip, the 2D animation, Fill in |
-| `loop` | forward, reverse, roundtrip, inpaint | `1` | repeats: the forward sweep goes on until ⏸ Pause; a chain runs again 3 s after each run ends (until Esc or Stop) |
+| `loop` | forward, reverse, roundtrip, inpaint | `1` | repeats: the forward sweep goes on until ❚❚ Pause; a chain runs again 3 s after each run ends (until Esc or Stop) |
 
 Short names (`t`, `seed`, `example`, `sampler`, `steps`, `samples`, `eta`, `dataset`) are
 read for the tab named by `tab`; the long names in brackets work anywhere. Without `tab`

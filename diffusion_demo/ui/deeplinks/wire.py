@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
@@ -68,19 +68,38 @@ class Links:
     tabs: list[str]
     # Lecture mode (ui.lecture.expand): the URL's query -> (the query to parse, its warnings).
     expand: Callable[[list[tuple[str, str]]], tuple[list[tuple[str, str]], list[str]]] | None = None
+    # t sliders bounded by T that no URL name sets (UIContext.t_followers): outputs after the
+    # components, so that a link's T raises their maximum in the same update.
+    followers: list[gr.components.Component] = field(default_factory=list)
+
+    @property
+    def outputs(self) -> list[gr.components.Component]:
+        """The load event's outputs after the tab and the current-tab box."""
+        return [*self.components.values(), *self.followers]
 
     def updates(self, parsed: Parsed) -> list[Any]:
-        """One output per component: an update for each set value, gr.skip() for the rest."""
+        """One output per component: an update for each set value, gr.skip() for the rest.
+
+        A link that sets T sets the maximum of *every* t slider bound to it, in this same
+        update, linked or not: the schedule lab's t follows the forward tab's in the browser,
+        and an event carrying t = 1500 must not reach the server while that slider's maximum
+        is still 1000 (Gradio checks every slider value against the session's maximum)."""
         out = []
+        T = parsed.T or int(self.params["T"].default if "T" in self.params else SCHEDULE.default_T)
         for key, comp in self.components.items():
-            if key not in parsed.values:
-                out.append(gr.skip())
-            elif key in T_BOUND and isinstance(comp, gr.Slider):
-                T = parsed.T or int(self.params["T"].default if "T" in self.params else SCHEDULE.default_T)
-                out.append(gr.update(value=parsed.values[key], maximum=T))
+            bound = key in T_BOUND and isinstance(comp, gr.Slider)
+            if key in parsed.values:
+                value = parsed.values[key]
+                out.append(gr.update(value=value, maximum=T) if bound else gr.update(value=value))
+            elif bound and parsed.T:
+                out.append(_bounded(comp, T))
             else:
-                out.append(gr.update(value=parsed.values[key]))
+                out.append(gr.skip())
         return out
+
+    def follower_updates(self, parsed: Parsed) -> list[Any]:
+        """One output per follower: its maximum raised (or lowered) to the link's T, if it sets T."""
+        return [_bounded(comp, parsed.T) if parsed.T else gr.skip() for comp in self.followers]
 
     def link_spec(self) -> dict:
         """For the copy-link JS: per tab, (URL name, input index) of its controls."""
@@ -108,6 +127,13 @@ class Links:
         }
 
 
+def _bounded(slider: gr.components.Component, T: int) -> dict:
+    """A t slider's maximum set to T, its page value clamped to it (a value above the maximum
+    would be refused by Gradio on the next event)."""
+    shown = slider.value if isinstance(slider.value, (int, float)) else 0
+    return gr.update(maximum=T) if shown <= T else gr.update(maximum=T, value=T)
+
+
 def collect(tabs: gr.Tabs, ctx: UIContext) -> Links:
     """The linkable components: the schedule panel and everything the tabs registered."""
     tab_ids = [str(c.id) for c in child_tabs(tabs)]
@@ -121,7 +147,8 @@ def collect(tabs: gr.Tabs, ctx: UIContext) -> Links:
         key: describe(key, comp, None if key in PANEL_NAMES else owner_tab(comp))
         for key, comp in components.items()
     }
-    return Links(params, components, tab_ids)
+    followers = [c for c in ctx.t_followers if all(c is not d for d in components.values())]
+    return Links(params, components, tab_ids, followers=followers)
 
 
 COPY_JS = """
@@ -142,7 +169,8 @@ async (fallbackTab, ...values) => {
     for (const [name, i, dflt] of SPEC.panel) {
       const v = values[i];
       if (v === null || v === undefined || v === "") continue;
-      if (name === "schedule" || Number(v) !== Number(dflt)) q.set(name, fmt(v));
+      const same = name === "schedule" ? String(v) === String(dflt) : Number(v) === Number(dflt);
+      if (!same) q.set(name, fmt(v));  // the defaults are left out, as everywhere else
     }
   }
   for (const k of ["embed", "theme", "projector", "autoplay", "loop"]) {
@@ -222,19 +250,19 @@ def on_load(links: Links, request: gr.Request) -> tuple:
         parsed.warnings[:0] = lecture_warnings
     except Exception:  # the page must open whatever the URL holds
         log.exception("deep link could not be read")
-        return (gr.skip(), gr.skip(), *(gr.skip() for _ in links.components))
+        return (gr.skip(), gr.skip(), *(gr.skip() for _ in links.outputs))
     message = warning_text(parsed)
     if message:
         log.info("deep link: %s", message)
         gr.Warning(message)
     selected = gr.Tabs(selected=parsed.tab) if parsed.tab else gr.skip()
-    return (selected, parsed.tab or gr.skip(), *links.updates(parsed))
+    return (selected, parsed.tab or gr.skip(), *links.updates(parsed), *links.follower_updates(parsed))
 
 
 def share_bar() -> tuple[gr.Button, gr.Textbox, gr.Button, gr.Button, gr.Button]:
     """The row under the tabs: copy link (and the box showing it), projector, light/dark, lecture."""
     with gr.Row(elem_id="share-bar", equal_height=True):
-        copy = gr.Button("🔗 Copy link to this view", elem_id="copy-link", size="sm", scale=0, min_width=200)
+        copy = gr.Button("Copy link to this view", elem_id="copy-link", size="sm", scale=0, min_width=200)
         link_box = gr.Textbox(
             label="Link to this view",
             placeholder="Press “Copy link to this view”: the link appears here (and in the clipboard).",
@@ -243,11 +271,9 @@ def share_bar() -> tuple[gr.Button, gr.Textbox, gr.Button, gr.Button, gr.Button]
             buttons=["copy"],
             scale=4,
         )
-        projector = gr.Button(
-            "📽 Projector mode", elem_id="projector-toggle", size="sm", scale=0, min_width=150
-        )
-        dark = gr.Button("🌓 Light / dark", elem_id="theme-toggle", size="sm", scale=0, min_width=130)
-        lecture = gr.Button("🎓 Lecture", elem_id="lecture-start", size="sm", scale=0, min_width=120)
+        projector = gr.Button("Projector mode", elem_id="projector-toggle", size="sm", scale=0, min_width=150)
+        dark = gr.Button("Light / dark", elem_id="theme-toggle", size="sm", scale=0, min_width=130)
+        lecture = gr.Button("Lecture", elem_id="lecture-start", size="sm", scale=0, min_width=120)
     return copy, link_box, projector, dark, lecture
 
 
@@ -264,7 +290,7 @@ def wire(demo: gr.Blocks, tabs: gr.Tabs, ctx: UIContext, expand: Callable | None
     demo.load(
         guarded(bind(on_load, links)),  # guarded: Gradio reads the gr.Request hint through it
         None,
-        [tabs, current, *links.components.values()],
+        [tabs, current, *links.outputs],
         api_name="deeplink",
         api_visibility="private",
         show_progress="hidden",

@@ -36,7 +36,7 @@ from ...media.forward_views import (
     xt_view,
 )
 from .. import downloads, keys
-from ..common import SchedulePanel, UIContext, figure_image, guarded, quiet
+from ..common import SchedulePanel, UIContext, bounded_by_T, figure_image, guarded, quiet
 from .explain import explain
 
 # The tab's defaults (config.FORWARD_TAB), under the names the tests and deep links know.
@@ -129,13 +129,13 @@ def prepare(
         spec = validate_spec(schedule, beta_start, beta_end, T)
         seed = check_seed(seed)
     except ValueError as exc:
-        return gr.skip(), gr.skip(), gr.skip(), f"⛔ {exc}", gr.skip()
+        return gr.skip(), gr.skip(), gr.skip(), f"✕ {exc}", gr.skip()
     slider = _t_slider(t, spec.T)
     try:
         source = resolve_source(image, example)
     except ValueError as exc:
         gr.Warning(str(exc))
-        return None, gr.skip(), None, f"⛔ {exc}", slider
+        return None, gr.skip(), None, f"✕ {exc}", slider
     return source.image, noise_image(source, seed), gr.skip(), source.info, slider
 
 
@@ -217,7 +217,7 @@ def build(ctx: UIContext) -> None:
     w = _layout(ctx.schedule, example0)
     with explain("forward"):
         gr.Markdown(INTRO, latex_delimiters=equations.LATEX_DELIMITERS, elem_id="forward-intro")
-    ctx.links["t"] = w.t
+    ctx.links["t"] = bounded_by_T(w.t)  # its maximum is the panel's T: checked by the handlers
     ctx.links["seed"] = w.seed
     ctx.links["example"] = w.example
     _wire_views(w, ctx.schedule)
@@ -258,7 +258,7 @@ def _layout(panel: SchedulePanel, example0: str | None) -> _Widgets:
 
 
 def _source_inputs(example0: str | None) -> tuple[gr.Dropdown, gr.File, gr.Number, gr.Button]:
-    """Example, upload, seed and the 🎲 button."""
+    """Example, upload, seed and the New ε button."""
     example = gr.Dropdown(example_names(), value=example0, label="Example image", elem_id="forward-example")
     upload = gr.File(
         label="…or upload your own (PNG, JPEG, WebP, GIF, BMP)",
@@ -278,7 +278,7 @@ def _source_inputs(example0: str | None) -> tuple[gr.Dropdown, gr.File, gr.Numbe
             scale=2,
             min_width=120,
         )
-        reseed = gr.Button("🎲 New ε", elem_id="forward-reseed", scale=1, min_width=90)
+        reseed = gr.Button("New ε", elem_id="forward-reseed", scale=1, min_width=90)
     return example, upload, seed, reseed
 
 

@@ -20,7 +20,7 @@ from ...config import DIGIT_CHOICES, GUIDANCE, INPAINT, MODEL
 from ...diffusion.inpaint import check_mask, inpaint_chain, preset_mask, validate_inpaint
 from ...diffusion.sampling import is_conditional
 from ...media.equations import LATEX_DELIMITERS, repaint_md
-from ...media.images import digit_examples, fit, load_image, to_digit
+from ...media.images import digit_examples, load_image, to_digit, upload_digit
 from ...media.inpaint_export import completion, grid_image, masked_input
 from ...media.sketch import SKETCH, canvas_gray, editor_canvas, mask_from_image, sketch_tensor
 from ...models import unet
@@ -52,12 +52,12 @@ def load_digit(image: str | None, sketch: object, example: str | None) -> tuple[
     """The digit (1, 28, 28) in [-1, 1] and where it came from: an upload wins, then a drawing
     with strokes on it, then the example."""
     if image:
-        x0 = to_digit(fit(load_image(image), 256), MODEL.sample_size)
+        x0, how = upload_digit(load_image(image), MODEL.sample_size)  # a 28×28 upload as it is
         if float(x0.max()) < 2 * SKETCH.stroke_level - 1:  # nothing brighter than a faint stroke
             raise ValueError(
                 "image has no strokes: upload a digit (dark strokes on light, or light on dark)."
             )
-        return x0, "your upload"
+        return x0, f"your upload ({how})"
     canvas = editor_canvas(sketch)
     if canvas is not None and (canvas_gray(canvas) > SKETCH.stroke_level).any():
         return sketch_tensor(canvas), "your drawing"
@@ -159,11 +159,20 @@ def _stream(denoiser, x0, fill, request, shown_input, source, stopped):
         gr.skip(),
         f"**Done**: {request.num_samples} completions of {source}, {record.num_steps} entries "
         f"({request.steps} steps, r = {request.jumps}) in {time.perf_counter() - start:.2f} s. "
-        f"Kept pixels within {error * 255:.2g}/255 of the input. Different completions = the "
+        f"Kept pixels within {error * 255:.2g}/255 of {_reference(source)}. Different completions = the "
         "model's uncertainty about the hidden part.",
         gr.skip(),
         frames,
     )
+
+
+def _reference(source: str) -> str:
+    """What the kept pixels were compared with: what the user gave, or its 28×28 version."""
+    if source.startswith("your upload") and "used as it is" in source:
+        return "your upload"
+    if source.startswith("your"):
+        return f"{source.split(' (')[0]} as 28×28"
+    return f"the example {source}"
 
 
 _running: dict[object, threading.Event] = {}

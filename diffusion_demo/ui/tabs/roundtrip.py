@@ -21,7 +21,7 @@ from ...diffusion.sampling import ReverseRequest, is_conditional, validate_reque
 from ...media import plots_roundtrip
 from ...media.decision import shipped_classifier
 from ...media.equations import LATEX_DELIMITERS, forward_md
-from ...media.images import digit_examples, fit, load_image, to_digit, to_uint8
+from ...media.images import digit_examples, load_image, to_digit, to_uint8, upload_digit
 from ...media.sketch import editor_canvas, sketch_tensor
 from ...models import unet
 from .. import downloads
@@ -60,14 +60,16 @@ def label(x: torch.Tensor) -> tuple[list[int], list[float]] | None:
     return pred.labels.tolist(), pred.confidence.tolist()
 
 
-def load_digit(example: str | None, upload: str | None) -> torch.Tensor:
-    """The digit (1, 28, 28) in [-1, 1]: the upload if there is one, else the shipped example."""
+def load_digit(example: str | None, upload: str | None) -> tuple[torch.Tensor, str]:
+    """The digit (1, 28, 28) in [-1, 1]: the upload if there is one (a 28×28 one as it is), else
+    the shipped example; and, for an upload, a sentence for the status saying how it was read."""
     if upload:
-        return to_digit(fit(load_image(upload), 256), MODEL.sample_size)
+        x0, how = upload_digit(load_image(upload), MODEL.sample_size)
+        return x0, f" Your upload: {how}."
     digits = digit_examples()
     if example not in digits:
         raise ValueError(f"Unknown example {example!r}: expected one of {', '.join(digits)}.")
-    return to_digit(load_image(digits[example]), MODEL.sample_size)
+    return to_digit(load_image(digits[example]), MODEL.sample_size), ""
 
 
 def roundtrip(
@@ -81,8 +83,8 @@ def roundtrip(
 ):
     """Noise the digit to level t with q(x_t | x_0), then run the learned chain back to x_0."""
     request = validate_request(sampler, steps, 1, seed, guidance=0.0)  # the unconditional model
-    x0 = load_digit(example, image)[None]
-    yield from chain_back(ctx, x0, t, request, "x_0")
+    x0, how = load_digit(example, image)
+    yield from chain_back(ctx, x0[None], t, request, "x_0", how)
 
 
 def start_frames(
@@ -98,7 +100,7 @@ def start_frames(
     t, seed and sampler (the forward chain only: no network). None where it cannot be shown:
     a bad value (Round trip itself says what is wrong), or no model (the status says why)."""
     try:
-        x0 = load_digit(example, image)[None]
+        x0 = load_digit(example, image)[0][None]
     except ValueError:
         return None, None
     try:
@@ -147,14 +149,15 @@ def roundtrip_sketch(
     yield from chain_back(ctx, x0, t, request, "your drawing")
 
 
-def chain_back(ctx: UIContext, x0: torch.Tensor, t: float, request: ReverseRequest, what: str):
+def chain_back(ctx: UIContext, x0: torch.Tensor, t: float, request: ReverseRequest, what: str, how: str = ""):
     """Stream (reconstruction, x_0, x_t, status, formula, trip): x_0 pushed to level t, then
-    back; `trip` (for the decision strip, last) holds each step's x̂_0 as uint8."""
+    back; `trip` (for the decision strip, last) holds each step's x̂_0 as uint8; `how` (how an
+    upload was read) ends the last status."""
     spec = trained_spec(ctx.denoiser)  # the model's own schedule: noise exactly as in training
     t = check_t(t, spec.T)
     denoiser = ctx.require_model()
     if t == 0:
-        yield tensor_frame(x0), tensor_frame(x0), tensor_frame(x0), "t = 0: nothing to undo.", "", None
+        yield tensor_frame(x0), tensor_frame(x0), tensor_frame(x0), "t = 0: nothing to undo." + how, "", None
         return
     # 1. x_t ~ q(x_t | x_0) (eq. 4 of Ho et al. 2020) at the sampler's first timestep ≤ t
     x_t, timestep, chain = round_trip(denoiser, x0, t, request)
@@ -184,7 +187,7 @@ def chain_back(ctx: UIContext, x0: torch.Tensor, t: float, request: ReverseReque
         f"Started at t = {timestep + 1}, {record.num_steps} steps back, "
         f"{time.perf_counter() - start:.2f} s. RMS distance to {what}: **{dist:.3f}**."
     )
-    msg += verdict(x0, out, what, float(eq.numbers.sqrt_alpha_bar), request)
+    msg += verdict(x0, out, what, float(eq.numbers.sqrt_alpha_bar), request) + how
     yield tensor_frame(out), tensor_frame(x0), tensor_frame(x_t), msg, eq, trip
 
 
@@ -215,7 +218,7 @@ def measure(
     """RMS distance of the reconstruction from x_0 over t, for several seeds; where identity is lost."""
     request = validate_request(sampler, steps, 1, seed, guidance=0.0)  # the unconditional model
     denoiser = ctx.require_model()
-    x0 = load_digit(example, image)
+    x0, how = load_digit(example, image)
     seeds = [int(request.seed) + s for s in CURVE_SEEDS]
     dists, recons = distance_curve(denoiser, x0, list(CURVE_TS), seeds, request)
     lost_t, text = None, "Distance grows with t: the further off the manifold, the less of x_0 survives."
@@ -231,6 +234,7 @@ def measure(
             if lost_t is not None
             else " The digit kept its identity at every t tried."
         )
+    text += how
     fig = plots_roundtrip.distance_figure(list(CURVE_TS), dists, lost_t)
     return fig, text
 

@@ -20,7 +20,7 @@ from ...diffusion.forward import check_t
 from ...diffusion.schedules import ScheduleSpec, build_scheduler, validate_spec
 from ...media import equations, plots
 from .. import downloads
-from ..common import SchedulePanel, UIContext, figure_image, guarded
+from ..common import SchedulePanel, UIContext, bounded_by_T, figure_image, guarded
 from .explain import explain
 
 DEFAULT_T = FORWARD_TAB.t  # the same current t as the forward tab: the two sliders are linked
@@ -103,9 +103,9 @@ def _json_list(a: np.ndarray) -> list[float | None]:
 def status_md(spec: ScheduleSpec) -> str:
     alpha_bar_T, warning = alpha_bar_T_report(spec)
     if warning:
-        return f"⚠️ **x_T is not pure noise.** {warning}"
+        return f"⚠ **x_T is not pure noise.** {warning}"
     return (
-        f"✅ ᾱ_T = {alpha_bar_T:.3g}: only {100 * math.sqrt(alpha_bar_T):.2g}% of the image's amplitude is "
+        f"✓ ᾱ_T = {alpha_bar_T:.3g}: only {100 * math.sqrt(alpha_bar_T):.2g}% of the image's amplitude is "
         f"left at t = T = {spec.T}, so x_T is practically N(0, I) — the reverse chain can start from noise."
     )
 
@@ -148,7 +148,7 @@ def view_all(
     try:
         spec = validate_spec(schedule, beta_start, beta_end, T)
     except ValueError as exc:
-        return (gr.skip(), f"⛔ {exc}", gr.skip(), gr.skip(), gr.skip(), gr.skip())
+        return (gr.skip(), f"✕ {exc}", gr.skip(), gr.skip(), gr.skip(), gr.skip())
     t_now = _clamp_t(t, spec.T)
     slider = gr.update(maximum=spec.T, value=t_now) if t_now != t else gr.update(maximum=spec.T)
     fwd, post = readout(spec, t_now)
@@ -221,6 +221,7 @@ def _layout(panel: SchedulePanel) -> tuple[gr.Dropdown, gr.Slider, list[gr.compo
             elem_id="schedule-t",
             scale=3,
         )
+    bounded_by_T(t)  # its maximum is the panel's T: checked by the handlers
     chart = figure_image(
         "β_t, ᾱ_t and log-SNR against t",
         "schedule-chart",
@@ -275,6 +276,7 @@ def _wire(ctx: UIContext, compare: gr.Dropdown, t: gr.Slider, views: list[gr.com
     )
     # One "current t" for both tabs: synced in the browser, no server round trip.
     forward_t = ctx.links.get("t")
+    ctx.t_followers.append(t)  # a deep link's T raises its maximum before forward_t's value arrives
     if forward_t is not None:
         forward_t.change(None, forward_t, t, js="(v) => v", api_visibility="private", queue=False)
         t.input(None, t, forward_t, js="(v) => v", api_visibility="private", queue=False)

@@ -32,7 +32,7 @@ from ...media.toy2d_views import (
     trained_note,
 )
 from .. import downloads, sharing
-from ..common import HEAVY, UIContext, figure_image, guarded, quiet
+from ..common import HEAVY, UIContext, bounded_by_T, figure_image, guarded, quiet
 from .explain import explain
 
 INTRO = r"""
@@ -205,6 +205,7 @@ def _panels(w: _Widgets) -> None:
         label="t: the same step for forward and reverse (0 = data, T = pure noise)",
         elem_id="toy-t",
     )
+    bounded_by_T(w.t)  # its maximum is the panel's T: checked by the handlers
     with gr.Row():
         w.fwd_plot = _plot("Forward: the data pushed off its curve", "toy-forward")
         w.rev_plot = _plot("Reverse: noise brought back by ε_θ", "toy-reverse")

@@ -33,7 +33,7 @@ def mini():
                 ctx.links["seed"] = gr.Number(0, precision=0, minimum=0, maximum=IMAGES.max_seed)
                 ctx.links["example"] = gr.Dropdown(EXAMPLES, value="photo-landscape")
             with gr.Tab("S", id="schedule"):
-                gr.Slider(0, 1000, value=250, step=1)
+                ctx.t_followers.append(gr.Slider(0, 1000, value=250, step=1, elem_id="schedule-t"))
             with gr.Tab("R", id="reverse"):
                 ctx.links["sampler"] = gr.Radio(list(SAMPLER_NAMES), value="ddim")
                 ctx.links["steps"] = gr.Slider(1, 1000, value=50, step=1)

@@ -33,8 +33,15 @@ def test_updates_skip_absent_components_and_bound_t_by_T(mini):
     assert updates["t"] == {"__type__": "update", "value": 1500, "maximum": 2000}
     assert updates["seed"] == {"__type__": "update", "value": 3}
     assert updates["T"] == {"__type__": "update", "value": 2000}
+    # every t bounded by T gets the new maximum in the same update, set by the link or not
+    assert updates["toy_t"] == {"__type__": "update", "maximum": 2000}
+    assert mini.links.follower_updates(parsed) == [{"__type__": "update", "maximum": 2000}]
     skipped = [k for k, u in updates.items() if u == gr.skip()]
-    assert set(skipped) == set(mini.links.components) - {"t", "seed", "T"}
+    assert set(skipped) == set(mini.links.components) - {"t", "seed", "T", "toy_t"}
+    # a T below a slider's value lowers it too (Gradio would refuse the value above the maximum)
+    low = parse(q("tab=forward&T=50"), mini.params, TABS)
+    assert mini.links.follower_updates(low) == [{"__type__": "update", "maximum": 50, "value": 50}]
+    assert mini.links.follower_updates(parse(q("tab=forward&t=5"), mini.params, TABS)) == [gr.skip()]
 
 
 def test_query_items_reads_requests_and_plain_dicts():

@@ -88,7 +88,7 @@ def test_forward_handler_refuses_bad_input(kwargs, words):
 
 def test_prepare_reports_schedule_errors_inline_without_raising():
     out = forward_tab.prepare(None, 10, "linear", 0, "digit-3", 0.02, 0.01, 1000)
-    assert out[3].startswith("⛔") and "beta_start < beta_end" in out[3]
+    assert out[3].startswith("✕") and "beta_start < beta_end" in out[3]
     assert all(isinstance(o, type(out[0])) for o in (out[0], out[1], out[2], out[4]))  # gr.skip()
     ok = forward_tab.prepare(None, 900, "linear", 0, "digit-3", 1e-4, 0.02, 500)
     assert isinstance(ok[0], Image.Image) and "digit-3" in ok[3]
@@ -98,7 +98,7 @@ def test_prepare_reports_schedule_errors_inline_without_raising():
 def test_prepare_refused_upload_clears_the_images(bad_uploads):
     with pytest.warns(UserWarning, match="not an image"):
         out = forward_tab.prepare(str(bad_uploads["fake.png"]), 10, "linear", 0, "digit-3", 1e-4, 0.02, 1000)
-    assert out[0] is None and out[2] is None and out[3].startswith("⛔")
+    assert out[0] is None and out[2] is None and out[3].startswith("✕")
 
 
 def test_chain_strip_and_table():
@@ -125,15 +125,15 @@ def test_alpha_bar_T_warning():
     ab, warning = schedule_tab.alpha_bar_T_report(ScheduleSpec("linear", T=50))
     assert ab > 0.5 and "not close to N(0, I)" in warning.replace("NOT", "not") and "T → ∞" in warning
     assert schedule_tab.schedule_data("linear", T=50)["x_T_is_noise"] is False
-    assert "⚠️" in schedule_tab.status_md(ScheduleSpec("scaled_linear", 1e-4, 0.002, 1000))
-    assert "✅" in schedule_tab.status_md(ScheduleSpec("cosine"))
+    assert "⚠" in schedule_tab.status_md(ScheduleSpec("scaled_linear", 1e-4, 0.002, 1000))
+    assert "✓" in schedule_tab.status_md(ScheduleSpec("cosine"))
     table = schedule_tab.t_limit_md(ScheduleSpec("linear", T=1000))
     assert "1000 ← current" in table and "| 10 |" in table and "| 4000 |" in table
 
 
 def test_schedule_views_show_errors_inline():
     out = schedule_tab.view_all("linear", 1e-4, 0.02, 0, [], 10)
-    assert out[1].startswith("⛔") and "T must be between 1 and" in out[1]
+    assert out[1].startswith("✕") and "T must be between 1 and" in out[1]
     out = schedule_tab.view_all("cosine", 1e-4, 0.02, 100, ["linear", "sigmoid"], 250)
     assert isinstance(out[0], Image.Image) and out[5]["value"] == 100  # t clamped to T
     chart, fwd, post = schedule_tab.view_t("linear", 1e-4, 0.02, 1000, [], 0)

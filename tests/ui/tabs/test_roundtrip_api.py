@@ -7,10 +7,11 @@ import dataclasses
 import gradio as gr
 import numpy as np
 import pytest
-from gradio_client import Client
+from gradio_client import Client, handle_file
 from PIL import Image
 
 from diffusion_demo.models import unet
+from diffusion_demo.training.data import split
 from diffusion_demo.ui.common import UIContext
 from diffusion_demo.ui.tabs import roundtrip as roundtrip_tab
 from tests.ui.conftest import served
@@ -33,10 +34,15 @@ def test_roundtrip_returns_the_reconstruction_first(client):
 
 
 def test_roundtrip_bad_t_is_a_clean_error_and_the_server_keeps_serving(client):
-    with pytest.raises(Exception, match=r"less than minimum value 0|t must be a whole number"):
+    # each refusal names the parameter and what it allows
+    with pytest.raises(Exception, match=r"t must be a number in \[0, 1000\]; got -1"):
         client.predict(image=None, t=-1, seed=0, example="digit-3", api_name="/roundtrip")
-    with pytest.raises(Exception, match="not in the list of choices|Unknown example"):
+    with pytest.raises(Exception, match="example must be one of digit-3, .*; got 'nope'"):
         client.predict(image=None, t=10, seed=0, example="nope", api_name="/roundtrip")
+    with pytest.raises(Exception, match=r"steps must be a number in \[1, 1000\]; got 0"):
+        client.predict(image=None, seed=0, example="digit-3", steps=0, api_name="/roundtrip_curve")
+    with pytest.raises(Exception, match="sampler must be one of ddpm, ddim, dpmsolver; got 'x'"):
+        client.predict(image=None, seed=0, example="digit-3", sampler="x", api_name="/roundtrip_curve")
     status = client.predict(image=None, t=0, seed=0, example="digit-3", api_name="/roundtrip")[3]
     assert "nothing to undo" in status
 
@@ -84,3 +90,15 @@ def test_the_start_frames_are_where_the_round_trip_starts(tiny_denoiser):
     broken = UIContext(schedule=None, denoiser=None, checkpoint_error="no checkpoint here")
     x0_alone, nothing = roundtrip_tab.start_frames(broken, None, 300, 4, "digit-7")
     assert np.array_equal(np.asarray(x0_alone), np.asarray(x0)) and nothing is None
+
+
+def test_a_28x28_upload_is_used_as_it_is_and_the_status_says_so(client, tmp_path):
+    (_, _), (held_out, _) = split()
+    digit = (held_out[7] * 255).round().astype(np.uint8)
+    Image.fromarray(digit).save(tmp_path / "held.png")
+    recon, x0, x_t, status, _ = client.predict(
+        image=handle_file(str(tmp_path / "held.png")), t=100, seed=0, steps=2, api_name="/roundtrip"
+    )
+    assert status.endswith("Your upload: used as it is, 28×28."), status
+    shown = np.asarray(Image.open(x0).convert("L"))  # a one-digit grid: a 1 px border around it
+    assert np.array_equal(shown[1:29, 1:29], digit)  # x_0 is the upload itself

@@ -182,10 +182,10 @@ def test_train_a_custom_set_then_reverse(client, monkeypatch):
 
     job = client.submit(dataset="custom", points=points, **COSINE, api_name="/toy2d_train")
     final = job.result()
-    assert final.startswith("✅ Trained") and "300 steps" in final
+    assert final.startswith("✓ Trained") and "300 steps" in final
     assert any("step" in update for update in job.outputs()[:-1])  # streamed progress lines
     again = client.predict(dataset="custom", points=points, **COSINE, api_name="/toy2d_train")
-    assert again.startswith("✅ Already trained")
+    assert again.startswith("✓ Already trained")
 
     *_, note, info = client.predict(dataset="custom", t=0, points=points, **COSINE, api_name="/toy2d_reverse")
     assert info["same_schedule"] and info["model"]["steps"] == 300 and "trained in this session" in note
