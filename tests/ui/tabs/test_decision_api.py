@@ -39,9 +39,9 @@ def test_the_strip_reads_each_sample_of_the_last_run(client):
     [
         (5, 5, r"sample must be a whole number in \[1, 4\]; got 5"),  # the run had 4 samples
         (1.5, 5, r"sample must be a whole number in \[1, 4\]"),
-        (0, 5, r"sample|less than minimum value 1"),
-        (1, 6, r"step must be a whole number in \[0, 5\]|greater than maximum value 5"),
-        (1, -2, r"step|less than minimum value 0"),
+        (0, 5, r"sample must be a (whole )?number in \[1, "),
+        (1, 6, r"step must be a (whole )?number in \[0, 5\]; got 6"),
+        (1, -2, r"step must be a (whole )?number in \[0, "),
     ],
 )
 def test_bad_sample_or_step_is_a_clean_error_and_the_server_keeps_serving(client, sample, step, message):
