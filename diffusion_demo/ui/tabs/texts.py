@@ -24,6 +24,12 @@ pushes further along ε̂_y − ε̂_∅: cleaner, more typical digits, less var
 seed, several w**). The default w = 3 applies only in the less noisy half of the chain (a
 guidance interval, Kynkäänniemi et al. 2024): guiding the noisiest steps too makes the
 digits alike.
+
+**Where the chain decides.** After a run, the strip under the frames shows what the project's
+digit classifier reads in x̂_0 at every step, p(y | x̂_0): ten rows, one column a step, darker
+= more probable. Early on x̂_0 is a blur (often read as an 8); the red line marks the step
+after which the reading no longer changes. Point at a sample in a grid to see its strip;
+replaying a step boxes it.
 """
 
 REVERSE_MODEL_NOTE = (
@@ -47,6 +53,10 @@ the same digit; past some t the noise has erased its identity, and the chain lan
 
 This is the VAE picture from the blog: the forward chain is the **encoder**, but it is fixed
 (nothing to train); only the reverse chain, the **decoder**, is learned.
+
+The strip under the frames shows which digit the way back chose, and at which step: what the
+digit classifier reads in x̂_0 at every step, the red line where the reading stops changing,
+and a green mark at x_0's own digit.
 """
 
 SKETCH_EXPLAIN = (
