@@ -71,7 +71,7 @@ def _calls(name: str, a: dict[str, Any]) -> tuple[float, float]:
 
 def gpu_seconds(fn: Callable, *args: Any, **kwargs: Any) -> int:
     """The GPU time one call of handler `fn` asks ZeroGPU for, in whole seconds (see
-    config.ZeroGPUSettings): start_s + per_call_s × UNet calls (× ⌈rows / rows_per_call⌉)."""
+    config.ZeroGPUSettings): start_s + per_call_s × UNet calls (× ceil(rows / rows_per_call))."""
     try:
         bound = inspect.signature(fn).bind_partial(*args, **kwargs).arguments
     except TypeError:  # arguments the handler will refuse itself

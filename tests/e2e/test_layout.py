@@ -228,7 +228,7 @@ def test_lecture_scene_opens_with_its_pictures(layout_page, app, shots):
     open_tab(page, app, "?lecture=1&scene=5&projector=1", "roundtrip-run")
     page.locator("#lecture-counter").filter(has_text="5 /").wait_for()
     page.wait_for_function(LOADED, arg=["roundtrip-x0", "roundtrip-xt"], timeout=30_000)
-    expected = grid_uint8(load_digit("digit-7", None)[None])
+    expected = grid_uint8(load_digit("digit-7", None)[0][None])
 
     def shows_the_seven() -> bool:
         got = page.evaluate(PIXELS, "roundtrip-x0")

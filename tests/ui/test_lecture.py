@@ -76,7 +76,7 @@ def test_every_default_scene_is_a_clean_deep_link(real_links):
 def test_the_load_event_opens_the_scene_under_the_urls_own_parameters(real_links):
     out = deeplinks.on_load(real_links, SimpleNamespace(query_params={"lecture": "1", "scene": "4"}))
     assert isinstance(out[0], gr.Tabs) and out[0].selected == "reverse"
-    updates = dict(zip(real_links.components, out[2:], strict=True))
+    updates = dict(zip(real_links.components, out[2 : 2 + len(real_links.components)], strict=True))
     assert updates["reverse_seed"]["value"] == 5 and updates["steps"]["value"] == 50
     out = deeplinks.on_load(real_links, SimpleNamespace(query_params={"lecture": "1", "tab": "schedule"}))
     assert out[0].selected == "schedule"  # the URL's own parameters win over the scene's
