@@ -15,12 +15,17 @@ def text(page, elem_id: str) -> str:
     return page.locator(f"#{elem_id} [data-testid=markdown]").inner_text()
 
 
+def run_with_steps(page, tab: str, prefix: str, button: str, steps: int) -> None:
+    """Open tab `tab`, set #<prefix>-steps to `steps` as a user would, and press #<button>."""
+    open_tab(page, tab)
+    page.locator(f"#{button}").wait_for(state="visible")
+    set_number(page, f"{prefix}-steps", steps)
+    wait_for(lambda: slider_value(page, f"{prefix}-steps") == steps, what=f"steps = {steps}")
+    page.locator(f"#{button}").click()
+
+
 def test_the_reverse_strip_follows_the_pointer_and_the_replay(page, app):
-    open_tab(page, "3")
-    page.locator("#reverse-generate").wait_for(state="visible")
-    set_number(page, "reverse-steps", 8)
-    wait_for(lambda: slider_value(page, "reverse-steps") == 8, what="steps = 8")
-    page.locator("#reverse-generate").click()
+    run_with_steps(page, "3", "reverse", "reverse-generate", 8)
     wait_for(
         lambda: "Sample 1:" in text(page, "reverse-decision-text"), timeout=90, what="the strip of sample 1"
     )
@@ -46,11 +51,7 @@ def test_the_reverse_strip_follows_the_pointer_and_the_replay(page, app):
 
 
 def test_the_round_trip_strip_names_the_digit_the_way_back_chose(page, app):
-    open_tab(page, "4")
-    page.locator("#roundtrip-run").wait_for(state="visible")
-    set_number(page, "roundtrip-steps", 20)
-    wait_for(lambda: slider_value(page, "roundtrip-steps") == 20, what="steps = 20")
-    page.locator("#roundtrip-run").click()
+    run_with_steps(page, "4", "roundtrip", "roundtrip-run", 20)
     wait_for(lambda: "x_0 was read as" in text(page, "roundtrip-decision-text"), timeout=90, what="the strip")
     assert img_src(page, "roundtrip-decision")
     assert page.probe.errors == []
