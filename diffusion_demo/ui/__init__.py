@@ -17,7 +17,7 @@ import gradio as gr
 from ..config import IMAGES, QUEUE
 from ..diffusion.engine import Engine
 from ..models import compiled, unet, worker
-from . import deeplinks, keys, lecture, sharing, torch_thread, zerogpu
+from . import deeplinks, keys, lecture, runtime, sharing, torch_thread, zerogpu
 from .common import UIContext, schedule_panel
 from .runtime import Blocks
 from .tabs import decision, forward, inpaint, reverse, roundtrip, schedule, toy2d
@@ -123,6 +123,7 @@ def build_demo(denoiser: object | None = None, checkpoint_error: str | None = No
     demo.engine = ctx.engine  # (for the benchmarks and tests: its status, its settings)
     zerogpu.wrap(demo)  # on ZeroGPU only: the model's handlers borrow a GPU per call
     demo.run_heavy_on_torch_thread()
+    runtime.atomic_image_cache()  # output pictures written whole (h11 errors otherwise)
     if ctx.engine is not None:
         demo.wrap_events(QUEUE.chains_id, functools.partial(sharing.engine_chain, ctx.engine))
     demo.queue(max_size=64, default_concurrency_limit=2)

@@ -29,6 +29,9 @@ Gradio (the version pinned in requirements.txt):
   `gr.Number.round_to_precision` (what `Slider.preprocess` returns): `bounded_by_T` sliders.
 - `Block.parent` and `BlockContext.children` (undocumented attributes): `owner_tab` and
   `child_tabs` walk the layout tree for the deep links.
+- `gradio.processing_utils.save_pil_to_cache(img, cache_dir, name, format)`, with its
+  helpers `encode_pil_to_bytes` and `hash_bytes`: replaced by `atomic_image_cache` (every
+  output image is written through it; Gradio's own rewrites the file in place).
 
 torch / libgomp (Linux wheels):
 - `torch/lib/libgomp.so.1`, torch's own OpenMP runtime, loaded with ctypes (`_libgomp`),
@@ -46,6 +49,8 @@ import ctypes
 import functools
 import inspect
 import math
+import os
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -53,6 +58,7 @@ from typing import Any
 
 import gradio as gr
 import torch
+from gradio import processing_utils
 
 from ..config import QUEUE, SCHEDULE
 from . import torch_thread
@@ -207,6 +213,37 @@ def _refusal(component: gr.components.Component, value: Any, ceiling: float | No
 
 
 _FILES = (gr.File, gr.Image)
+
+
+def _save_pil_to_cache(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+    """Gradio's save_pil_to_cache, but a picture already cached is left alone (its path is its
+    bytes' hash) and a new one is renamed into place once whole."""
+    data = processing_utils.encode_pil_to_bytes(img, format)
+    folder = Path(cache_dir) / processing_utils.hash_bytes(data)
+    folder.mkdir(exist_ok=True, parents=True)
+    path = (folder / f"{name}.{format}").resolve()
+    try:
+        if path.stat().st_size == len(data):
+            os.utime(path)  # delete_cache ages files by ctime: a picture handed out again stays
+            return str(path)
+    except FileNotFoundError:
+        pass
+    fd, staging = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(staging, path)
+    return str(path)
+
+
+def atomic_image_cache() -> None:
+    """Write output images whole. Gradio's save_pil_to_cache truncates and rewrites the file
+    named by the picture's hash each time it is output; a browser fetching the same picture
+    meanwhile (an identical earlier output: a deep link's load event and the preview it sets
+    off) was served a file growing under it, and uvicorn dropped the response with h11's
+    "Too much data for declared Content-Length" (about one deep-link load in 20)."""
+    processing_utils.save_pil_to_cache = _save_pil_to_cache
+
+
 # Parameters added to an endpoint after scripts were written against it (trailing, with
 # defaults): a raw HTTP call that sends the old, shorter list gets the defaults for them, as
 # gradio_client callers do. {api_name: how many trailing inputs may be left out}.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -158,17 +159,35 @@ def test_train_is_delegated_to_the_training_cli(tmp_path, capsys):
         "0",
         "--refine-steps",
         "0",
+        "--polish-steps",
+        "0",
         "--out",
         str(out),
     ]
     assert main(args) == 0
     assert (out / "unet" / "diffusion_pytorch_model.safetensors").is_file()
+    card = json.loads((out / "training.json").read_text())
+    assert card["steps"] == 2  # the two steps asked for, no phase after them
     # phase 3 alone needs a phase 3
     for extra in (["--unconditional"], ["--refine-steps", "0"]):
         with pytest.raises(SystemExit) as exc:
             main(["train", "--tiny", "--refine-from", str(out), "--out", str(tmp_path / "p3"), *extra])
         assert exc.value.code == 2
         assert "--refine-from runs phase 3" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(
+            [
+                "train",
+                "--tiny",
+                "--polish-from",
+                str(out),
+                "--polish-steps",
+                "0",
+                "--out",
+                str(tmp_path / "p4"),
+            ]
+        )
+    assert exc.value.code == 2 and "--polish-from runs phase 4" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import inspect
+import os
 import sys
 import threading
+from pathlib import Path
 
 import gradio as gr
 import pytest
@@ -164,6 +166,27 @@ def test_the_layout_tree_has_what_the_deep_links_walk():
     assert runtime.child_tabs(tabs) == [a], changed("BlockContext.children", "child_tabs")
 
 
+def test_gradio_writes_output_images_through_what_runtime_replaces():
+    """atomic_image_cache swaps the module attribute every image output goes through."""
+    from gradio import image_utils, processing_utils
+
+    assert parameters(processing_utils.save_pil_to_cache)[:4] == ["img", "cache_dir", "name", "format"], (
+        changed("processing_utils.save_pil_to_cache's signature", "atomic_image_cache")
+    )
+    for helper in ("encode_pil_to_bytes", "hash_bytes"):
+        assert callable(getattr(processing_utils, helper, None)), changed(
+            f"processing_utils.{helper}", "_save_pil_to_cache"
+        )
+    for caller in (
+        image_utils.save_image,
+        image_utils.format_image,
+        processing_utils.save_img_array_to_cache,
+    ):
+        assert "save_pil_to_cache(" in inspect.getsource(caller), changed(
+            f"{caller.__qualname__} (no longer calls save_pil_to_cache)", "atomic_image_cache"
+        )
+
+
 # --------------------------------------------------------------------------------------
 # Canaries: torch's libgomp
 # --------------------------------------------------------------------------------------
@@ -263,6 +286,9 @@ def test_every_heavy_event_of_the_app_runs_on_the_torch_thread(tiny_denoiser):
     from diffusion_demo.ui import build_demo
 
     demo = build_demo(denoiser=tiny_denoiser)
+    from gradio import processing_utils
+
+    assert processing_utils.save_pil_to_cache is runtime._save_pil_to_cache  # atomic_image_cache
     heavy = [fn for fn in demo.fns.values() if fn.concurrency_id == HEAVY["concurrency_id"]]
     assert len(heavy) >= 6  # 2D training and animations, exports
     for block_fn in heavy:
@@ -289,3 +315,63 @@ def test_every_heavy_event_of_the_app_runs_on_the_torch_thread(tiny_denoiser):
     assert list(around(job, demo._polling_slowly)()) == [1]
     assert seen == [(0.005, 0.05)]
     assert (queue.sleep_when_free, queue.progress_update_sleep_when_free) == (0.001, 0.01)
+
+
+def test_a_cached_picture_is_written_whole_once_and_never_rewritten(tmp_path, monkeypatch):
+    """Gradio names an output picture's file by its bytes' hash; rewriting it in place let a
+    browser fetching it meanwhile read a file growing under it (h11: "Too much data for
+    declared Content-Length"). The same picture again must leave the file alone."""
+    from gradio import processing_utils
+    from PIL import Image
+
+    img = Image.new("L", (28, 28), 128)
+    img.putpixel((3, 4), 7)
+    expected = processing_utils.encode_pil_to_bytes(img, "webp")
+    path = runtime._save_pil_to_cache(img, str(tmp_path))
+    assert path.endswith("image.webp") and open(path, "rb").read() == expected
+    assert [p.name for p in Path(path).parent.iterdir()] == ["image.webp"]  # no staging file left
+    inode = os.stat(path).st_ino
+
+    def no_writing(*args, **kwargs):
+        raise AssertionError("an identical picture was written again")
+
+    monkeypatch.setattr(runtime.tempfile, "mkstemp", no_writing)
+    monkeypatch.setattr(Path, "write_bytes", no_writing)
+    assert runtime._save_pil_to_cache(img, str(tmp_path)) == path
+    assert os.stat(path).st_ino == inode and open(path, "rb").read() == expected
+
+
+def test_a_reader_racing_the_writers_always_reads_the_whole_picture(tmp_path):
+    """Many requests output the same new picture while a reader (the browser) fetches it."""
+    from gradio import processing_utils
+    from PIL import Image
+
+    for trial in range(20):
+        img = Image.new("L", (28, 28), trial)
+        expected = processing_utils.encode_pil_to_bytes(img, "webp")
+        folder = tmp_path / processing_utils.hash_bytes(expected)
+        target = folder / "image.webp"
+        seen: list[int] = []
+        stop = threading.Event()
+
+        def reader(target: Path, seen: list[int], stop: threading.Event) -> None:
+            while not stop.is_set():
+                try:
+                    seen.append(len(target.read_bytes()))
+                except FileNotFoundError:
+                    pass
+
+        t = threading.Thread(target=reader, args=(target, seen, stop))
+        t.start()
+        writers = [
+            threading.Thread(target=runtime._save_pil_to_cache, args=(img, str(tmp_path))) for _ in range(4)
+        ]
+        for w in writers:
+            w.start()
+        for w in writers:
+            w.join()
+        stop.set()
+        t.join()
+        assert set(seen) <= {len(expected)}, (
+            f"trial {trial}: read {sorted(set(seen))} bytes of {len(expected)}"
+        )
