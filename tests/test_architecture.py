@@ -122,3 +122,36 @@ def test_the_checker_sees_a_wrong_import(tmp_path):
         assert "ui" not in ALLOWED["diffusion"]
     finally:
         bad.unlink()
+
+
+def sampler_id_literals(path: Path, ids: set[str]) -> list[tuple[int, str]]:
+    """(line, id) of every string constant in `path` that is exactly a sampler's id."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in ids
+    ]
+
+
+def test_a_sampler_id_is_written_only_in_its_own_module():
+    """Adding a sampler is one module: nothing else in the package spells out an id (the
+    menus, validation, deep links, CLI and charts read the registry)."""
+    from diffusion_demo.diffusion import samplers
+
+    ids = set(samplers.SAMPLER_IDS)
+    folder = PACKAGE / "diffusion" / "samplers"
+    found = {}
+    for path in modules():
+        for line, value in sampler_id_literals(path, ids):
+            owner = folder / f"{value}.py"
+            if path != owner:
+                found.setdefault(str(path.relative_to(PACKAGE)), []).append((line, value))
+    assert not found, f"sampler ids written outside their module: {found}"
+    assert {p.stem for p in folder.glob("*.py")} - {"__init__", "base"} == ids  # one module each
+
+
+def test_the_sampler_id_check_sees_a_stray_id(tmp_path):
+    stray = tmp_path / "menu.py"
+    stray.write_text('CHOICES = ["ddim", "ddpm"]\nLABEL = "DDIM"\n', encoding="utf-8")
+    assert sampler_id_literals(stray, {"ddim", "ddpm"}) == [(1, "ddim"), (1, "ddpm")]

@@ -39,11 +39,11 @@ from ..config import (
     GUIDANCE,
     GUIDED_TARGETS,
     MODEL,
-    SAMPLER_NAMES,
     TARGETS,
     UNCONDITIONAL_TARGETS,
     Targets,
 )
+from ..diffusion.samplers import DEFAULT_SAMPLER, SAMPLER_IDS
 from ..diffusion.sampling import ReverseRequest, validate_request
 from ..models import classifier, compiled, unet
 from ..training import data
@@ -119,7 +119,7 @@ def request_from_args(args: argparse.Namespace, max_samples: int) -> ReverseRequ
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The `evaluate` sub-command's flags."""
-    p.add_argument("--sampler", choices=SAMPLER_NAMES, default="ddim", help="reverse-chain sampler")
+    p.add_argument("--sampler", choices=SAMPLER_IDS, default=DEFAULT_SAMPLER, help="reverse-chain sampler")
     add_guidance_arguments(p)
     p.add_argument(
         "--guidance-interval",
@@ -275,7 +275,7 @@ def _generated(den, request: ReverseRequest, args: argparse.Namespace) -> Scorin
     }
     title = (
         f"{request.sampler.upper()}-{request.steps}"
-        + (f" eta={request.eta:g}" if request.sampler == "ddim" and request.eta else "")
+        + (f" eta={request.eta:g}" if request.eta else "")
         + (f", digit {request.digit}, w={request.guidance:g}" if conditional else "")
         + f", {len(samples)} samples, seed {request.seed}, checkpoint step {card.get('steps', '?')}"
         + f", {gen.seconds:.0f} s"

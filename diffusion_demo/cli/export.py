@@ -26,10 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import EXPORT, INPAINT, SAMPLER_NAMES, SCHEDULE, SCHEDULE_NAMES
+from ..config import EXPORT, INPAINT, SCHEDULE, SCHEDULE_NAMES
 from ..diffusion import forward
 from ..diffusion.inpaint import validate_inpaint
 from ..diffusion.roundtrip import start_timestep
+from ..diffusion.samplers import DEFAULT_SAMPLER, SAMPLER_IDS, ddpm
 from ..diffusion.schedules import spec_from_config, validate_spec
 from ..media import chains, images, inpaint_export
 from ..media.export import EXTENSIONS, Frames, captioned, check_extension, check_fps, write
@@ -128,7 +129,7 @@ def sampler_arguments(
     num_samples: int,
     seed_help: str = "seed of x_T and of the per-step noise",
 ) -> None:
-    p.add_argument("--sampler", choices=SAMPLER_NAMES, default=sampler, help="reverse-chain sampler")
+    p.add_argument("--sampler", choices=SAMPLER_IDS, default=sampler, help="reverse-chain sampler")
     p.add_argument("--steps", type=int, default=steps, help="sampler steps (1 … 1000)")
     p.add_argument("--seed", type=int, default=0, help=seed_help)
     p.add_argument("--eta", type=float, default=0.0, help="DDIM's eta (0 = deterministic)")
@@ -144,7 +145,7 @@ def sampler_arguments(
 
 
 def reverse_arguments(p: argparse.ArgumentParser) -> None:
-    sampler_arguments(p, "ddim", 50, 16)
+    sampler_arguments(p, DEFAULT_SAMPLER, 50, 16)
     add_guidance_arguments(p)
 
 
@@ -167,7 +168,9 @@ def roundtrip_arguments(p: argparse.ArgumentParser) -> None:
         default=500,
         help="noise the image to step t (1 … T of the model's schedule), then denoise",
     )
-    sampler_arguments(p, "ddpm", 1000, 1, "seed of the noise ε added to the image and of the reverse steps")
+    sampler_arguments(
+        p, ddpm.SAMPLER.id, 1000, 1, "seed of the noise ε added to the image and of the reverse steps"
+    )
     add_guidance_arguments(p, target_only=True)  # as /roundtrip_sketch: w only with a target digit
 
 

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import CLI, REVERSE, SAMPLER_NAMES
+from ..config import CLI, REVERSE
 from ..diffusion.batch import generate
+from ..diffusion.samplers import DEFAULT_SAMPLER, SAMPLER_IDS
 from ..media import export
 from ..models import compiled, unet
 from ..models.unet import CheckpointError
@@ -34,7 +35,7 @@ SAMPLE_EXTENSIONS: tuple[str, ...] = (".png", ".gif", ".npy")
 
 def _sample_args(p: argparse.ArgumentParser) -> None:
 
-    p.add_argument("--sampler", choices=SAMPLER_NAMES, default="ddim", help="reverse-chain sampler")
+    p.add_argument("--sampler", choices=SAMPLER_IDS, default=DEFAULT_SAMPLER, help="reverse-chain sampler")
     add_guidance_arguments(p)
     p.add_argument("--steps", type=int, default=REVERSE.default_steps, help="sampler steps (1 … 1000)")
     p.add_argument("--num-samples", type=int, default=REVERSE.default_samples, help="how many digits")

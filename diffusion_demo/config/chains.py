@@ -8,7 +8,6 @@ from pathlib import Path
 from .paths import ASSETS
 
 SCHEDULE_NAMES: tuple[str, ...] = ("linear", "scaled_linear", "cosine", "sigmoid")
-SAMPLER_NAMES: tuple[str, ...] = ("ddpm", "ddim", "dpmsolver")
 # The reverse chain's Digit choice: any (a label per sample, drawn from the seed), one digit,
 # or each (0, 1, …, 9, 0, … across the grid: one of each).
 DIGIT_CHOICES: tuple[str, ...] = ("any", *(str(d) for d in range(10)), "each")

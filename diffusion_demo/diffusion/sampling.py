@@ -1,25 +1,23 @@
 """The reverse Markov chain p_θ(x_{t-1} | x_t), as a plain generator of step records.
 
 The UI, the CLI, the benchmark and the tests all consume the same generator and decide
-for themselves what to keep; the update rule itself is the diffusers scheduler's `step`.
+for themselves what to keep. The update rule is the diffusers scheduler's `step`, driven
+through its protocol (`init_noise_sigma`, `scale_model_input`, `step`), so every sampler of
+`samplers/` runs here; each record carries the numbers its sampler used.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 
 from ..checks import number
-from ..config import DIGIT_CHOICES, GUIDANCE, REVERSE, SAMPLER_NAMES
-from .schedules import scheduler_class
-
-SAMPLER_LABELS = {
-    "ddpm": "DDPM (ancestral)",
-    "ddim": "DDIM (η controls noise)",
-    "dpmsolver": "DPM-Solver++ (2nd order)",
-}
+from ..config import DIGIT_CHOICES, GUIDANCE, REVERSE
+from . import samplers
+from .samplers.base import SamplerNumbers, Step, alpha_bar_of
 
 
 @dataclass(frozen=True)
@@ -40,13 +38,15 @@ class StepRecord:
     eps_uncond: torch.Tensor | None = None
     labels: torch.Tensor | None = None
     guidance: float = 1.0  # the w used at this step (1 outside the guidance interval)
+    numbers: SamplerNumbers | None = None  # ᾱ (σ) at both ends and the update's coefficients
+    stage: int = 1  # 2: the second network call of a 2nd-order step (Heun's corrector)
 
 
 @dataclass(frozen=True)
 class ReverseRequest:
     """A validated request: what every entry point (UI, API, CLI) passes on."""
 
-    sampler: str = "ddim"
+    sampler: str = samplers.DEFAULT_SAMPLER
     steps: int = REVERSE.default_steps
     num_samples: int = REVERSE.default_samples
     seed: int = 0
@@ -70,14 +70,23 @@ def validate_request(
     guidance: object = GUIDANCE.default_w,
 ) -> ReverseRequest:
     """Check user input; raise ValueError naming the field and its allowed range."""
-    if sampler not in SAMPLER_NAMES:
-        raise ValueError(f"Unknown sampler {sampler!r}: expected one of {', '.join(SAMPLER_NAMES)}.")
+    chosen = samplers.get(sampler)
+    eta = float(number(eta, "eta", 0.0, 1.0, False))
+    if eta and not chosen.uses_eta:
+        with_eta = [s.id for s in samplers.SAMPLERS.values() if s.uses_eta]
+        raise ValueError(
+            f"eta = {eta:g} does not apply to sampler {chosen.id!r} (η is DDIM's noise dial): "
+            f"expected eta = 0, or a sampler of {', '.join(with_eta)}."
+        )
+    # a multistep-free 2nd-order step needs two evaluations: one step is all a sampler may get
+    # out of T evaluations at most (Heun at T steps would ask for 2T - 1 network calls)
+    most = T // chosen.evals_per_step if chosen.evals_per_step > 1 else T
     return ReverseRequest(
-        sampler=sampler,
-        steps=int(number(steps, "steps", 1, T, True)),
+        sampler=chosen.id,
+        steps=int(number(steps, "steps", 1, most, True)),
         num_samples=int(number(num_samples, "num_samples", 1, max_samples, True)),
         seed=int(number(seed, "seed", 0, 2**32 - 1, True)),
-        eta=float(number(eta, "eta", 0.0, 1.0, False)),
+        eta=eta,
         digit=validate_digit(digit),
         guidance=float(number(guidance, "guidance", 0.0, GUIDANCE.max_w, False)),
     )
@@ -136,11 +145,8 @@ def is_conditional(denoiser) -> bool:
 
 
 def make_scheduler(scheduler_config: dict, sampler: str, steps: int):
-    """A fresh scheduler for one request (schedulers hold state), with its timesteps set."""
-    extra = {"algorithm_type": "dpmsolver++", "solver_order": 2} if sampler == "dpmsolver" else {}
-    scheduler = scheduler_class(sampler).from_config(scheduler_config, **extra)
-    scheduler.set_timesteps(steps)
-    return scheduler
+    """A fresh scheduler of `sampler` for one request (schedulers hold state), timesteps set."""
+    return samplers.get(sampler).make_scheduler(scheduler_config, steps)
 
 
 def initial_noise(shape: tuple[int, ...], seed: int) -> torch.Tensor:
@@ -154,53 +160,105 @@ def reverse_chain(
     x_start: torch.Tensor | None = None,
     start_t: int | None = None,
 ) -> Iterator[StepRecord]:
-    """Run p_θ from x_T (or from `x_start` at diffusers timestep `start_t`) down to x_0.
+    """Run p_θ from x_T (or from `x_start`, an x_t, at diffusers timestep `start_t`) to x_0.
 
-    Yields one StepRecord per network evaluation. Closing the generator (Stop in the UI)
-    ends the loop at the next yield, i.e. within one step.
+    Yields one StepRecord per network evaluation (Heun: two a step). A record's x_t and
+    next sample are x_t as DDPM writes it, whichever variable the sampler steps in (x_σ =
+    x_t / sqrt(ᾱ) for Euler and Heun). Closing the generator (Stop) ends the loop at the
+    next yield, i.e. within one network evaluation.
     """
     if not is_conditional(denoiser) and request.digit != "any":
         raise ValueError(
             f"digit {request.digit!r} needs the class-conditional model; this checkpoint is unconditional "
             "(expected one of: any)."
         )
-    # 1. one scheduler for this request, and the timesteps it will visit
-    scheduler = make_scheduler(denoiser.scheduler_config, request.sampler, request.steps)
-    timesteps = [int(t) for t in scheduler.timesteps]
-    if start_t is not None:
-        timesteps = [t for t in timesteps if t <= start_t]
-        if hasattr(scheduler, "set_begin_index"):
-            scheduler.set_begin_index(len(scheduler.timesteps) - len(timesteps))
-    alpha_bar = scheduler.alphas_cumprod.to(torch.float32)
+    # 1. one scheduler for this request, and the evaluations it will make
+    sampler = samplers.get(request.sampler)
+    scheduler, begin = _scheduler(denoiser, request, sampler, start_t)
+    timesteps = scheduler.timesteps
     gen = torch.Generator().manual_seed(request.seed)
-    # 2. x_T ~ N(0, I), or the given partly-noised sample (the round trip)
-    x = (
-        initial_noise((request.num_samples, *denoiser.sample_shape), request.seed)
-        if x_start is None
-        else x_start
-    )
+    # 2. x_T ~ N(0, I) in the sampler's variable (init_noise_sigma), or the given x_t (round trip)
+    if x_start is None:
+        x = (
+            initial_noise((request.num_samples, *denoiser.sample_shape), request.seed)
+            * scheduler.init_noise_sigma
+        )
+    else:
+        x = x_start * _to_own_variable(scheduler, sampler, begin)
     gen.manual_seed(request.seed + 1)  # the per-step noise z is independent of x_T
-    kwargs = {"eta": request.eta} if request.sampler == "ddim" else {}
+    kwargs = {"eta": request.eta} if sampler.uses_eta else {}
+    if "generator" in inspect.signature(scheduler.step).parameters:  # the SDE samplers' z
+        kwargs["generator"] = gen
     # 3. the labels y (a conditional model only), drawn from the seed for "any"
     labels = class_labels(request.digit, len(x), request.seed) if is_conditional(denoiser) else None
-    for i, t in enumerate(timesteps):
+    last_t = None
+    for i in range(begin, len(timesteps)):
+        t = int(round(float(timesteps[i])))  # the network's timestep (every sampler here visits whole ones)
+        prev_t = int(round(float(timesteps[i + 1]))) if i + 1 < len(timesteps) else -1
+        stage = 1 if getattr(scheduler, "state_in_first_order", True) else 2
+        step = Step(i, t, prev_t, request.eta, stage, i - begin, last_t, i == len(timesteps) - 1)
+        numbers = sampler.numbers(scheduler, step)
         w = guidance_at(request, t)
         with torch.inference_mode():
             # 4. ε_θ(x_t, t), guided towards y when w > 1: the only learned part of the process
-            eps, eps_c, eps_u = guided_eps(denoiser, x, torch.tensor(t), labels, w)
+            x_in = scheduler.scale_model_input(x, timesteps[i])  # x_t, whatever the sampler's variable
+            eps, eps_c, eps_u = guided_eps(denoiser, x_in, torch.tensor(t), labels, w)
             eps = eps.to(x.device)
-            # 5. the sampler's update (eq. 11 of Ho et al. 2020 for DDPM, eq. 12 of Song et al. 2021 for DDIM)
-            out = scheduler.step(eps, t, x, generator=gen, **kwargs)
+            # 5. the sampler's update (its module cites the equation): diffusers' step
+            at = timesteps[i] if timesteps.is_floating_point() else t
+            out = scheduler.step(eps, at, x, **kwargs)
             x0_hat = getattr(out, "pred_original_sample", None)
             if x0_hat is None:
-                # eq. 15 of Ho et al. 2020 inverted: x̂_0 = (x_t - sqrt(1 - alpha_bar_t) ε̂) / sqrt(alpha_bar_t)
-                ab = alpha_bar[t]
-                x0_hat = ((x - (1 - ab).sqrt() * eps) / ab.sqrt()).clamp(-1, 1)
-        prev_t = timesteps[i + 1] if i + 1 < len(timesteps) else -1
+                # eq. 15 of Ho et al. 2020 inverted: x̂_0 = (x_t - sqrt(1 - ᾱ_t) ε̂) / sqrt(ᾱ_t)
+                ab = torch.tensor(_alpha_bar_in(scheduler, i, t))
+                x0_hat = ((x_in - (1 - ab).sqrt() * eps) / ab.sqrt()).clamp(-1, 1)
+            x_next = out.prev_sample / _to_own_variable(scheduler, sampler, i + 1)
         yield StepRecord(
-            i, len(timesteps), t, prev_t, x, eps, x0_hat, out.prev_sample, eps_c, eps_u, labels, w
+            i - begin,
+            len(timesteps) - begin,
+            t,
+            t if stage == 2 else prev_t,
+            x_in,
+            eps,
+            x0_hat,
+            x_next,
+            eps_c,
+            eps_u,
+            labels,
+            w,
+            numbers,
+            stage,
         )
-        x = out.prev_sample
+        x, last_t = out.prev_sample, t
+
+
+def _scheduler(denoiser, request: ReverseRequest, sampler: samplers.Sampler, start_t: int | None):
+    """The request's scheduler, and the index of its first evaluation at or below `start_t`
+    (Heun: a step's first evaluation), from which it is set to begin."""
+    scheduler = sampler.make_scheduler(denoiser.scheduler_config, request.steps)
+    if start_t is None:
+        return scheduler, 0
+    begin = next((i for i, t in enumerate(scheduler.timesteps) if t <= start_t), len(scheduler.timesteps))
+    begin += begin % sampler.evals_per_step
+    if hasattr(scheduler, "set_begin_index"):
+        scheduler.set_begin_index(begin)
+    return scheduler, begin
+
+
+def _to_own_variable(scheduler, sampler: samplers.Sampler, index: int) -> float:
+    """The factor from x_t to the sampler's variable at `index`: sqrt(σ² + 1) for x_σ, else 1."""
+    if not sampler.sigma_space:
+        return 1.0
+    sigma = float(scheduler.sigmas[index])
+    return (sigma * sigma + 1.0) ** 0.5
+
+
+def _alpha_bar_in(scheduler, index: int, t: int) -> float:
+    """ᾱ of the evaluation's input: its alphas_cumprod at t, or from its σ on Karras spacing
+    (whose σ lie between those of whole timesteps)."""
+    if scheduler.config.get("use_karras_sigmas", False):
+        return alpha_bar_of(float(scheduler.sigmas[index]))
+    return float(scheduler.alphas_cumprod[t])
 
 
 def sample(denoiser, request: ReverseRequest) -> torch.Tensor:

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
+from diffusers import DDPMScheduler
 
 from ..checks import finite, whole
-from ..config import SAMPLER_NAMES, SCHEDULE, SCHEDULE_NAMES
+from ..config import SCHEDULE, SCHEDULE_NAMES
 
 # UI name -> diffusers' beta_schedule name.
 _DIFFUSERS_NAME = {
@@ -67,8 +67,9 @@ def spec_from_config(scheduler_config: dict) -> ScheduleSpec:
     )
 
 
-def build_scheduler(spec: ScheduleSpec, sampler: str = "ddpm", **overrides):
-    """A fresh diffusers scheduler for this schedule (schedulers hold state: one per request)."""
+def build_scheduler(spec: ScheduleSpec, **overrides) -> DDPMScheduler:
+    """A fresh DDPMScheduler for this schedule: the owner of β, ᾱ and add_noise (schedulers hold
+    state: one per request). A sampler's scheduler is its module's (samplers/)."""
     config = dict(
         num_train_timesteps=spec.T,
         beta_start=spec.beta_start,
@@ -76,15 +77,7 @@ def build_scheduler(spec: ScheduleSpec, sampler: str = "ddpm", **overrides):
         beta_schedule=_DIFFUSERS_NAME[spec.name],
     )
     config.update(overrides)
-    return scheduler_class(sampler)(**config)
-
-
-def scheduler_class(sampler: str):
-    """The diffusers scheduler class behind a sampler name."""
-    classes = {"ddpm": DDPMScheduler, "ddim": DDIMScheduler, "dpmsolver": DPMSolverMultistepScheduler}
-    if sampler not in classes:
-        raise ValueError(f"Unknown sampler {sampler!r}: expected one of {', '.join(SAMPLER_NAMES)}.")
-    return classes[sampler]
+    return DDPMScheduler(**config)
 
 
 @dataclass(frozen=True)

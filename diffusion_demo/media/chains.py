@@ -28,7 +28,7 @@ from ..diffusion.roundtrip import round_trip
 from ..diffusion.sampling import ReverseRequest, StepRecord, reverse_chain
 from ..diffusion.schedules import ScheduleSpec, spec_from_config
 from . import images, toy2d_plots
-from .equations import guidance_md, sampler_update_md
+from .equations import clips, guidance_md, sampler_update_md
 from .export import Frames, grid_frame, label_t
 from .inpaint_export import masked_input
 
@@ -78,11 +78,10 @@ def step_grids(record: StepRecord) -> dict[str, np.ndarray]:
     return grids
 
 
-def step_formula(denoiser, request: ReverseRequest, record: StepRecord, last_t: int | None) -> str:
-    """The sampler's update with this step's numbers, and the guidance with w (conditional model)."""
-    text = sampler_update_md(
-        request.sampler, denoiser.scheduler_config, record.t, record.prev_t, request.eta, last_t
-    )
+def step_formula(denoiser, request: ReverseRequest, record: StepRecord) -> str:
+    """The sampler's update with the numbers the record carries, and the guidance with w
+    (a conditional model): no scheduler is built for it."""
+    text = sampler_update_md(record.numbers, clips(denoiser.scheduler_config, request.sampler))
     if record.labels is None:
         return text
     direction = guidance_direction(record)

@@ -34,6 +34,7 @@ from .. import toy2d
 from ..checks import in_range
 from ..config import DOWNLOADS, EXPORT, IMAGES, MODEL, REVERSE, SCHEDULE, SCHEDULE_NAMES
 from ..diffusion.forward import check_t
+from ..diffusion.samplers import DEFAULT_SAMPLER
 from ..diffusion.sampling import validate_request
 from ..diffusion.schedules import spec_from_config, validate_spec
 from ..models import unet
@@ -177,7 +178,7 @@ def roundtrip_file(
     t: float = 400,
     seed: float = 0,
     example: str | None = "digit-3",
-    sampler: str = "ddim",
+    sampler: str = DEFAULT_SAMPLER,
     steps: float = 100,
 ) -> str:
     """x_0, x_t and the reverse chain back from it (the tab's round trip), as GIF or MP4."""

@@ -1,56 +1,29 @@
 """The math, live: Markdown + LaTeX strings with the current numbers substituted.
 
-The numbers come from `diffusion.numbers` (the diffusers scheduler's own tensors, in its
-order and precision); this module only writes them out. Each ``*_md`` function returns a
-:class:`Formula`: a ``str`` (drop it into ``gr.Markdown``) that also carries the numbers
-(``.numbers``) for tests and for the API. The number records and functions are re-exported
-here for the UI and the tests.
-
-Time convention (as in the rest of the app): the UI's t is in [0, T], t = 0 is the clean
-image and ᾱ_t is diffusers' ``alphas_cumprod[t - 1]``. ``sampler_update_md`` takes
-diffusers timesteps (what ``scheduler.step`` receives, 0 … T-1) and shows them in the UI
-convention (diffusers timestep k is x_{k+1}).
+The numbers come from `diffusion.coefficients` and, for a sampler's step, from the step
+record (the sampler's module computed them from its scheduler); this module writes them
+out. Each ``*_md`` returns a :class:`Formula`: a ``str`` for ``gr.Markdown`` that carries
+its numbers (``.numbers``). UI time: t in [0, T]; a diffusers timestep k is shown as x_{k+1}.
 
 May import: config, diffusion and libraries. Never ui, cli or training.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
-from ..diffusion.numbers import (
-    ForwardNumbers,
+from ..diffusion.coefficients import (
     GuidanceNumbers,
-    PosteriorNumbers,
-    RepaintNumbers,
-    SamplerNumbers,
     forward_numbers,
     posterior_numbers,
     repaint_numbers,
-    sampler_numbers,
 )
+from ..diffusion.samplers import SAMPLERS
+from ..diffusion.samplers import get as get_sampler
+from ..diffusion.samplers.base import SamplerNumbers, tex_number
 from ..diffusion.schedules import ScheduleSpec
-
-__all__ = [
-    "LATEX_DELIMITERS",
-    "Formula",
-    "ForwardNumbers",
-    "GuidanceNumbers",
-    "PosteriorNumbers",
-    "RepaintNumbers",
-    "SamplerNumbers",
-    "forward_md",
-    "forward_numbers",
-    "guidance_md",
-    "posterior_md",
-    "posterior_numbers",
-    "repaint_md",
-    "repaint_numbers",
-    "sampler_numbers",
-    "sampler_update_md",
-    "tex_number",
-]
 
 # gr.Markdown needs these to render inline $…$ as well as display $$…$$ ($$ must come first).
 LATEX_DELIMITERS: list[dict[str, Any]] = [
@@ -68,21 +41,6 @@ class Formula(str):
         obj = super().__new__(cls, text)
         obj.numbers = numbers
         return obj
-
-
-def tex_number(x: float, digits: int = 4) -> str:
-    """A float as LaTeX with `digits` significant digits: 0.7370, 3.12 \\times 10^{-5}, \\infty."""
-    if math.isnan(x):
-        return r"\mathrm{NaN}"
-    if math.isinf(x):
-        return r"\infty" if x > 0 else r"-\infty"
-    if x == 0:
-        return "0"
-    if 1e-3 <= abs(x) < 1e4:
-        decimals = max(0, digits - 1 - math.floor(math.log10(abs(x))))
-        return f"{x:.{decimals}f}"
-    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
-    return rf"{mantissa} \times 10^{{{int(exponent)}}}"
 
 
 # --------------------------------------------------------------------------------------
@@ -158,78 +116,27 @@ def posterior_md(spec: ScheduleSpec, t: int) -> Formula:
 # --------------------------------------------------------------------------------------
 
 
-def sampler_update_md(
-    sampler: str,
-    scheduler_config: Any,
-    t: int,
-    prev_t: int,
-    eta: float = 0.0,
-    last_t: int | None = None,
-) -> Formula:
-    """The current reverse step of DDPM / DDIM / DPM-Solver++ with its numbers substituted.
+def sampler_update_md(n: SamplerNumbers, clips: bool = False) -> Formula:
+    """A step record's update (`record.numbers`) in its sampler's words, numbers substituted.
 
-    t, prev_t (and last_t) are diffusers timesteps, as in ``StepRecord.t``; prev_t = -1 is the
-    final step to x_0. Subscripts are shown in the UI convention (diffusers timestep k is x_{k+1}).
-    """
-    n = sampler_numbers(sampler, scheduler_config, t, prev_t, eta, last_t)
+    `clips`: the scheduler clips x̂_0 to [-1, 1] (DDPM and DDIM with ``clip_sample``)."""
+    sampler = get_sampler(n.sampler)
+    name, general, live = sampler.equation(n)
     a, b = n.t + 1, n.prev_t + 1  # UI subscripts
-    x0hat = r"\hat x_0"
     x0hat_def = (
         rf"$\hat x_0 = (x_{{{a}}} - \sqrt{{1-\bar\alpha_{{{a}}}}}\,\hat\varepsilon)/\sqrt{{\bar\alpha_{{{a}}}}}$ "
         rf"is the network's current guess of the clean image ($\bar\alpha_{{{a}}} = {tex_number(n.alpha_bar)}$, "
-        rf"$\bar\alpha_{{{b}}} = {tex_number(n.alpha_bar_prev)}$)."
+        rf"$\bar\alpha_{{{b}}} = {tex_number(n.alpha_bar_prev)}$"
+        + (
+            rf"; $\sigma = {tex_number(n.sigma_t, 3)} \to {tex_number(n.sigma_prev, 3)}$)."
+            if sampler.sigma_space
+            else ")."
+        )
     )
     where = f"diffusers timestep {n.t} → {n.prev_t if n.prev_t >= 0 else 'done'}"
-    if n.prev_t != n.t - 1 and sampler != "dpmsolver":
+    if n.prev_t != n.t - 1 and sampler.order == 1 and not sampler.sigma_space:
         where += r"; with skipped steps $\alpha_t$ and $\beta_t$ are taken between the two visited steps"
-    if sampler == "ddpm":
-        general = (
-            r"$$x_{t-1} = \frac{\sqrt{\bar\alpha_{t-1}}\,\beta_t}{1-\bar\alpha_t}\,\hat x_0"
-            r" + \frac{\sqrt{\alpha_t}\,(1-\bar\alpha_{t-1})}{1-\bar\alpha_t}\,x_t + \sigma_t z$$"
-            "\n\n"
-            r"$$\sigma_t^2 = \tilde\beta_t = \frac{1-\bar\alpha_{t-1}}{1-\bar\alpha_t}\,\beta_t$$"
-        )
-        live = rf"$$x_{{{b}}} = {tex_number(n.coef_x0)}\,{x0hat} + {tex_number(n.coef_xt)}\,x_{{{a}}}" + (
-            rf" + {tex_number(n.sigma)}\,z$$" if n.sigma > 0 else "$$"
-        )
-        name = "**DDPM** (ancestral sampling, eq. 6–7 of Ho et al. 2020): the posterior mean with $\\hat x_0$ plugged in, plus fresh noise $z \\sim \\mathcal{N}(0, I)$."
-    elif sampler == "ddim":
-        general = (
-            r"$$x_{t-1} = \sqrt{\bar\alpha_{t-1}}\,\hat x_0 + \sqrt{1-\bar\alpha_{t-1}-\sigma_t^2}\,\hat\varepsilon"
-            r" + \sigma_t z,\quad \sigma_t = \eta\sqrt{\tilde\beta_t}$$"
-        )
-        live = (
-            rf"$$x_{{{b}}} = {tex_number(n.coef_x0)}\,{x0hat} + {tex_number(n.coef_eps)}\,\hat\varepsilon"
-            + (rf" + {tex_number(n.sigma)}\,z$$" if n.sigma > 0 else "$$")
-        )
-        name = rf"**DDIM** (eq. 12 of Song et al. 2021) with $\eta = {tex_number(n.eta, 3)}$: " + (
-            "deterministic, the same $x_T$ always gives the same image."
-            if n.sigma == 0
-            else "part of the step is fresh noise $z$."
-        )
-    else:
-        general = (
-            r"$$x_{t-1} = \frac{\sigma_{t-1}}{\sigma_t}\,x_t + \alpha_{t-1}\big(1 - e^{-h}\big)\,\hat x_0$$"
-            "\n\n"
-            r"$$h = \lambda_{t-1} - \lambda_t,\ \lambda = \log\frac{\alpha}{\sigma},"
-            r"\ \alpha = \sqrt{\bar\alpha},\ \sigma = \sqrt{1-\bar\alpha}$$"
-        )
-        if n.last_t is not None and n.coef_d1:
-            c = n.last_t + 1
-            live = (
-                rf"$$x_{{{b}}} = {tex_number(n.coef_xt)}\,x_{{{a}}} + {tex_number(n.coef_x0)}\,{x0hat}"
-                rf" + {tex_number(n.coef_d1)}\,D_1,\quad D_1 = \frac{{{x0hat}^{{({a})}} - {x0hat}^{{({c})}}}}"
-                rf"{{r_0}},\ r_0 = {tex_number(n.r0, 3)}$$"
-            )
-            order = "second order: it also uses the previous step's $\\hat x_0$ (the multistep 2M correction)"
-        else:
-            live = rf"$$x_{{{b}}} = {tex_number(n.coef_xt)}\,x_{{{a}}} + {tex_number(n.coef_x0)}\,{x0hat}$$"
-            order = "first order here (the same step as DDIM with $\\eta = 0$)"
-        name = (
-            rf"**DPM-Solver++** (Lu et al. 2022), {order}; step size in log-SNR "
-            rf"$h = {tex_number(n.h, 3)}$."
-        )
-    if sampler in ("ddpm", "ddim") and _clips(scheduler_config):
+    if clips:
         x0hat_def += r" diffusers clips it to $[-1, 1]$ before the update (`clip_sample`)."
     text = f"{name}\n\n{general}\n\nThis step ({where}):\n\n{live}\n\n{x0hat_def}"
     return Formula(text, n)
@@ -281,13 +188,17 @@ def guidance_md(
     return Formula(text, n)
 
 
-def _clips(scheduler_config: Any) -> bool:
+def clips(scheduler_config: Any, sampler: str) -> bool:
+    """Whether the sampler's scheduler clips x̂_0 (DDPM and DDIM read ``clip_sample``)."""
     get = (
         scheduler_config.get
         if hasattr(scheduler_config, "get")
         else lambda k, d=None: getattr(scheduler_config, k, d)
     )
-    return bool(get("clip_sample", True))
+    scheduler = get_sampler(sampler).scheduler
+    return "clip_sample" in inspect.signature(scheduler.__init__).parameters and bool(
+        get("clip_sample", True)
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -337,3 +248,21 @@ def repaint_md(scheduler_config: Any, t: int, prev_t: int, down: bool, eta: floa
         name = "**RePaint** (Algorithm 1, resampling): a jump back up"
     where = f"diffusers timestep {t} → {prev_t if prev_t >= 0 else 'done'}"
     return Formula(f"{name} ({where})\n\n{general}\n\nThis step: {live}\n\n{what}", n)
+
+
+def samplers_md() -> str:
+    """Every sampler of the registry as a Markdown table: the reverse tab's Explain text and
+    docs/samplers.md (a test keeps the page equal to this)."""
+    rows = [
+        "| Sampler (`id`) | in Stable Diffusion UIs | kind | order | network calls a step | steps to start from | what it does |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in SAMPLERS.values():
+        kind = "SDE (fresh noise each step)" if s.stochastic else "ODE (deterministic)"
+        if s.uses_eta:
+            kind += "; η > 0 adds noise"
+        rows.append(
+            f"| **{s.label}** (`{s.id}`) | {s.sd_name} | {kind} | {s.order} | {s.evals_per_step} | "
+            f"{s.default_steps} | {s.explain} |"
+        )
+    return "\n".join(rows)

@@ -17,10 +17,10 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from ..config import MODEL
+from ..diffusion.samplers import SAMPLERS
 from .plots import RENDER_LOCK, fig_to_image
 
 QUALITY_FILE = "quality.json"
-COLOURS = {"ddpm": "#4C72B0", "ddim": "#DD8452", "dpmsolver": "#55A868"}
 PANELS = (("confident", "confident fraction (↑)"), ("fd_ratio", "Fréchet / real-vs-real (↓)"))
 
 
@@ -63,7 +63,7 @@ def _chart(data: dict, sampler: str, steps: int, w: float) -> Image.Image:
     nearest_w = min(ws, key=lambda v: abs(v - w))
     for k, (key, label) in enumerate(PANELS):
         ax = fig.add_subplot(1, 2, k + 1)
-        for name, colour in COLOURS.items():
+        for name, colour in ((s.id, s.colour) for s in SAMPLERS.values()):
             for v in ws:
                 x, y = curve(points, name, v, key)
                 if len(x):

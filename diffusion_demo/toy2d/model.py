@@ -89,7 +89,7 @@ class Toy2DModel:
     def scheduler_config(self) -> dict:
         # clip_sample=False: DDPMScheduler clips x̂_0 to [-1, 1] by default (right for images,
         # wrong for 2D data that reaches ±2.5).
-        return dict(build_scheduler(self.spec, "ddpm", clip_sample=False).config)
+        return dict(build_scheduler(self.spec, clip_sample=False).config)
 
     @property
     def sample_shape(self) -> tuple[int]:

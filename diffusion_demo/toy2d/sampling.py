@@ -16,6 +16,7 @@ import torch
 
 from ..config import TOY2D_LIMITS as LIMITS
 from ..diffusion.forward import check_t
+from ..diffusion.samplers import ddpm
 from ..diffusion.sampling import ReverseRequest, reverse_chain
 from .model import Toy2DModel
 
@@ -44,7 +45,7 @@ def reverse_run(model: Toy2DModel, seed: int, n: int = LIMITS.n_points) -> np.nd
             return _RUNS[key]
     T = model.spec.T
     states = np.empty((T + 1, n, 2), dtype=np.float32)
-    request = ReverseRequest(sampler="ddpm", steps=T, num_samples=n, seed=int(seed))
+    request = ReverseRequest(sampler=ddpm.SAMPLER.id, steps=T, num_samples=n, seed=int(seed))
     for record in reverse_chain(model, request):
         if record.index == 0:
             states[T] = record.x_t.numpy()

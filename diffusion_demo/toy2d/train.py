@@ -61,7 +61,7 @@ def train_iter(
     """
     gen = torch.Generator().manual_seed(cfg.seed)
     pool = torch.from_numpy(toy.fixed if toy.is_custom else toy.sample(cfg.pool, cfg.seed + 1))
-    scheduler = build_scheduler(spec, "ddpm", clip_sample=False)
+    scheduler = build_scheduler(spec, clip_sample=False)
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG (a server)
         torch.manual_seed(cfg.seed)
         net = EpsMLP(cfg.hidden, cfg.blocks, cfg.temb_dim, cfg.fourier_freqs)

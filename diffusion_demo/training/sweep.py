@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..config import EVAL
+from ..diffusion import samplers
 from ..diffusion.sampling import validate_request
 from .evaluate import generate, references, score
 
@@ -32,15 +33,15 @@ def sweep(
     refs = references(clf)
     ws = sorted({0.0, float(guidance)}) if den.null_label is not None else [0.0]
     points = []
-    for sampler, max_steps in EVAL.sweep_max_steps:
-        for steps in (s for s in EVAL.sweep_steps if s <= max_steps):
+    for sampler in samplers.SAMPLERS.values():
+        for steps in (s for s in EVAL.sweep_steps if s <= sampler.max_sweep_steps):
             for w in ws:
-                request = validate_request(sampler, steps, n, seed, max_samples=1_000_000, guidance=w)
+                request = validate_request(sampler.id, steps, n, seed, max_samples=1_000_000, guidance=w)
                 gen = generate(den, request, batch_size, progress=False)
                 report = score(gen.samples, clf, refs, labels=gen.labels if w else None)
                 points.append(
                     {
-                        "sampler": sampler,
+                        "sampler": sampler.id,
                         "steps": steps,
                         "w": w,
                         "confident": round(report.confident_fraction, 4),

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..config import GUIDANCE, QUEUE, SCHEDULE, SCHEDULE_NAMES, SKETCH
+from ..diffusion.samplers import DEFAULT_SAMPLER, SAMPLERS
 from ..models.unet import CheckpointError
 from .runtime import ADDED_LATER, Blocks, around, bounded_by_T, single_threaded
 from .sharing import current_chain
@@ -276,4 +277,16 @@ def digit_sketchpad(label: str, elem_id: str) -> gr.Sketchpad:
         format="png",
         elem_id=elem_id,
         elem_classes=["sketch"],
+    )
+
+
+def sampler_menu(elem_id: str) -> gr.Dropdown:
+    """A Sampler menu, as Stable Diffusion UIs have one: the registry's labels, its ids as the
+    values (the API's, deep links' and the CLI's names), one line high whatever their number."""
+    return gr.Dropdown(
+        [(s.label, s.id) for s in SAMPLERS.values()],
+        value=DEFAULT_SAMPLER,
+        label="Sampler",
+        filterable=False,
+        elem_id=elem_id,
     )

@@ -27,6 +27,7 @@ from typing import Any
 import gradio as gr
 
 from ..config import DOWNLOADS, SCHEDULE, DownloadSettings  # noqa: F401 (the settings' old home was here)
+from ..diffusion.samplers import DEFAULT_SAMPLER
 from ..media.downloads import (  # noqa: F401 (check_format, export_root, new_path: re-exported)
     FORMATS,
     check_format,
@@ -194,7 +195,7 @@ def roundtrip_row(ctx: UIContext, inputs: Sequence[gr.components.Component]) -> 
         a_t = gr.Number(400, label="t")
         a_seed = gr.Number(0, label="seed")
         a_example = gr.Textbox("digit-3", label="example")
-        a_sampler = gr.Textbox("ddim", label="sampler")
+        a_sampler = gr.Textbox(DEFAULT_SAMPLER, label="sampler")
         a_steps = gr.Number(100, label="steps")
 
     def roundtrip_export(format, image, t, seed, example, sampler, steps):

@@ -74,7 +74,10 @@ class Throttle:
 
 @dataclass
 class Replay:
-    """At most `limit` stored steps of a run, evenly spread, for the scrubber (bounded memory)."""
+    """At most `limit` stored steps of a run, evenly spread, for the scrubber (bounded memory).
+
+    `num_steps` is what the run was asked for; which records to keep is decided from the first
+    record's own count (network calls: Heun makes two a step), so the last is always kept."""
 
     num_steps: int
     limit: int = REVERSE.max_replay_frames
@@ -82,15 +85,23 @@ class Replay:
     frames: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        n = min(self.num_steps, self.limit)
-        self.keep = {int(round(i)) for i in np.linspace(0, self.num_steps - 1, n)}
+        self.keep = self._spread(self.num_steps)
+
+    def _spread(self, count: int) -> set[int]:
+        n = min(count, self.limit)
+        return {int(round(i)) for i in np.linspace(0, count - 1, n)}
 
     def add(self, record: StepRecord) -> dict | None:
         """Store the step if it is one to keep; returns what was stored (or None)."""
+        if not self.frames and record.num_steps != self.num_steps:  # a record per network call
+            self.num_steps, self.keep = record.num_steps, self._spread(record.num_steps)
         if record.index not in self.keep:
             return None
         n = record.prev_sample.shape[0]  # the grid's size: the decision strip finds a sample in it
-        self.frames.append({"index": record.index, "t": record.t, "n": n, **step_grids(record)})
+        stage = (
+            {"stage": record.stage} if record.stage == 2 else {}
+        )  # Heun's corrector, for the replay's text
+        self.frames.append({"index": record.index, "t": record.t, "n": n, **stage, **step_grids(record)})
         return self.frames[-1]
 
 
@@ -129,7 +140,7 @@ def stream(
     `stop` is asked after every step: once it says so, no further step runs (Stop within a
     step, though frames, where a consumer's own cancel takes effect, are further apart).
     """
-    throttle, start, last_t = Throttle(fps, sharing=sharers(denoiser)), time.perf_counter(), None
+    throttle, start = Throttle(fps, sharing=sharers(denoiser)), time.perf_counter()
     for record in reverse_chain(denoiser, request):
         stored = store.add(record) if store is not None else None
         if throttle(record):
@@ -140,11 +151,10 @@ def stream(
                 show(grids["x_t"]),
                 show(grids["x0"]),
                 show(grids["eps"]),
-                step_formula(denoiser, request, record, last_t),
+                step_formula(denoiser, request, record),
                 begun - start,
                 show(grids["dir"]) if "dir" in grids else None,
             )
             throttle.spent(time.perf_counter() - begun)
-        last_t = record.t
         if stop is not None and stop():  # before the next step is computed
             return

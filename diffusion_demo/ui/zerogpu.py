@@ -20,7 +20,8 @@ from typing import Any
 
 import gradio as gr
 
-from ..config import GUIDANCE, REVERSE, SAMPLER_NAMES, ZEROGPU
+from ..config import GUIDANCE, REVERSE, ZEROGPU
+from ..diffusion.samplers import SAMPLERS
 from ..models import unet
 from .runtime import Blocks
 
@@ -48,15 +49,24 @@ def _curve_fraction() -> float:
 # Each model handler (by name): (UNet calls, rows per call) of its run, from its arguments
 # as read by `_calls` (steps, the round trip's share `back`, samples, `a` for the rest).
 ESTIMATES: dict[str, Callable[..., tuple[float, float]]] = {
-    "run": lambda steps, back, rows, a: (steps, rows),
-    "compare_samplers": lambda steps, back, rows, a: (steps * len(SAMPLER_NAMES), rows),
-    "compare_guidance": lambda steps, back, rows, a: (steps * len(GUIDANCE.compare_ws), rows),
-    "roundtrip": lambda steps, back, rows, a: (steps * back, 1.0),
-    "roundtrip_sketch": lambda steps, back, rows, a: (steps * back, 2.0),
-    "roundtrip_export": lambda steps, back, rows, a: (steps * back, 1.0),
+    "run": lambda steps, back, rows, a: (steps * _evals(a), rows),
+    "compare_samplers": lambda steps, back, rows, a: (
+        steps * sum(s.evals_per_step for s in SAMPLERS.values()),
+        rows,
+    ),
+    "compare_guidance": lambda steps, back, rows, a: (steps * _evals(a) * len(GUIDANCE.compare_ws), rows),
+    "roundtrip": lambda steps, back, rows, a: (steps * _evals(a) * back, 1.0),
+    "roundtrip_sketch": lambda steps, back, rows, a: (steps * _evals(a) * back, 2.0),
+    "roundtrip_export": lambda steps, back, rows, a: (steps * _evals(a) * back, 1.0),
     "measure": lambda steps, back, rows, a: (steps * _curve_fraction(), 4.0),
     "fill_in": lambda steps, back, rows, a: (steps * max(1.0, _number(a, "jumps", 10)), rows),
 }
+
+
+def _evals(a: dict[str, Any]) -> int:
+    """Network calls a step of the run's sampler makes (Heun: 2); 1 when none is named."""
+    chosen = SAMPLERS.get(a.get("sampler")) if isinstance(a.get("sampler"), str) else None
+    return chosen.evals_per_step if chosen else 1
 
 
 def _calls(name: str, a: dict[str, Any]) -> tuple[float, float]:

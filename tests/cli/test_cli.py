@@ -75,7 +75,7 @@ def test_gif_is_throttled_to_max_frames(tiny_checkpoint, tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--sampler", "euler"], "invalid choice: 'euler'"),
+        (["--sampler", "lms"], "invalid choice: 'lms'"),
         (["--steps", "0"], "steps must be a whole number in [1, 1000]"),
         (["--steps", "1001"], "steps must be a whole number in [1, 1000]"),
         (["--steps", "ten"], "invalid int value"),

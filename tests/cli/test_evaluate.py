@@ -107,10 +107,15 @@ def test_sweep_writes_the_charts_points_next_to_the_model(
 
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_cond_checkpoint, ckpt)
-    small = dataclasses.replace(
-        evaluate.EVAL, sweep_steps=(2, 3), sweep_max_steps=(("ddim", 3), ("ddpm", 2)), sweep_samples=4
-    )
+    from diffusion_demo.diffusion import samplers
+
+    small = dataclasses.replace(evaluate.EVAL, sweep_steps=(2, 3), sweep_samples=4)
     monkeypatch.setattr(sweep, "EVAL", small)
+    two = {  # the registry cut to two samplers, each up to its own max_sweep_steps
+        "ddim": dataclasses.replace(samplers.get("ddim"), max_sweep_steps=3),
+        "ddpm": dataclasses.replace(samplers.get("ddpm"), max_sweep_steps=2),
+    }
+    monkeypatch.setattr(samplers, "SAMPLERS", two)
     args = ["evaluate", "--checkpoint", str(ckpt), "--sweep", "--guidance", "2", "--quiet", "--dtype", "fp32"]
     assert main(args) == 0
     data = plots_quality.load_quality(ckpt)

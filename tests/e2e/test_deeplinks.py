@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from diffusion_demo.config import GUIDANCE
+from diffusion_demo.diffusion.samplers import SAMPLERS
 from diffusion_demo.media import export, images
 
 from .conftest import PageProbe
@@ -110,6 +111,12 @@ def checked_radio(page, elem_id: str) -> str:
     return page.locator(f"#{elem_id} input[type=radio]:checked").first.get_attribute("value")
 
 
+def chosen_sampler(page, elem_id: str) -> str:
+    """The id of the sampler a Sampler menu shows (the menu shows its label)."""
+    shown = page.locator(f"#{elem_id} input").first.input_value()
+    return next((s.id for s in SAMPLERS.values() if s.label == shown), shown)
+
+
 def set_number(page, selector: str, value) -> None:
     box = page.locator(selector).first
     box.fill(str(value))
@@ -193,7 +200,7 @@ def test_forward_link_sets_tab_t_seed_schedule_and_example(view):
 def test_reverse_link_sets_sampler_steps_seed_samples_eta(view):
     page = view("?tab=reverse&sampler=ddpm&steps=37&seed=5&samples=4&eta=0.5")
     wait_for(lambda: selected_tab(page) == "reverse", what="the reverse tab")
-    wait_for(lambda: checked_radio(page, "reverse-sampler") == "ddpm", what="sampler ddpm")
+    wait_for(lambda: chosen_sampler(page, "reverse-sampler") == "ddpm", what="sampler ddpm")
     wait_value(page, "#reverse-steps input[type=number]", "37")
     wait_value(page, "#reverse-seed input", "5")
     wait_value(page, "#reverse-samples input[type=number]", "4")
@@ -239,7 +246,7 @@ def test_links_of_the_other_tabs(view, query, tab, expected):
             continue  # another tab: checked below through the tab bar
         wait_value(page, selector, value)
     if tab == "roundtrip":
-        assert checked_radio(page, "roundtrip-sampler") == "ddpm"
+        assert chosen_sampler(page, "roundtrip-sampler") == "ddpm"
     if tab == "schedule":
         # the schedule tab widens its slider when the panel's T changes (a server event)
         rng = page.locator("#schedule-t input[type=range]").first
@@ -251,14 +258,14 @@ def test_links_of_the_other_tabs(view, query, tab, expected):
 
 
 def test_invalid_values_are_ignored_with_a_warning(view):
-    page = view("?tab=reverse&steps=abc&seed=7&bogus=1&sampler=euler")
+    page = view("?tab=reverse&steps=abc&seed=7&bogus=1&sampler=lms")
     toast = page.locator('[data-testid*="toast"]').filter(has_text="Some link parameters were ignored")
     toast.first.wait_for(state="visible")
     text = toast.first.inner_text()
-    assert "steps=abc" in text and "bogus=1 (unknown parameter)" in text and "sampler=euler" in text
+    assert "steps=abc" in text and "bogus=1 (unknown parameter)" in text and "sampler=lms" in text
     wait_value(page, "#reverse-seed input", "7")  # the valid one still applies
     assert value_of(page, "#reverse-steps input[type=number]") == "50"
-    assert checked_radio(page, "reverse-sampler") == "ddim"
+    assert chosen_sampler(page, "reverse-sampler") == "ddim"
     assert selected_tab(page) == "reverse"
     assert page.probe.errors == []
 
@@ -373,7 +380,7 @@ def test_copy_link_restores_the_same_view(view):
     assert link.startswith(page.url.split("?")[0])
     again = view("?" + urlsplit(link).query)
     wait_for(lambda: selected_tab(again) == "reverse", what="the reverse tab")
-    wait_for(lambda: checked_radio(again, "reverse-sampler") == "ddpm", what="sampler ddpm")
+    wait_for(lambda: chosen_sampler(again, "reverse-sampler") == "ddpm", what="sampler ddpm")
     wait_value(again, "#reverse-steps input[type=number]", "37")
     wait_value(again, "#reverse-seed input", "9")
     wait_value(again, "#reverse-samples input[type=number]", "4")

@@ -1,13 +1,13 @@
-"""The live equations: the text shows the scheduler's numbers (tested in tests/diffusion/test_numbers.py)."""
+"""The live equations: the text shows the scheduler's numbers (tested in tests/diffusion/test_coefficients.py and test_samplers.py)."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
-from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
 
 from diffusion_demo.diffusion import schedules
+from diffusion_demo.diffusion.sampling import ReverseRequest, reverse_chain
 from diffusion_demo.diffusion.schedules import ScheduleSpec
 from diffusion_demo.media import equations
 from diffusion_demo.media.equations import Formula
@@ -43,34 +43,47 @@ def test_posterior_md():
         equations.posterior_md(ScheduleSpec(), 1001)
 
 
+def _records(den, sampler: str, eta: float = 0.0, steps: int = 50) -> list:
+    return list(reverse_chain(den, ReverseRequest(sampler=sampler, steps=steps, num_samples=1, eta=eta)))
+
+
 @pytest.mark.parametrize("eta", [0.0, 0.5, 1.0])
-def test_ddim_update_md_shows_the_numbers(eta):
-    s = DDIMScheduler.from_config(CONFIG)
-    s.set_timesteps(50)
-    t = int(s.timesteps[3])
-    prev_t = t - 1000 // 50
-    n = equations.sampler_numbers("ddim", CONFIG, t, prev_t, eta)
-    md = equations.sampler_update_md("ddim", CONFIG, t, prev_t, eta)
+def test_ddim_update_md_shows_the_numbers(tiny_denoiser, eta):
+    n = _records(tiny_denoiser, "ddim", eta, steps=8)[3].numbers
+    md = equations.sampler_update_md(n)
     assert "DDIM" in md and equations.tex_number(n.coef_eps) in md
+    assert (f"{equations.tex_number(n.sigma)}\\,z" in md) == (eta > 0)
 
 
-def test_dpmsolver_update_md_says_second_order():
-    s = DPMSolverMultistepScheduler.from_config(CONFIG, algorithm_type="dpmsolver++", solver_order=2)
-    s.set_timesteps(20)
-    ts = [int(t) for t in s.timesteps]
-    md = equations.sampler_update_md("dpmsolver", CONFIG, ts[1], ts[2], last_t=ts[0])
+def test_dpmsolver_update_md_says_second_order(tiny_denoiser):
+    records = _records(tiny_denoiser, "dpmsolver", steps=20)
+    assert "first order" in equations.sampler_update_md(records[0].numbers)
+    md = equations.sampler_update_md(records[1].numbers)
     assert "second order" in md and "D_1" in md
+    assert "first order" in equations.sampler_update_md(records[-1].numbers)  # diffusers' last step
 
 
 @pytest.mark.parametrize("sampler", ["ddpm", "ddim", "dpmsolver"])
-def test_sampler_md_uses_ui_subscripts(sampler):
-    md = equations.sampler_update_md(sampler, CONFIG, 979, 959, 0.5)
-    assert "x_{960}" in md and "x_{980}" in md and "diffusers timestep 979" in md
-    # diffusers' default scheduler clips x̂_0 (clip_sample): the text says so where it applies
-    assert ("clip_sample" in md) == (sampler != "dpmsolver")
-    assert "clip_sample" not in equations.sampler_update_md(
-        sampler, CONFIG | {"clip_sample": False}, 979, 959
-    )
+def test_sampler_md_uses_ui_subscripts(tiny_denoiser, sampler):
+    n = _records(tiny_denoiser, sampler)[1].numbers
+    assert 0 < n.prev_t < n.t < 999
+    md = equations.sampler_update_md(n, clips=True)
+    assert f"x_{{{n.prev_t + 1}}}" in md and f"x_{{{n.t + 1}}}" in md and f"diffusers timestep {n.t}" in md
+    assert "clip_sample" in md and "clip_sample" not in equations.sampler_update_md(n)
+
+
+def test_the_clip_note_follows_the_scheduler():
+    for sampler in ("ddpm", "ddim"):  # their schedulers clip x̂_0 unless the config says not
+        assert equations.clips(CONFIG, sampler) and not equations.clips(
+            CONFIG | {"clip_sample": False}, sampler
+        )
+    assert not equations.clips(CONFIG, "dpmsolver") and not equations.clips(CONFIG, "euler")
+
+
+def test_sigma_samplers_write_their_step_in_sigma(tiny_denoiser):
+    n = _records(tiny_denoiser, "euler", steps=10)[2].numbers
+    md = equations.sampler_update_md(n)
+    assert f"\\sigma={equations.tex_number(n.sigma_t, 3)}" in md and "Karras" in md
 
 
 @pytest.mark.parametrize(
@@ -101,3 +114,10 @@ def test_guidance_md_shows_this_step_s_w_and_says_when_the_step_is_outside_the_i
     assert r"\hat\varepsilon = \hat\varepsilon_y" in outside
     assert "w = 3 applies only at diffusers timesteps 0 … 500" in outside
     assert "unconditional" in equations.guidance_md(0.0, "any")
+
+
+def test_the_samplers_page_holds_the_registrys_table():
+    from diffusion_demo.config import ROOT
+
+    page = (ROOT / "docs" / "samplers.md").read_text(encoding="utf-8")
+    assert equations.samplers_md() in page  # regenerate the table when a sampler changes

@@ -102,3 +102,14 @@ def test_frames_show_the_pixels_the_replay_keeps_with_or_without_a_store(tiny_de
     assert (
         np.asarray(frames[-1].x_t).std() > 0 and frames[-1].x_t.size == (2 * (28 + 1) + 1,) * 2
     )  # 2×2 digits
+
+
+def test_a_two_call_sampler_keeps_its_last_call_for_the_replay(tiny_denoiser):
+    """Heun asks for 6 steps and makes 11 network calls: the replay spreads over the calls,
+    and the run's final frame (what the tab shows when it is done) is the last one's."""
+    request = ReverseRequest(sampler="heun", steps=6, num_samples=2)
+    store = Replay(request.steps)
+    frames = list(stream(tiny_denoiser, request, store))
+    assert frames[-1].record.index == 10 and store.frames[-1]["index"] == 10
+    assert {f["index"] for f in store.frames} == set(range(11))
+    assert [f.get("stage", 1) for f in store.frames][:3] == [1, 2, 1]

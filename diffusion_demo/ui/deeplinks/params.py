@@ -3,7 +3,7 @@
 Pure data and pure functions (no Gradio): what a URL may name, which tab a short name is
 read for (`resolve`), and the name a copied link uses (`short_name`).
 
-May import: config.
+May import: config and diffusion.samplers (the sampler ids).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...config import DEEPLINKS
+from ...diffusion.samplers import SAMPLER_IDS
 
 PARAMETERS_MD = """\
 | Parameter | Tab | Values | Sets |
@@ -25,7 +26,7 @@ PARAMETERS_MD = """\
 | `t` | forward, schedule | whole number 0 … T | the forward tab's t (the schedule lab shows the same t) |
 | `seed` | forward | whole number 0 … 4294967295 | the seed of ε |
 | `example` | forward | `photo-landscape`, `photo-flower`, `photo-shapes`, `digit-3`, `digit-5`, `digit-7`, `digit-8` | the example image x₀ |
-| `sampler` | reverse | `ddpm`, `ddim`, `dpmsolver` | the reverse-chain sampler |
+| `sampler` | reverse | {samplers} | the reverse-chain sampler |
 | `steps` | reverse | whole number 1 … 1000 | sampler steps |
 | `samples` | reverse | whole number 1 … 16 | digits in the grid |
 | `eta` | reverse | 0 … 1 | DDIM's η |
@@ -35,7 +36,7 @@ PARAMETERS_MD = """\
 | `t` (= `roundtrip_t`) | roundtrip | whole number 0 … 1000 | how far the digit is noised |
 | `example` (= `roundtrip_example`) | roundtrip | `digit-3`, `digit-5`, `digit-7`, `digit-8` | the digit |
 | `seed` (= `roundtrip_seed`) | roundtrip | whole number 0 … 4294967295 | the seed of the noise |
-| `sampler` (= `roundtrip_sampler`) | roundtrip | `ddpm`, `ddim`, `dpmsolver` | the sampler of the way back |
+| `sampler` (= `roundtrip_sampler`) | roundtrip | {samplers} | the sampler of the way back |
 | `steps` (= `roundtrip_steps`) | roundtrip | whole number 1 … 1000 | its steps |
 | `dataset` (= `toy_dataset`) | toy2d | `moons`, `swiss_roll`, `rings`, `custom` | the 2D data set |
 | `t` (= `toy_t`) | toy2d | whole number 0 … T | the 2D tab's t |
@@ -62,7 +63,7 @@ mode the scene's own link is applied first and the URL's other parameters after 
 
 Keys (not while typing in a box): ← / → move t by a notch (the replay step on the reverse
 tab), Space plays or runs the tab's main action, Esc pauses or stops, ? shows the keys.
-"""
+""".replace("{samplers}", ", ".join(f"`{s}`" for s in SAMPLER_IDS))  # the registry's ids
 
 # Tabs whose short names are stored with a prefix ("reverse_seed", "toy_t").
 TAB_PREFIX: dict[str, str] = {

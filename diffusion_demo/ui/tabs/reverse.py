@@ -13,16 +13,17 @@ import time
 
 import gradio as gr
 
-from ...config import GUIDANCE, SAMPLER_NAMES
+from ...config import GUIDANCE
+from ...diffusion import samplers
 from ...diffusion.sampling import (
-    SAMPLER_LABELS,
     ReverseRequest,
     StepRecord,
     is_conditional,
     reverse_chain,
     validate_request,
 )
-from ...media import plots_quality
+from ...media import plots_quality, plots_sigma
+from ...media.equations import samplers_md
 from ...models import unet
 from .. import downloads
 from ..common import CHAINS, UIContext, bind, guarded, quiet
@@ -40,8 +41,13 @@ def status_line(record: StepRecord, request: ReverseRequest, elapsed: float) -> 
     """The sampler, the step, the timestep the network saw, a progress bar and the time."""
     done = record.index + 1
     bar = "█" * round(20 * done / record.num_steps) + "░" * (20 - round(20 * done / record.num_steps))
+    sampler = samplers.get(request.sampler)
+    counted = f"step {done}/{record.num_steps}"
+    if sampler.evals_per_step > 1:  # Heun: a record per network call, two a step
+        which = "corrector" if record.stage == 2 else "predictor" if done < record.num_steps else "last step"
+        counted = f"network call {done}/{record.num_steps} ({which})"
     return (
-        f"**{SAMPLER_LABELS[request.sampler]}** · step {done}/{record.num_steps} · "
+        f"**{sampler.label}** · {counted} · "
         f"network evaluated at t = {record.t + 1} · `{bar}` {100 * done / record.num_steps:.0f}% · "
         f"{elapsed:.2f} s"
     )
@@ -160,7 +166,7 @@ def replay_step(index: float, frames: list[dict] | None):
         show(f["x_t"]),
         show(f["x0"]),
         show(f["eps"]),
-        f"Replaying step {f['index'] + 1}, t = {f['t'] + 1}",
+        f"Replaying {'network call' if f.get('stage') else 'step'} {f['index'] + 1}, t = {f['t'] + 1}",
         show(f["dir"]) if "dir" in f else None,
     )
 
@@ -192,11 +198,14 @@ def compare_samplers(
     guidance: float = GUIDANCE.default_w,
 ):
     """The same x_T through every sampler: one grid each, in turn."""
-    requests = [
-        validate_request(name, steps, num_samples, seed, eta, digit=digit, guidance=guidance)
-        for name in SAMPLER_NAMES
+    chosen = list(samplers.SAMPLERS.values())
+    requests = [  # η is DDIM's: the others run at η = 0 rather than refuse
+        validate_request(
+            s.id, steps, num_samples, seed, eta if s.uses_eta else 0.0, digit=digit, guidance=guidance
+        )
+        for s in chosen
     ]
-    yield from compare_runs(ctx.require_model(), requests, list(SAMPLER_NAMES))
+    yield from compare_runs(ctx.require_model(), requests, [s.label for s in chosen])
 
 
 def compare_guidance(
@@ -274,12 +283,37 @@ def _wire_runs(ctx: UIContext, c: Controls, o: Outputs, replay: gr.State) -> lis
     return [gen_event, cmp_event, cmp_w_event]
 
 
-def _wire_chart(c: Controls, o: Outputs) -> None:
-    """The quality chart follows the sampler at once, steps and w on release."""
+def steps_chart(ctx: UIContext, sampler: str, steps: float):
+    """Where the run's network calls fall on both axes, t and σ, and the spacing beside uniform
+    and Karras: the bridge between DDPM's t and the σ of Karras-style samplers."""
+    request = validate_request(sampler, steps, 1, 0)
+    return plots_sigma.steps_chart(ctx.require_model().scheduler_config, request.sampler, request.steps)
+
+
+def eta_for(sampler: str) -> gr.Slider:
+    """η is DDIM's: the slider is live for a sampler that uses it, and at 0 and greyed otherwise
+    (an API call with η > 0 for another sampler is refused with a message instead)."""
+    if samplers.get(sampler).uses_eta:
+        return gr.Slider(interactive=True)
+    return gr.Slider(value=0.0, interactive=False)
+
+
+def _wire_chart(ctx: UIContext, c: Controls, o: Outputs) -> None:
+    """The quality and σ charts follow the sampler at once, steps and w on release."""
     inputs = [c.sampler, c.steps, c.guidance]
+    c.sampler.change(guarded(eta_for), c.sampler, c.eta, api_visibility="private", show_progress="hidden")
     c.sampler.change(
         guarded(quality_chart), inputs, o.chart, api_name="quality_chart", show_progress="hidden"
     )
+    if ctx.denoiser is not None:  # the σ chart reads the model's schedule
+        chart = guarded(bind(steps_chart, ctx))
+        c.sampler.change(
+            chart, [c.sampler, c.steps], o.sigma_chart, api_name="steps_chart", show_progress="hidden"
+        )
+        c.steps.release(
+            chart, [c.sampler, c.steps], o.sigma_chart, api_visibility="private", trigger_mode="always_last",
+            show_progress="hidden",
+        )  # fmt: skip
     for control in (c.steps, c.guidance):  # on release: a drag would redraw the chart at every notch
         control.release(
             guarded(quality_chart),
@@ -332,7 +366,7 @@ def build(ctx: UIContext) -> None:
         with gr.Column(scale=3):
             o = outputs(ctx)
     with explain("reverse"):
-        gr.Markdown(EXPLAIN)
+        gr.Markdown(EXPLAIN.replace("{samplers}", samplers_md()))
         gr.Markdown(MODEL_NOTE)
     replay = gr.State(None, time_to_live=900)
     downloads.wire_reverse(o.download_row, replay)
@@ -348,5 +382,5 @@ def build(ctx: UIContext) -> None:
         }
     )
     events = _wire_runs(ctx, c, o, replay)
-    _wire_chart(c, o)
+    _wire_chart(ctx, c, o)
     _wire_replay(c, o, replay, events)

@@ -9,12 +9,13 @@ from typing import NamedTuple
 
 import gradio as gr
 
-from ...config import DIGIT_CHOICES, GUIDANCE, REVERSE, SAMPLER_NAMES
-from ...diffusion.sampling import SAMPLER_LABELS, is_conditional
-from ...media import plots_quality
+from ...config import DIGIT_CHOICES, GUIDANCE, REVERSE
+from ...diffusion.samplers import DEFAULT_SAMPLER, SAMPLERS
+from ...diffusion.sampling import is_conditional
+from ...media import plots_quality, plots_sigma
 from ...media.equations import LATEX_DELIMITERS
 from .. import downloads
-from ..common import UIContext, figure_image, frame_image, guidance_controls
+from ..common import UIContext, figure_image, frame_image, guidance_controls, sampler_menu
 from .decision import Strip, sample_slider, strip
 from .texts import UNCONDITIONAL_NOTE
 
@@ -54,6 +55,7 @@ class Outputs(NamedTuple):
     cmp_imgs: list[gr.Image]
     w_imgs: list[gr.Image]
     chart: gr.Image
+    sigma_chart: gr.Image
 
 
 def controls(ctx: UIContext) -> Controls:
@@ -63,7 +65,7 @@ def controls(ctx: UIContext) -> Controls:
     with gr.Row():
         generate = gr.Button("Generate", variant="primary", elem_id="reverse-generate")
         stop = gr.Button("Stop", variant="stop", elem_id="reverse-stop")
-    sampler = gr.Radio(list(SAMPLER_NAMES), value="ddim", label="Sampler", elem_id="reverse-sampler")
+    sampler = sampler_menu("reverse-sampler")
     steps = gr.Slider(
         1, REVERSE.max_steps, value=REVERSE.default_steps, step=1, label="Steps", elem_id="reverse-steps"
     )
@@ -114,16 +116,26 @@ def outputs(ctx: UIContext) -> Outputs:
         with gr.Column(scale=1, min_width=200):
             decision_sample = sample_slider()
     download_row = downloads.reverse_row()
-    with gr.Row(visible=True):
-        cmp_imgs = [frame_image(SAMPLER_LABELS[s], f"compare-{s}", 240) for s in SAMPLER_NAMES]
+    cmp_imgs = []
+    ids = list(SAMPLERS)
+    for row in (ids[: (len(ids) + 1) // 2], ids[(len(ids) + 1) // 2 :]):  # two rows: fits 1280 px
+        with gr.Row():
+            cmp_imgs += [frame_image(SAMPLERS[s].label, f"compare-{s}", 200) for s in row]
     with gr.Row():
         w_imgs = [frame_image(f"w = {w:g}", f"compare-w{i}", 200) for i, w in enumerate(GUIDANCE.compare_ws)]
     chart = figure_image(
         "Steps vs quality (shipped model; the star marks this run's settings)",
         "reverse-quality",
         plots_quality.quality_chart(
-            plots_quality.load_quality(), "ddim", REVERSE.default_steps, GUIDANCE.default_w
+            plots_quality.load_quality(), DEFAULT_SAMPLER, REVERSE.default_steps, GUIDANCE.default_w
         ),
+    )
+    sigma_chart = figure_image(
+        "Where the steps fall: DDPM's t and σ = √((1−ᾱ)/ᾱ); uniform vs Karras spacing",
+        "reverse-sigma",
+        None
+        if ctx.denoiser is None
+        else plots_sigma.steps_chart(ctx.denoiser.scheduler_config, DEFAULT_SAMPLER, REVERSE.default_steps),
     )
     return Outputs(
         status,
@@ -139,4 +151,5 @@ def outputs(ctx: UIContext) -> Outputs:
         cmp_imgs,
         w_imgs,
         chart,
+        sigma_chart,
     )

@@ -14,9 +14,10 @@ import gradio as gr
 import torch
 from PIL import Image
 
-from ...config import DIGIT_CHOICES, GUIDANCE, MODEL, REVERSE, SAMPLER_NAMES
+from ...config import DIGIT_CHOICES, GUIDANCE, MODEL, REVERSE
 from ...diffusion.forward import check_t
 from ...diffusion.roundtrip import distance_curve, round_trip, start, trained_spec
+from ...diffusion.samplers import DEFAULT_SAMPLER
 from ...diffusion.sampling import ReverseRequest, is_conditional, validate_request
 from ...media import plots_roundtrip
 from ...media.decision import shipped_classifier
@@ -34,6 +35,7 @@ from ..common import (
     frame_image,
     guarded,
     guidance_controls,
+    sampler_menu,
 )
 from ..frames import Throttle, sharers, tensor_frame
 from .decision import Strip, roundtrip_decision, strip
@@ -78,7 +80,7 @@ def roundtrip(
     t: float,
     seed: float,
     example: str | None = FIRST_EXAMPLE,
-    sampler: str = "ddim",
+    sampler: str = DEFAULT_SAMPLER,
     steps: float = 100,
 ):
     """Noise the digit to level t with q(x_t | x_0), then run the learned chain back to x_0."""
@@ -93,7 +95,7 @@ def start_frames(
     t: float,
     seed: float,
     example: str | None = FIRST_EXAMPLE,
-    sampler: str = "ddim",
+    sampler: str = DEFAULT_SAMPLER,
     steps: float = 100,
 ) -> tuple[Image.Image | None, Image.Image | None]:
     """(x_0, x_t) before any run: the digit, and where Round trip will start from it at this
@@ -120,7 +122,7 @@ def preview(
     t: float,
     seed: float,
     example: str | None = FIRST_EXAMPLE,
-    sampler: str = "ddim",
+    sampler: str = DEFAULT_SAMPLER,
     steps: float = 100,
 ) -> tuple:
     """The x_0 and x_t frames follow the settings (start_frames); what cannot be shown stays."""
@@ -133,7 +135,7 @@ def roundtrip_sketch(
     sketch: object,
     t: float = 400,
     seed: float = 0,
-    sampler: str = "ddim",
+    sampler: str = DEFAULT_SAMPLER,
     steps: float = 100,
     digit: str = "any",
     guidance: float = GUIDANCE.default_w,
@@ -212,7 +214,7 @@ def measure(
     image: str | None,
     seed: float,
     example: str | None = FIRST_EXAMPLE,
-    sampler: str = "ddim",
+    sampler: str = DEFAULT_SAMPLER,
     steps: float = 100,
 ):
     """RMS distance of the reconstruction from x_0 over t, for several seeds; where identity is lost."""
@@ -285,7 +287,7 @@ def settings() -> Settings:
     curve_run = gr.Button("Measure distance over t", elem_id="roundtrip-curve-run")
     upload = gr.File(label="…or upload a digit image", file_types=["image"], elem_id="roundtrip-upload")
     seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="roundtrip-seed")
-    sampler = gr.Radio(list(SAMPLER_NAMES), value="ddim", label="Sampler", elem_id="roundtrip-sampler")
+    sampler = sampler_menu("roundtrip-sampler")
     steps = gr.Slider(
         1, REVERSE.max_steps, value=100, step=1, label="Steps (over the full 1000)", elem_id="roundtrip-steps"
     )

@@ -13,8 +13,12 @@ the clean image **x̂_0**, and the sampler takes one small step towards it, givi
 Like the forward chain, this is a Markov chain: each step sees only the current sample.
 
 Only this direction is learned — the forward chain is fixed. Samplers differ in the step
-they take: **DDPM** adds fresh noise at every step (ancestral), **DDIM** with η = 0 is
-deterministic and needs far fewer steps, **DPM-Solver++** is a 2nd-order ODE solver.
+they take, and in which noise axis they step along: DDPM's t, or σ = √((1−ᾱ)/ᾱ), the
+noise-to-signal ratio that Karras-style samplers (and Stable Diffusion's "Sampler" menu) use.
+The chart **Where the steps fall** shows a run's steps on both axes. **Same seed, every
+sampler** runs them all from one x_T.
+
+{samplers}
 
 **Steering the chain.** The network also takes a label y — the digit to draw, the way a
 text-to-image model takes a prompt — or the null label ∅ for "anything". **Guidance w**

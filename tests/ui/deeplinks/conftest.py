@@ -9,7 +9,8 @@ from urllib.parse import parse_qsl
 import gradio as gr
 import pytest
 
-from diffusion_demo.config import IMAGES, SAMPLER_NAMES
+from diffusion_demo.config import IMAGES
+from diffusion_demo.diffusion.samplers import SAMPLER_IDS
 from diffusion_demo.ui import deeplinks
 from diffusion_demo.ui.common import UIContext, schedule_panel
 
@@ -35,7 +36,7 @@ def mini():
             with gr.Tab("S", id="schedule"):
                 ctx.t_followers.append(gr.Slider(0, 1000, value=250, step=1, elem_id="schedule-t"))
             with gr.Tab("R", id="reverse"):
-                ctx.links["sampler"] = gr.Radio(list(SAMPLER_NAMES), value="ddim")
+                ctx.links["sampler"] = gr.Radio(list(SAMPLER_IDS), value="ddim")
                 ctx.links["steps"] = gr.Slider(1, 1000, value=50, step=1)
                 ctx.links["reverse_seed"] = gr.Number(0, precision=0, minimum=0)
                 ctx.links["samples"] = gr.Slider(1, 16, value=16, step=1)

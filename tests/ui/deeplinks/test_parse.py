@@ -8,6 +8,7 @@ import string
 
 import pytest
 
+from diffusion_demo.diffusion.samplers import SAMPLER_IDS
 from diffusion_demo.ui import deeplinks
 from diffusion_demo.ui.deeplinks import parse, warning_text
 
@@ -69,7 +70,10 @@ def test_toy_seed_not_registered_in_mini_is_reported_unknown(mini):
         ("t=inf", "t=inf"),
         ("t=1e309", "t=1e309"),
         ("seed=4294967296", "seed=4294967296 (expected a whole number in [0, 4294967295])"),
-        ("sampler=euler", "sampler=euler (expected one of ddpm, ddim, dpmsolver)"),
+        (
+            "sampler=lms",
+            f"sampler=lms (expected one of {', '.join(SAMPLER_IDS)})",
+        ),
         ("eta=1.5", "eta=1.5 (expected a number in [0, 1])"),
         ("schedule=quadratic", "schedule=quadratic (expected one of linear, scaled_linear, cosine, sigmoid)"),
         ("T=0", "T=0 (expected a whole number in [1, 4000])"),

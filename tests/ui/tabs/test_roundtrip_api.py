@@ -10,6 +10,7 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
+from diffusion_demo.diffusion.samplers import SAMPLER_IDS
 from diffusion_demo.models import unet
 from diffusion_demo.training.data import split
 from diffusion_demo.ui.common import UIContext
@@ -41,7 +42,7 @@ def test_roundtrip_bad_t_is_a_clean_error_and_the_server_keeps_serving(client):
         client.predict(image=None, t=10, seed=0, example="nope", api_name="/roundtrip")
     with pytest.raises(Exception, match=r"steps must be a number in \[1, 1000\]; got 0"):
         client.predict(image=None, seed=0, example="digit-3", steps=0, api_name="/roundtrip_curve")
-    with pytest.raises(Exception, match="sampler must be one of ddpm, ddim, dpmsolver; got 'x'"):
+    with pytest.raises(Exception, match=f"sampler must be one of {', '.join(SAMPLER_IDS)}; got 'x'"):
         client.predict(image=None, seed=0, example="digit-3", sampler="x", api_name="/roundtrip_curve")
     status = client.predict(image=None, t=0, seed=0, example="digit-3", api_name="/roundtrip")[3]
     assert "nothing to undo" in status
