@@ -10,11 +10,11 @@ May import: config, checks and libraries. Never media, ui or cli.
 
 from __future__ import annotations
 
-from . import ddim, ddpm, dpmpp_2m_karras, dpmsolver, euler, euler_a, heun
+from . import ddim, ddpm, dpmpp_2m_karras, dpmsolver, euler, euler_a, heun, unipc
 from .base import Sampler
 
 SAMPLERS: dict[str, Sampler] = {
-    m.SAMPLER.id: m.SAMPLER for m in (ddpm, ddim, dpmsolver, euler, euler_a, heun, dpmpp_2m_karras)
+    m.SAMPLER.id: m.SAMPLER for m in (ddpm, ddim, dpmsolver, euler, euler_a, heun, dpmpp_2m_karras, unipc)
 }
 SAMPLER_IDS: tuple[str, ...] = tuple(SAMPLERS)
 DEFAULT_SAMPLER: str = ddim.SAMPLER.id  # the reverse tab's, the API's and the CLI's default
