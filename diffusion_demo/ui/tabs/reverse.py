@@ -26,12 +26,12 @@ from ...media import plots_quality, plots_sigma
 from ...media.equations import samplers_md
 from ...models import unet
 from .. import downloads
-from ..common import CHAINS, UIContext, bind, guarded, quiet
+from ..common import CHAINS, UIContext, bind, follow, guarded, quiet
 from ..frames import Replay, Throttle, sharers, show, stream, tensor_frame
 from ..sharing import wait_turn
 from .decision import reverse_decision
 from .explain import explain
-from .reverse_layout import IDLE, Controls, Outputs, controls, outputs
+from .reverse_layout import IDLE, Controls, Outputs, controls, noise_frame, outputs
 from .texts import REVERSE_EXPLAIN as EXPLAIN
 from .texts import REVERSE_MODEL_NOTE as MODEL_NOTE
 from .texts import UNCONDITIONAL_NOTE
@@ -97,6 +97,14 @@ def run(
         yield from _frames(request, denoiser, store, stopped)
     finally:
         _running.pop(key, None)
+
+
+def noise_preview(ctx: UIContext, num_samples: float, seed: float, frames: list[dict] | None):
+    """x_t shows x_T of the seed (noise_frame) until the session's first run, then that run's."""
+    if frames:
+        return gr.skip()
+    request = validate_request(samplers.DEFAULT_SAMPLER, 1, num_samples, seed)
+    return noise_frame(ctx, request.num_samples, request.seed)
 
 
 def grid_rows(denoiser, request: ReverseRequest) -> int:
@@ -370,6 +378,8 @@ def build(ctx: UIContext) -> None:
         gr.Markdown(MODEL_NOTE)
     replay = gr.State(None, time_to_live=900)
     downloads.wire_reverse(o.download_row, replay)
+    inputs = [c.num_samples, c.seed]
+    follow([c.change for c in inputs], bind(noise_preview, ctx), [*inputs, replay], [o.x_t])  # no network
     ctx.links.update(
         {
             "sampler": c.sampler,

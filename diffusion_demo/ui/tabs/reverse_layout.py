@@ -11,8 +11,9 @@ import gradio as gr
 
 from ...config import DIGIT_CHOICES, GUIDANCE, REVERSE
 from ...diffusion.samplers import DEFAULT_SAMPLER, SAMPLERS
-from ...diffusion.sampling import is_conditional
+from ...diffusion.sampling import initial_noise, is_conditional
 from ...media import plots_quality, plots_sigma
+from ...media.chains import tensor_frame
 from ...media.equations import LATEX_DELIMITERS
 from .. import downloads
 from ..common import UIContext, figure_image, frame_image, guidance_controls, sampler_menu
@@ -56,6 +57,13 @@ class Outputs(NamedTuple):
     w_imgs: list[gr.Image]
     chart: gr.Image
     sigma_chart: gr.Image
+
+
+def noise_frame(ctx: UIContext, num_samples: int = REVERSE.default_samples, seed: int = 0):
+    """x_T ~ N(0, I) of this seed, where the next run starts: the x_t frame's picture before any
+    run, so that the tab (and a lecture scene on it) opens on a picture. No network call."""
+    shape = ctx.denoiser.sample_shape if ctx.denoiser is not None else (1, 28, 28)
+    return tensor_frame(initial_noise((num_samples, *shape), seed).clamp(-1, 1))
 
 
 def controls(ctx: UIContext) -> Controls:
@@ -102,7 +110,7 @@ def outputs(ctx: UIContext) -> Outputs:
     status = gr.Markdown(ctx.checkpoint_error or IDLE, elem_id="reverse-status")
     # reverse-frames: laid out as one big x_t and three small frames in projector and embed modes (theme.CSS)
     with gr.Row(elem_id="reverse-frames"):
-        x_t = frame_image("x_t (the chain)", "reverse-xt", 300)
+        x_t = frame_image("x_t (the chain)", "reverse-xt", 300, noise_frame(ctx))
         x0 = frame_image("x̂_0 (the network's guess)", "reverse-x0", 300)
         eps = frame_image("ε̂ (predicted noise)", "reverse-eps", 300)
         direction = frame_image("ε̂_y − ε̂_∅ (guidance direction)", "reverse-direction", 300)

@@ -3,6 +3,7 @@ the app in-process with a tiny class-conditional UNet (and an unconditional one)
 
 from __future__ import annotations
 
+import gradio as gr
 import numpy as np
 import pytest
 from PIL import Image
@@ -123,3 +124,21 @@ def test_a_raw_http_call_with_the_old_five_values_gets_the_defaults(client):
                 if msg.get("msg") == "process_completed":
                     assert msg["success"], msg
                     break
+
+
+def test_the_x_t_frame_opens_on_x_T_and_follows_the_seed_until_a_run(tiny_cond_denoiser):
+    """A fresh tab (or a lecture scene on it) shows x_T ~ N(0, I) of its seed, not an empty box."""
+    from diffusion_demo.diffusion.sampling import initial_noise
+    from diffusion_demo.ui.common import UIContext
+    from diffusion_demo.ui.tabs import reverse
+    from diffusion_demo.ui.tabs.reverse_layout import noise_frame
+
+    ctx = UIContext(schedule=None, denoiser=tiny_cond_denoiser, checkpoint_error=None)
+    first = np.asarray(noise_frame(ctx))
+    expected = np.asarray(reverse.tensor_frame(initial_noise((16, 1, 28, 28), 0).clamp(-1, 1)))
+    assert np.array_equal(first, expected) and first.std() > 30
+    other = np.asarray(reverse.noise_preview(ctx, 4, 7, None))
+    assert other.shape == (2 * 28 + 3, 2 * 28 + 3) and not np.array_equal(other[:10, :10], first[:10, :10])
+    assert reverse.noise_preview(ctx, 4, 7, [{"index": 0}]) == gr.skip()  # after a run: left alone
+    with pytest.raises(ValueError, match="num_samples"):
+        reverse.noise_preview(ctx, 99, 7, None)
