@@ -1,6 +1,6 @@
 """`python -m diffusion_demo train`: the flags of training/train.py's recipe (see `train --help`).
 
-May import config, training and libraries.
+May import config, models (the device), training and libraries.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from ..config import MODEL, TRAIN
+from ..models import unet
 from ..training import data, train
 
 
@@ -83,13 +84,16 @@ def main(argv: list[str] | None = None) -> None:
         polish_steps=a.polish_steps,
         snapshot_every=a.snapshot_every,
     )
-    card = train.train(
-        a.out,
-        cfg,
-        tiny=a.tiny,
-        limit_digits=a.limit_digits,
-        threads=a.threads,
-        refine_from=a.refine_from,
-        polish_from=a.polish_from,
-    )
+    try:
+        card = train.train(
+            a.out,
+            cfg,
+            tiny=a.tiny,
+            limit_digits=a.limit_digits,
+            threads=a.threads,
+            refine_from=a.refine_from,
+            polish_from=a.polish_from,
+        )
+    except unet.DeviceError as exc:  # DIFFUSION_DEMO_DEVICE names a device this machine lacks
+        p.error(str(exc))
     print(json.dumps({k: v for k, v in card.items() if k != "config"}))

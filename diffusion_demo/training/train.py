@@ -28,6 +28,7 @@ from diffusers import DDPMScheduler, UNet2DModel
 from tqdm import tqdm
 
 from ..config import MODEL, TRAIN, TrainConfig
+from ..models import unet
 from . import data
 
 # (The docstring above is `train --help`.) This module owns the training loop, the exported
@@ -305,7 +306,7 @@ def train(
     # 1. build: the seed fixes the UNet's initial weights and the generator of every batch
     torch.manual_seed(cfg.seed)
     x0_all, labels = training_digits(cfg, limit_digits)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = unet.pick_device()  # DIFFUSION_DEMO_DEVICE, as the app reads it (CUDA when found)
     state = new_state(cfg, tiny)
     scheduler = build_train_scheduler()
     _, third, fourth, total = phase_starts(cfg)
