@@ -45,7 +45,8 @@ from ..config import (
     Targets,
 )
 from ..diffusion.sampling import ReverseRequest, validate_request
-from ..models import classifier, compiled, unet
+from ..models import classifier, unet
+from ..serving import compiled
 from ..training import data
 from ..training.evaluate import Report, generate, references, score
 from ..training.sweep import sweep

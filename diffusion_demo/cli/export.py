@@ -33,7 +33,8 @@ from ..diffusion.roundtrip import start_timestep
 from ..diffusion.schedules import spec_from_config, validate_spec
 from ..media import chains, images, inpaint_export
 from ..media.export import EXTENSIONS, Frames, captioned, check_extension, check_fps, write
-from ..models import compiled, unet
+from ..models import unet
+from ..serving import compiled
 from ..toy2d import DATASETS, LIMITS
 from .evaluate import add_guidance_arguments, guidance_for, model_arguments, request_from_args
 

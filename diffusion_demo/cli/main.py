@@ -23,8 +23,9 @@ import numpy as np
 from ..config import CLI, REVERSE, SAMPLER_NAMES
 from ..diffusion.batch import generate
 from ..media import export
-from ..models import compiled, unet
+from ..models import unet
 from ..models.unet import CheckpointError
+from ..serving import compiled
 from . import classifier, evaluate
 from . import export as export_cli
 from .evaluate import add_guidance_arguments, model_arguments, request_from_args

@@ -79,7 +79,7 @@ class QueueConfig:
     heavy_id: str = "heavy"
     heavy_limit: int = 1
     # The UNet's chains (reverse, comparisons, round trip, fill in, their downloads) share the
-    # network through the batching engine (diffusion/engine.py), not a worker each: their
+    # network through the batching engine (serving/engine.py), not a worker each: their
     # handlers run side by side (a whole class at once) and wait in the engine's line.
     chains_id: str = "chains"
     chains_limit: int = 64

@@ -1,7 +1,8 @@
-"""Everything the app relies on below Gradio's and torch's public APIs, in one place.
+"""Everything the app relies on below Gradio's public API, in one place.
 
 Each item below is checked by tests/ui/test_runtime.py, which names the function here to
-revisit when a Gradio or torch upgrade changes it.
+revisit when a Gradio upgrade changes it. (torch's libgomp, below torch's public API, is
+serving.torch_thread's: the torch thread and its OpenMP limit are one job.)
 
 Gradio (the version pinned in requirements.txt):
 - `gradio.blocks.Blocks.validate_inputs(self, block_fn, inputs)`: overridden by
@@ -33,71 +34,26 @@ Gradio (the version pinned in requirements.txt):
   helpers `encode_pil_to_bytes` and `hash_bytes`: replaced by `atomic_image_cache` (every
   output image is written through it; Gradio's own rewrites the file in place).
 
-torch / libgomp (Linux wheels):
-- `torch/lib/libgomp.so.1`, torch's own OpenMP runtime, loaded with ctypes (`_libgomp`),
-  and its symbols `omp_set_num_threads` (a per-thread setting: `single_threaded`) and
-  `omp_get_max_threads` (`openmp_threads`). torch.set_num_threads would change the
-  process-wide default instead, taking the torch thread's two cores too.
-
-May import: gradio, torch, config and ui.torch_thread (nothing else of ui: common builds on it).
+May import: gradio, config and serving.torch_thread (nothing of ui: common builds on it).
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import inspect
 import math
 import os
 import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
-import torch
 from gradio import processing_utils
 
 from ..config import QUEUE, SCHEDULE
-from . import torch_thread
-
-# --------------------------------------------------------------------------------------
-# libgomp: one OpenMP thread for every thread but the torch thread
-# --------------------------------------------------------------------------------------
-
-LIBGOMP = Path(torch.__file__).parent / "lib" / "libgomp.so.1"
-_local = threading.local()
-
-
-def _libgomp() -> ctypes.CDLL | None:
-    """torch's own libgomp (the wheel ships it), or None on builds without one."""
-    try:
-        return ctypes.CDLL(str(LIBGOMP)) if LIBGOMP.is_file() else None
-    except OSError:
-        return None
-
-
-_gomp = _libgomp()
-
-
-def single_threaded() -> None:
-    """Limit the calling thread to one OpenMP thread (once per thread; not the torch thread).
-
-    The limit is libgomp's per-thread setting (omp_set_num_threads), so the torch thread keeps
-    both cores; torch.set_num_threads would change the process-wide default instead.
-    """
-    if _gomp is None or torch_thread.on_torch_thread() or getattr(_local, "single", False):
-        return
-    torch.get_num_threads()  # torch sets this thread's OpenMP size on first use: do it first
-    _gomp.omp_set_num_threads(1)
-    _local.single = True
-
-
-def openmp_threads() -> int | None:
-    """The calling thread's OpenMP team size (omp_get_max_threads), for tests and logs."""
-    return None if _gomp is None else int(_gomp.omp_get_max_threads())
+from ..serving import torch_thread
 
 
 def current_request() -> gr.Request | None:

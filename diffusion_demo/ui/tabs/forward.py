@@ -314,7 +314,7 @@ def _image(label: str, value: Image.Image | str, elem_id: str) -> gr.Image:
 
 
 def _wire_views(w: _Widgets, panel: SchedulePanel) -> None:
-    """UI events. They run off the torch thread (see ui.torch_thread), with one OpenMP thread
+    """UI events. They run off the torch thread (see serving.torch_thread), with one OpenMP thread
     each (by `guarded`): a few ms of noising must not wait behind a long export or 2D training."""
     inputs = [w.upload, w.t, panel.schedule, w.seed, w.example, *panel.inputs[1:]]
     chain_inputs = [w.upload, panel.schedule, w.seed, w.example, *panel.inputs[1:]]

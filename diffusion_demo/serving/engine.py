@@ -92,7 +92,7 @@ class Engine:
     """Owns the denoiser; serves the ε̂ of every registered chain in shared batches.
 
     `call(fn, *args)` runs one network call where the UNet may run (the app passes
-    ui.torch_thread.call: the one thread with the cores' OpenMP pool); default: here.
+    serving.torch_thread.call: the one thread with the cores' OpenMP pool); default: here.
     """
 
     def __init__(
@@ -110,7 +110,7 @@ class Engine:
         self._serial = itertools.count()
         self._thread: threading.Thread | None = None
         # Where the network runs once warm: an object with eps(x, t, y) and `alive` (the app's
-        # models.worker.UNetWorker, a child process); None: the denoiser itself, here.
+        # serving.worker.UNetWorker, a child process); None: the denoiser itself, here.
         self.network: Any = None
         self.ticks = 0  # network calls made (for tests and benchmarks)
         self.rows = 0  # rows served

@@ -1,6 +1,6 @@
 """The compiled UNet in a child process of its own, for the app's batching engine.
 
-Why a process: the compiled package (models/compiled.py) holds Python's GIL for the whole of a
+Why a process: the compiled package (serving/compiled.py) holds Python's GIL for the whole of a
 call (measured: a Python thread runs at 8% of its speed while a 60-row call runs, against 96%
 beside the eager UNet). In the app's process that froze Gradio's event loop for most of every
 tick: with a class of thirty the pages' events started seconds late. In a child, the app's
@@ -10,7 +10,7 @@ threads keep their GIL, the child runs at a lower priority (`COMPILE.build_nice`
 The child loads the checkpoint, loads (or builds) the cached package, says "ready", then
 answers (x_t, t, y) with ε̂ over a Unix socket: ~1.5 MB for a 480-row tick, a few µs per 16 rows.
 
-May import: config, torch, models (unet, compiled).
+May import: config, torch, models.unet and serving.compiled.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from ..config import COMPILE
 if TYPE_CHECKING:  # torch and diffusers are imported where used: app.py imports this module
     import torch  # first, to start the worker before its own ~3 s of imports (see prestart)
 
-    from .unet import Denoiser
+    from ..models.unet import Denoiser
 
 log = logging.getLogger("diffusion_demo")
 
@@ -48,7 +48,8 @@ KEY_ENV = "DIFFUSION_DEMO_WORKER_KEY"
 def _prepare(path: str, dtype: str) -> tuple[Denoiser | None, tuple[str, str]]:
     """The child's start: load, compile (cached); (the denoiser or None, the message for the app)."""
     try:
-        from . import compiled, unet  # deferred: the child imports what it needs only once started
+        from ..models import unet  # deferred: the child imports what it needs only once started
+        from . import compiled  # deferred: likewise (it imports diffusers)
 
         den = _load(unet, compiled, path, dtype)
         # a missing package is built by a grandchild, niced (COMPILE.build_nice); loading a
@@ -94,7 +95,7 @@ def _load(unet, compiled, path: str, dtype: str) -> Denoiser:
 
 
 def main() -> None:
-    """`python -m diffusion_demo.models.worker ADDRESS CHECKPOINT DTYPE` (started by UNetWorker)."""
+    """`python -m diffusion_demo.serving.worker ADDRESS CHECKPOINT DTYPE` (started by UNetWorker)."""
     address, path, dtype = sys.argv[1:4]
     # load first, connect after: the app accepts the connection only when its warm-up runs,
     # after its own imports, and the child's ~5 s of loading overlap them this way
@@ -128,7 +129,7 @@ class UNetWorker:
         cmd = [
             sys.executable,
             "-m",
-            "diffusion_demo.models.worker",
+            "diffusion_demo.serving.worker",
             str(self._listener.address),
             self.path,
             dtype,

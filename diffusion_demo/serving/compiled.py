@@ -11,7 +11,7 @@ instruction set, the checkpoint's weights, the compute dtype, the device, the wr
 A package that does not load, or loads but disagrees with the eager UNet on a probe batch, is
 deleted and rebuilt; an unwritable cache folder means building in a temporary one (said once).
 
-    python -m diffusion_demo.models.compiled CHECKPOINT DTYPE OUT   # what the app runs, niced
+    python -m diffusion_demo.serving.compiled CHECKPOINT DTYPE OUT   # what the app runs, niced
 
 May import: config, torch, models.unet.
 """
@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 
 from ..config import COMPILE, ROOT
-from .unet import Denoiser, compile_wanted
+from ..models.unet import Denoiser, compile_wanted
 
 log = logging.getLogger("diffusion_demo")
 
@@ -150,7 +150,7 @@ def writable(folder: Path) -> bool:
 
 def build_in_child(den: Denoiser, path: Path) -> None:
     """Run `build` in a niced child process: the server's own threads keep the cores' priority."""
-    cmd = [sys.executable, "-m", "diffusion_demo.models.compiled", str(den.path)]
+    cmd = [sys.executable, "-m", "diffusion_demo.serving.compiled", str(den.path)]
     cmd += [DTYPE_NAMES.get(den.autocast, "fp32"), str(path)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     nice = (lambda: os.nice(COMPILE.build_nice)) if hasattr(os, "nice") else None
@@ -163,7 +163,7 @@ def ensure(den: Denoiser, child: bool = True, call: Callable | None = None) -> s
 
     `call(fn, *args)` runs the loading and its probe where the UNet runs (the app's torch
     thread: a first parallel op on any other thread would give it an OpenMP pool of its own,
-    and with more pool threads than cores every op slows down; see ui.torch_thread)."""
+    and with more pool threads than cores every op slows down; see serving.torch_thread)."""
     call = call or (lambda fn, *args: fn(*args))
     start = time.perf_counter()
     folder = cache_dir()
@@ -217,7 +217,7 @@ def warm_seconds(den: Denoiser) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Build the package for CHECKPOINT at DTYPE into OUT (the app's first start runs this)."""
-    from . import unet  # deferred: the child imports what it needs only when run
+    from ..models import unet  # deferred: the child imports what it needs only when run
 
     checkpoint, dtype, out = argv or sys.argv[1:]
     den = unet.load(checkpoint, autocast=dtype)
