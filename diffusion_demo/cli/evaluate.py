@@ -44,11 +44,12 @@ from ..config import (
     UNCONDITIONAL_TARGETS,
     Targets,
 )
+from ..diffusion.batch import generate
 from ..diffusion.sampling import ReverseRequest, validate_request
 from ..models import classifier, unet
 from ..serving import compiled
 from ..training import data
-from ..training.evaluate import Report, generate, references, score
+from ..training.evaluate import Report, references, score
 from ..training.sweep import sweep
 from ..training.train import training_card
 

@@ -21,7 +21,7 @@ import torch
 from PIL import Image, ImageDraw
 from tqdm import tqdm
 
-from ..config import EXPORT, ExportSettings  # noqa: F401 (ExportSettings: its old home was here)
+from ..config import EXPORT
 from . import images
 
 Frame = Image.Image | np.ndarray

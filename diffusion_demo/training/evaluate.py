@@ -12,8 +12,8 @@ The classifier (models.classifier) judges; four figures, each against a target
   training digit, divided by the same median for held-out real digits. Near 1 means the
   samples are as far from the training set as unseen real digits; near 0 means copying.
 
-Also the batched generation the CLI and the exports share (`generate`). The `evaluate`
-sub-command (flags, report table, JSON line) is cli/evaluate.py.
+The batched generation the CLI and the exports share is diffusion/batch.py (`generate`);
+the `evaluate` sub-command (flags, report table, JSON line) is cli/evaluate.py.
 
 May import: config, diffusion, models, training.data and libraries. Never media, ui or cli.
 """
@@ -25,33 +25,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from ..config import EVAL, GUIDED_TARGETS, TARGETS, UNCONDITIONAL_TARGETS, EvalSettings, Targets
-from ..diffusion.batch import Generated, batch_seed, frame_indices, generate, to_unit  # noqa: F401 (re-exported)
+from ..config import EVAL, TARGETS, Targets
 from .data import split
-
-# The settings moved to config.py; these names stay importable from here (tests, sweep).
-__all__ = [
-    "EVAL",
-    "GUIDED_TARGETS",
-    "TARGETS",
-    "UNCONDITIONAL_TARGETS",
-    "Check",
-    "EvalSettings",
-    "Generated",
-    "References",
-    "Report",
-    "Targets",
-    "batch_seed",
-    "frame_indices",
-    "frechet_distance",
-    "generate",
-    "nn_distances",
-    "per_digit_accuracy",
-    "references",
-    "score",
-    "to_unit",
-]
-
 
 # --- references and metrics ---------------------------------------------------------------
 

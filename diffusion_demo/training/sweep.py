@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..config import EVAL
+from ..diffusion.batch import generate
 from ..diffusion.sampling import validate_request
-from .evaluate import generate, references, score
+from .evaluate import references, score
 
 
 def sweep(

@@ -1,7 +1,7 @@
 """Shared UI plumbing: the error guard, the schedule panel and the context tabs receive.
 
-Public Gradio only; what relies on Gradio's internals lives in ui.runtime, libgomp in serving.torch_thread
-(`Blocks`, `around`, `ADDED_LATER` are re-exported here for the tabs and tests).
+Public Gradio only; what relies on Gradio's internals lives in ui.runtime (`Blocks`,
+`around`, `bounded_by_T`, `ADDED_LATER`), libgomp in serving.torch_thread.
 
 May import: gradio, torch (its CUDA out-of-memory error), config, models (CheckpointError), serving, ui.runtime and ui.sharing.
 """
@@ -23,18 +23,14 @@ import torch
 from ..config import GUIDANCE, QUEUE, SCHEDULE, SCHEDULE_NAMES, SKETCH
 from ..models.unet import CheckpointError
 from ..serving.torch_thread import single_threaded
-from .runtime import ADDED_LATER, Blocks, around, bounded_by_T
+from .runtime import around
 from .sharing import current_chain
 
 __all__ = [
-    "ADDED_LATER",
     "CHAINS",
     "HEAVY",
-    "Blocks",
     "SchedulePanel",
     "UIContext",
-    "around",
-    "bounded_by_T",
     "bind",
     "figure_image",
     "follow",

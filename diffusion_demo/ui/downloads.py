@@ -26,14 +26,11 @@ from typing import Any
 
 import gradio as gr
 
-from ..config import DOWNLOADS, SCHEDULE, DownloadSettings  # noqa: F401 (the settings' old home was here)
-from ..media.downloads import (  # noqa: F401 (check_format, export_root, new_path: re-exported)
+from ..config import SCHEDULE
+from ..media.downloads import (
     FORMATS,
-    check_format,
-    export_root,
     forward_file,
     inpaint_file,
-    new_path,
     reverse_file,
     roundtrip_file,
     schedule_file,

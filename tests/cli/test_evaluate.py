@@ -9,7 +9,7 @@ import pytest
 
 from diffusion_demo.cli import evaluate as cli_evaluate
 from diffusion_demo.cli.main import main
-from diffusion_demo.config import GUIDED_TARGETS, TARGETS, UNCONDITIONAL_TARGETS
+from diffusion_demo.config import EVAL, GUIDED_TARGETS, TARGETS, UNCONDITIONAL_TARGETS
 from diffusion_demo.models import classifier
 from diffusion_demo.training import evaluate
 
@@ -108,7 +108,7 @@ def test_sweep_writes_the_charts_points_next_to_the_model(
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_cond_checkpoint, ckpt)
     small = dataclasses.replace(
-        evaluate.EVAL, sweep_steps=(2, 3), sweep_max_steps=(("ddim", 3), ("ddpm", 2)), sweep_samples=4
+        EVAL, sweep_steps=(2, 3), sweep_max_steps=(("ddim", 3), ("ddpm", 2)), sweep_samples=4
     )
     monkeypatch.setattr(sweep, "EVAL", small)
     args = ["evaluate", "--checkpoint", str(ckpt), "--sweep", "--guidance", "2", "--quiet", "--dtype", "fp32"]

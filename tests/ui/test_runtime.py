@@ -20,7 +20,8 @@ from gradio.blocks import BlockFunction
 from gradio.queueing import Queue
 
 from diffusion_demo.ui import runtime
-from diffusion_demo.ui.common import CHAINS, HEAVY, around
+from diffusion_demo.ui.common import CHAINS, HEAVY
+from diffusion_demo.ui.runtime import around
 
 
 def changed(name: str, function: str) -> str:

@@ -23,10 +23,11 @@ from ...diffusion.sampling import (
     validate_request,
 )
 from ...media import plots_quality
+from ...media.chains import show, tensor_frame
 from ...models import unet
 from .. import downloads
 from ..common import CHAINS, UIContext, bind, guarded, quiet
-from ..frames import Replay, Throttle, sharers, show, stream, tensor_frame
+from ..frames import Replay, Throttle, sharers, stream
 from ..sharing import wait_turn
 from .decision import reverse_decision
 from .explain import explain

@@ -19,6 +19,7 @@ from ...diffusion.forward import check_t
 from ...diffusion.roundtrip import distance_curve, round_trip, start, trained_spec
 from ...diffusion.sampling import ReverseRequest, is_conditional, validate_request
 from ...media import plots_roundtrip
+from ...media.chains import tensor_frame
 from ...media.decision import shipped_classifier
 from ...media.equations import LATEX_DELIMITERS, forward_md
 from ...media.images import digit_examples, load_image, to_digit, to_uint8, upload_digit
@@ -35,7 +36,7 @@ from ..common import (
     guarded,
     guidance_controls,
 )
-from ..frames import Throttle, sharers, tensor_frame
+from ..frames import Throttle, sharers
 from .decision import Strip, roundtrip_decision, strip
 from .explain import explain
 from .texts import ROUNDTRIP_EXPLAIN as EXPLAIN

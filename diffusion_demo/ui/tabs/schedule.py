@@ -20,7 +20,8 @@ from ...diffusion.forward import check_t
 from ...diffusion.schedules import ScheduleSpec, build_scheduler, validate_spec
 from ...media import equations, plots
 from .. import downloads
-from ..common import SchedulePanel, UIContext, bounded_by_T, figure_image, guarded
+from ..common import SchedulePanel, UIContext, figure_image, guarded
+from ..runtime import bounded_by_T
 from .explain import explain
 
 DEFAULT_T = FORWARD_TAB.t  # the same current t as the forward tab: the two sliders are linked

@@ -32,7 +32,8 @@ from ...media.toy2d_views import (
     trained_note,
 )
 from .. import downloads, sharing
-from ..common import HEAVY, UIContext, bounded_by_T, figure_image, guarded, quiet
+from ..common import HEAVY, UIContext, figure_image, guarded, quiet
+from ..runtime import bounded_by_T
 from .explain import explain
 
 INTRO = r"""
