@@ -30,13 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import toy2d
 from ..checks import in_range
 from ..config import DOWNLOADS, EXPORT, IMAGES, MODEL, REVERSE, SCHEDULE, SCHEDULE_NAMES
 from ..diffusion.forward import check_t
 from ..diffusion.sampling import validate_request
 from ..diffusion.schedules import spec_from_config, validate_spec
 from ..models import unet
+from ..toy2d.data import check_seed
 from . import export, images, plots
 from .chains import (
     ForwardRequest,
@@ -225,7 +225,7 @@ def toy2d_file(
     """The 2D animation (forward, then the learned reverse chain) as GIF or MP4."""
     fmt = check_format(format, "toy2d")
     spec = validate_spec(schedule, beta_start, beta_end, T)
-    seed = toy2d.check_seed(seed)
+    seed = check_seed(seed)
     request = Toy2dRequest(
         dataset,
         seed,
