@@ -21,8 +21,9 @@ from ..config import IMAGES, QUEUE
 from ..models import unet
 from ..serving import compiled, torch_thread, worker
 from ..serving.engine import Engine
-from . import deeplinks, keys, lecture, runtime, sharing, zerogpu
+from . import keys, lecture, runtime, sharing, zerogpu
 from .common import UIContext, schedule_panel
+from .deeplinks.wire import wire as wire_deeplinks
 from .runtime import Blocks
 from .tabs import decision, forward, inpaint, reverse, roundtrip, schedule, toy2d
 from .theme import CSS, HEAD, theme
@@ -122,7 +123,7 @@ def build_demo(denoiser: object | None = None, checkpoint_error: str | None = No
             for tab_id, label, module in TABS:
                 with gr.Tab(label, id=tab_id, elem_id=f"tab-{tab_id}"):
                     module.build(ctx)
-        deeplinks.wire(demo, tabs, ctx, expand=lecture.expand)
+        wire_deeplinks(demo, tabs, ctx, expand=lecture.expand)
         bar.wire(demo)
     demo.engine = ctx.engine  # (for the benchmarks and tests: its status, its settings)
     zerogpu.wrap(demo)  # on ZeroGPU only: the model's handlers borrow a GPU per call

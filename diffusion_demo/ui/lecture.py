@@ -6,19 +6,14 @@
     /?lecture=talks/talk.json        a scene list inside the folder the app was started in
 
 A scene list is a JSON file: {"title": "…", "scenes": [{"title", "query", "caption"}, …]}
-(a bare list of scenes works too). A scene's `query` is a deep link without the `?`
-("tab=forward&t=617"); its `caption` says what to look at.
-
-How it works: the deep-link load event (deeplinks.wire) calls `expand`, which puts the
-scene's query before the URL's own parameters, so a scene opens exactly as its deep link
-does. The scene bar (`build_bar`, `LectureBar.wire`) gets its caption, counter and the
-URLs of the previous and next scenes from a second load event; Previous / Next (and
-PageUp / PageDown, HEAD) load those URLs: every scene starts from the defaults plus its
-link, as its deep link would. Every problem (unknown list, malformed file, scene number
-out of range) becomes a deep-link warning; the page itself always opens.
+(or a bare list). A scene's `query` is a deep link without the `?` ("tab=forward&t=617").
+The deep-link load event (deeplinks.wire) calls `expand`, which puts the scene's query
+before the URL's own, so a scene opens exactly as its deep link does. The scene bar
+(`build_bar`, `LectureBar.wire`) gets its caption, counter and the previous / next URLs
+from a second load event (PageUp / PageDown: HEAD). Every problem (unknown list, malformed
+file, scene out of range) becomes a deep-link warning; the page itself always opens.
 
 Top half: pure Python (load, validate, resolve a URL); bottom half: the Gradio bar.
-
 May import: gradio, config, ui.deeplinks.
 """
 
@@ -36,7 +31,9 @@ from urllib.parse import parse_qsl, quote, urlencode
 import gradio as gr
 
 from ..config import DEEPLINKS, LECTURE
-from .deeplinks import LECTURE_PARAMS, TAB_PREFIX, VIEW_PARAMS, Param, parse, query_items
+from .deeplinks.params import LECTURE_PARAMS, TAB_PREFIX, VIEW_PARAMS, Param
+from .deeplinks.parse import parse
+from .deeplinks.wire import query_items
 
 SCENES_DIR = Path(__file__).parent / "scenes"
 # The folder the app was started in: `?lecture=<path>` reads .json files inside it (or scenes/).

@@ -10,8 +10,8 @@ import gradio as gr
 import pytest
 
 from diffusion_demo.config import IMAGES, SAMPLER_NAMES
-from diffusion_demo.ui import deeplinks
 from diffusion_demo.ui.common import UIContext, schedule_panel
+from diffusion_demo.ui.deeplinks.wire import wire
 
 TABS = ["forward", "schedule", "reverse", "roundtrip", "toy2d"]
 EXAMPLES = ["digit-3", "digit-5", "photo-landscape"]
@@ -50,7 +50,7 @@ def mini():
                     [("Two moons", "moons"), ("Rings", "rings")], value="moons"
                 )
                 ctx.links["toy_t"] = gr.Slider(0, 1000, value=100, step=1)
-        links = deeplinks.wire(demo, tabs, ctx)
+        links = wire(demo, tabs, ctx)
     return SimpleNamespace(demo=demo, links=links, params=links.params, ctx=ctx)
 
 
