@@ -6,6 +6,8 @@
 - No import inside a function unless its line says why ("optional" dependency or
   "deferred" for start-up time).
 - No module imports a name only to re-export it: each name is imported from where it lives.
+- Command-line entry points only in cli/ (and `__main__.py` files, which call cli/): no other
+  module defines `main`, imports argparse or has an `if __name__ == "__main__":` block.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ def modules() -> list[Path]:
 
 
 def part_of(path: Path) -> str:
+    """The part a module belongs to; a `__main__.py` anywhere is a front end (it calls cli/)."""
+    if path.name == "__main__.py":
+        return "__main__"
     return path.relative_to(PACKAGE).parts[0].removesuffix(".py")
 
 
@@ -171,3 +176,45 @@ def test_the_checker_sees_a_re_export():
     )
     assert reexported(bad) == ["LIMITS", "get_set"]
     assert reexported("import numpy as np\nx = np.zeros(1)\n") == []
+
+
+def entry_points(src: str) -> list[str]:
+    """What makes a module a command-line entry point: a top-level `main`, argparse, or an
+    `if __name__ == "__main__":` block."""
+    tree = ast.parse(src)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            found += [f"line {node.lineno}: imports argparse" for n in names if n.split(".")[0] == "argparse"]
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "main":
+            found.append(f"line {node.lineno}: defines main")
+        if (
+            isinstance(node, ast.If)
+            and "__name__" in ast.unparse(node.test)
+            and "__main__" in ast.unparse(node.test)
+        ):
+            found.append(f'line {node.lineno}: if __name__ == "__main__"')
+    return found
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_command_line_entry_points_only_in_cli(path):
+    if part_of(path) in ("cli", "__main__"):
+        return
+    found = entry_points(path.read_text(encoding="utf-8"))
+    assert not found, f"{path.relative_to(PACKAGE)}: move the command to cli/: {found}"
+
+
+def test_the_checker_sees_an_entry_point():
+    bad = (
+        "import argparse\n"
+        "def main():\n"
+        "    argparse.ArgumentParser().parse_args()\n"
+        "if __name__ == '__main__':\n"
+        "    main()\n"
+    )
+    assert len(entry_points(bad)) == 3
+    assert entry_points("from argparse import Namespace\n")  # any use of argparse
+    assert entry_points("def train():\n    def main():\n        pass\n") == []  # a nested helper

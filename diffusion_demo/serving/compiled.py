@@ -11,7 +11,7 @@ instruction set, the checkpoint's weights, the compute dtype, the device, the wr
 A package that does not load, or loads but disagrees with the eager UNet on a probe batch, is
 deleted and rebuilt; an unwritable cache folder means building in a temporary one (said once).
 
-    python -m diffusion_demo.serving.compiled CHECKPOINT DTYPE OUT   # what the app runs, niced
+    python -m diffusion_demo.cli.compile CHECKPOINT DTYPE OUT   # what the app runs, niced
 
 May import: config, torch, models.unet.
 """
@@ -150,7 +150,7 @@ def writable(folder: Path) -> bool:
 
 def build_in_child(den: Denoiser, path: Path) -> None:
     """Run `build` in a niced child process: the server's own threads keep the cores' priority."""
-    cmd = [sys.executable, "-m", "diffusion_demo.serving.compiled", str(den.path)]
+    cmd = [sys.executable, "-m", "diffusion_demo.cli.compile", str(den.path)]  # cli/compile.py
     cmd += [DTYPE_NAMES.get(den.autocast, "fp32"), str(path)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     nice = (lambda: os.nice(COMPILE.build_nice)) if hasattr(os, "nice") else None
@@ -213,17 +213,3 @@ def warm_seconds(den: Denoiser) -> float | None:
     start = time.perf_counter()
     ensure(den, child=False)
     return time.perf_counter() - start
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Build the package for CHECKPOINT at DTYPE into OUT (the app's first start runs this)."""
-    from ..models import unet  # deferred: the child imports what it needs only when run
-
-    checkpoint, dtype, out = argv or sys.argv[1:]
-    den = unet.load(checkpoint, autocast=dtype)
-    print(f"built in {build(den, Path(out)):.1f} s")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

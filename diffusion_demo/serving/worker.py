@@ -94,9 +94,9 @@ def _load(unet, compiled, path: str, dtype: str) -> Denoiser:
     return den
 
 
-def main() -> None:
-    """`python -m diffusion_demo.serving.worker ADDRESS CHECKPOINT DTYPE` (started by UNetWorker)."""
-    address, path, dtype = sys.argv[1:4]
+def run_child(address: str, path: str, dtype: str) -> None:
+    """The child's whole life (`python -m diffusion_demo.cli.worker ADDRESS CHECKPOINT DTYPE`,
+    started by UNetWorker): load, say so to the app at `address`, then serve."""
     # load first, connect after: the app accepts the connection only when its warm-up runs,
     # after its own imports, and the child's ~5 s of loading overlap them this way
     den, message = _prepare(path, dtype)
@@ -129,7 +129,7 @@ class UNetWorker:
         cmd = [
             sys.executable,
             "-m",
-            "diffusion_demo.serving.worker",
+            "diffusion_demo.cli.worker",  # cli/worker.py: run_child
             str(self._listener.address),
             self.path,
             dtype,
@@ -239,7 +239,3 @@ def take(den: Denoiser) -> UNetWorker:
     if early is not None:
         early.close()
     return UNetWorker(den)
-
-
-if __name__ == "__main__":
-    main()
