@@ -44,7 +44,7 @@ from ..config import (
     UNCONDITIONAL_TARGETS,
     Targets,
 )
-from ..diffusion.batch import generate
+from ..diffusion.many_samples import generate
 from ..diffusion.sampling import ReverseRequest, validate_request
 from ..models import classifier, unet
 from ..serving import compiled

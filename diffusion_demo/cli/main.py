@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import CLI, REVERSE, SAMPLER_NAMES
-from ..diffusion.batch import generate
+from ..diffusion.many_samples import generate
 from ..media import export
 from ..models import unet
 from ..models.unet import CheckpointError

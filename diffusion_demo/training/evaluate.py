@@ -12,7 +12,7 @@ The classifier (models.classifier) judges; four figures, each against a target
   training digit, divided by the same median for held-out real digits. Near 1 means the
   samples are as far from the training set as unseen real digits; near 0 means copying.
 
-The batched generation the CLI and the exports share is diffusion/batch.py (`generate`);
+The batched generation the CLI and the exports share is diffusion/many_samples.py (`generate`);
 the `evaluate` sub-command (flags, report table, JSON line) is cli/evaluate.py.
 
 May import: config, diffusion, models, training.data and libraries. Never media, ui or cli.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..config import EVAL
-from ..diffusion.batch import generate
+from ..diffusion.many_samples import generate
 from ..diffusion.sampling import validate_request
 from .evaluate import references, score
 

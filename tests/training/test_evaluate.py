@@ -1,5 +1,5 @@
 """Sample-quality metrics on inputs whose answer is known (the CLI: tests/cli/test_evaluate.py;
-batched generation: tests/diffusion/test_batch.py)."""
+batched generation: tests/diffusion/test_many_samples.py)."""
 
 from __future__ import annotations
 

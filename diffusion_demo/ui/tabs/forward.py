@@ -6,7 +6,7 @@ show is computed in media/forward_views.py. UI events are private; the public en
 (/forward, /chain) take their inputs from hidden, unbounded components so that every
 check — and its message — is ours, not a widget's.
 
-May import: config, diffusion, media, ui.common, ui.downloads, ui.keys, ui.runtime and gradio.
+May import: config, diffusion, media, ui.common, ui.export_buttons, ui.keys, ui.runtime and gradio.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from ...media.forward_views import (
     validate,
     xt_view,
 )
-from .. import downloads, keys, runtime
+from .. import export_buttons, keys, runtime
 from ..common import SchedulePanel, UIContext, figure_image, guarded, quiet
 from .explain import explain
 
@@ -251,7 +251,7 @@ def _layout(panel: SchedulePanel, example0: str | None) -> _Widgets:
         chain_md = gr.Markdown(
             chain_md0, latex_delimiters=equations.LATEX_DELIMITERS, elem_id="forward-chain-note"
         )
-        downloads.forward_row([upload, panel.schedule, seed, example, *panel.inputs[1:]])
+        export_buttons.forward_row([upload, panel.schedule, seed, example, *panel.inputs[1:]])
     return _Widgets(
         example, upload, seed, reseed, info, t, x0_img, eps_img, xt_img, formula, hist, strip, chain_md, play
     )

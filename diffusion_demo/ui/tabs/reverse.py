@@ -25,7 +25,7 @@ from ...diffusion.sampling import (
 from ...media import plots_quality
 from ...media.chains import show, tensor_frame
 from ...models import unet
-from .. import downloads
+from .. import export_buttons as downloads
 from ..common import CHAINS, UIContext, bind, guarded, quiet
 from ..frames import Replay, Throttle, sharers, stream
 from ..sharing import wait_turn

@@ -13,7 +13,7 @@ from ...config import DIGIT_CHOICES, GUIDANCE, REVERSE, SAMPLER_NAMES
 from ...diffusion.sampling import SAMPLER_LABELS, is_conditional
 from ...media import plots_quality
 from ...media.equations import LATEX_DELIMITERS
-from .. import downloads
+from .. import export_buttons as downloads
 from ..common import UIContext, figure_image, frame_image, guidance_controls
 from .decision import Strip, sample_slider, strip
 from .texts import UNCONDITIONAL_NOTE

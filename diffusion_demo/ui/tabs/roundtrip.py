@@ -25,7 +25,7 @@ from ...media.equations import LATEX_DELIMITERS, forward_md
 from ...media.images import digit_examples, load_image, to_digit, to_uint8, upload_digit
 from ...media.sketch import editor_canvas, sketch_tensor
 from ...models import unet
-from .. import downloads
+from .. import export_buttons
 from ..common import (
     CHAINS,
     UIContext,
@@ -325,7 +325,7 @@ def outputs(ctx: UIContext, s: Settings) -> Outputs:
         x_t = frame_image("x_t (pushed off the manifold)", "roundtrip-xt", 260, first[1])
     formula = gr.Markdown(latex_delimiters=LATEX_DELIMITERS, elem_id="roundtrip-formula")
     decision = strip("roundtrip-decision")
-    downloads.roundtrip_row(ctx, [s.upload, s.t, s.seed, s.example, s.sampler, s.steps])
+    export_buttons.roundtrip_row(ctx, [s.upload, s.t, s.seed, s.example, s.sampler, s.steps])
     curve = gr.Image(
         label="distance from x_0 vs t", format="png", interactive=False, elem_id="roundtrip-curve"
     )

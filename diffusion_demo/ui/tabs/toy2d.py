@@ -7,7 +7,7 @@ are private; the public endpoints (/toy2d_forward, /toy2d_reverse, /toy2d_train,
 /toy2d_animation) take their inputs from hidden, unbounded components so that every
 check — and its message — is ours, not a widget's.
 
-May import: ui (common, downloads), media, diffusion, toy2d, config.
+May import: ui (common, export_buttons), media, diffusion, toy2d, config.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from ...toy2d.data import DATASET_LABELS, DATASETS, get_set
 from ...toy2d.model import describe_spec
 from ...toy2d.store import STORE
 from ...toy2d.train import train_iter
-from .. import downloads, sharing
+from .. import export_buttons, sharing
 from ..common import HEAVY, UIContext, figure_image, guarded, quiet
 from ..runtime import bounded_by_T
 from .explain import explain
@@ -226,8 +226,8 @@ def _accordions(w: _Widgets, schedule: list) -> None:
         w.gif = gr.Image(
             label="data → N(0, I) → data", type="filepath", interactive=False, elem_id="toy-gif", height=360
         )
-        # GIF / MP4 download buttons and the /export_toy2d endpoint (ui/downloads.py)
-        downloads.toy2d_row([w.dataset, w.seed, w.points, *schedule])
+        # GIF / MP4 download buttons and the /export_toy2d endpoint (ui/export_buttons.py)
+        export_buttons.toy2d_row([w.dataset, w.seed, w.points, *schedule])
     with gr.Accordion("The numbers", open=False, elem_id="toy-numbers"):
         gr.Markdown(
             "Mean and covariance of each cloud (N(0, I) has mean [0, 0] and covariance "

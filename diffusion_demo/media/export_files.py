@@ -1,5 +1,5 @@
-"""Downloads as files: every view's chain or chart written to a fresh per-call folder in
-Gradio's cache (plain values in, a file path out). ui/downloads.py wires them to buttons
+"""The files the export buttons offer: every view's chain or chart written to a fresh per-call folder in
+Gradio's cache (plain values in, a file path out). ui/export_buttons.py wires them to buttons
 and the /export_* endpoints.
 
 | view | formats | what | endpoint |

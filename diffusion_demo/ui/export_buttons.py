@@ -1,5 +1,5 @@
-"""Download buttons: a row of ⬇ GIF / ⬇ MP4 / … buttons per view, and the public
-/export_<view> endpoints (format first). The files are media/downloads.py's.
+"""The export buttons: a row of ⬇ GIF / ⬇ MP4 / … buttons per view, and the public
+/export_<view> endpoints (format first). The files are media/export_files.py's.
 
 | view | formats | endpoint |
 |---|---|---|
@@ -27,7 +27,7 @@ from typing import Any
 import gradio as gr
 
 from ..config import SCHEDULE
-from ..media.downloads import (
+from ..media.export_files import (
     FORMATS,
     forward_file,
     inpaint_file,

@@ -17,7 +17,7 @@ from PIL import Image
 
 from diffusion_demo.config import DOWNLOADS
 from diffusion_demo.media import export, images
-from diffusion_demo.media.downloads import check_format, safe_name, schedule_file
+from diffusion_demo.media.export_files import check_format, safe_name, schedule_file
 from tests.ui.conftest import served
 
 CAPTION = export.EXPORT.caption_px
