@@ -53,8 +53,6 @@ TAB_ACTIONS: dict[str, dict[str, str]] = {
     "toy2d": {"slider": "toy-t", "run": "toy-animate", "open": "toy-animation-box"},
     "inpaint": {"run": "inpaint-run", "stop": "inpaint-stop", "status": "inpaint-status", "done": r"^Done\b"},
 }
-# Tabs with something for autoplay to start (the deep-link parser warns about the others).
-PLAYABLE_TABS: tuple[str, ...] = tuple(tab for tab, acts in TAB_ACTIONS.items() if "run" in acts)
 
 # The help overlay's rows: (keys, what they do).
 KEYS_HELP: tuple[tuple[str, str], ...] = (

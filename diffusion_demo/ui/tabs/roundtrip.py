@@ -42,9 +42,6 @@ from .explain import explain
 from .texts import ROUNDTRIP_EXPLAIN as EXPLAIN
 from .texts import SKETCH_EXPLAIN, SKETCH_VERDICTS
 
-# The schedule of the shipped model when none is loaded. The tab reads the loaded model's own
-# (diffusion.roundtrip.trained_spec); kept for ui.downloads.roundtrip_file, which imports it.
-TRAINED = trained_spec(None)
 CURVE_TS = (0, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000)
 CURVE_SEEDS = (0, 1, 2, 3)
 # The example shown first (the shipped assets/examples/digit-3.png).
