@@ -1,4 +1,7 @@
-"""The app around the chains: tab defaults, exports and downloads, the queue, deep links."""
+"""The app around the chains: tab defaults, exports and downloads, the queue, deep links.
+
+May import: the standard library only (import the settings from diffusion_demo.config).
+"""
 
 from __future__ import annotations
 

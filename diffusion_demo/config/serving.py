@@ -1,4 +1,7 @@
-"""Serving many users: the batching engine, the compiled-model cache, ZeroGPU's time requests."""
+"""Serving many users: the batching engine, the compiled-model cache, ZeroGPU's time requests.
+
+May import: the standard library only (import the settings from diffusion_demo.config).
+"""
 
 from __future__ import annotations
 

@@ -1,19 +1,7 @@
-"""The files the export buttons offer: every view's chain or chart written to a fresh per-call folder in
-Gradio's cache (plain values in, a file path out). ui/export_buttons.py wires them to buttons
-and the /export_* endpoints.
-
-| view | formats | what | endpoint |
-|---|---|---|---|
-| forward | gif, mp4, png | x_0 … x_T at the current image, schedule and seed (chains.forward_frames) | /export_forward |
-| reverse | gif, mp4 | the last run's stored replay frames (no recomputation) | /export_reverse |
-| roundtrip | gif, mp4 | x_0, x_t and the way back, as in the tab (chains.roundtrip_view_frames) | /export_roundtrip |
-| toy2d | gif, mp4 | the 2D animation (chains.toy2d_frames) | /export_toy2d |
-| inpaint | gif, mp4, png | the last fill-in run's streamed frames (no recomputation) | /export_inpaint |
-| schedule | png, svg | the schedule chart (plots.schedule_figure) | /export_schedule |
-
-Files are written into a fresh folder per call inside Gradio's cache folder
-(GRADIO_TEMP_DIR); Gradio copies what an event returns into its own cache (cleaned by
-Blocks(delete_cache=…)), so our folders are swept once they are a few minutes old.
+"""The files the export buttons offer: every view's chain or chart written to a fresh
+per-call folder in Gradio's cache (plain values in, a file path out); ui/export_buttons.py
+wires them to buttons and the /export_* endpoints. Owns the formats, the per-call folders
+and their sweeping (the table of views and how the folders are kept: below the imports).
 
 May import: media, diffusion, models, toy2d, config, checks, libraries (not Gradio).
 """
@@ -47,6 +35,19 @@ from .chains import (
     show,
     toy2d_frames,
 )
+
+# | view | formats | what | endpoint |
+# |---|---|---|---|
+# | forward | gif, mp4, png | x_0 … x_T at the current image, schedule and seed (chains.forward_frames) | /export_forward |
+# | reverse | gif, mp4 | the last run's stored replay frames (no recomputation) | /export_reverse |
+# | roundtrip | gif, mp4 | x_0, x_t and the way back, as in the tab (chains.roundtrip_view_frames) | /export_roundtrip |
+# | toy2d | gif, mp4 | the 2D animation (chains.toy2d_frames) | /export_toy2d |
+# | inpaint | gif, mp4, png | the last fill-in run's streamed frames (no recomputation) | /export_inpaint |
+# | schedule | png, svg | the schedule chart (plots.schedule_figure) | /export_schedule |
+#
+# Files are written into a fresh folder per call inside Gradio's cache folder
+# (GRADIO_TEMP_DIR); Gradio copies what an event returns into its own cache (cleaned by
+# Blocks(delete_cache=…)), so our folders are swept once they are a few minutes old.
 
 FORMATS: dict[str, tuple[str, ...]] = {
     "forward": ("gif", "mp4", "png"),

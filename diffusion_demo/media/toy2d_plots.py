@@ -5,6 +5,8 @@ pyplot, freed when the last reference goes. Every draw happens under plots.RENDE
 (matplotlib's shared font caches are not thread-safe): render figures with :func:`render`
 (or plots.fig_to_image), not by handing them to gr.Plot. Every figure is small (one axes,
 ~1000 points) so that a slider move redraws in tens of milliseconds.
+
+May import: config, diffusion.schedules, toy2d, media.plots, matplotlib and numpy.
 """
 
 from __future__ import annotations

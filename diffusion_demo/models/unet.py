@@ -2,6 +2,9 @@
 
 The app must start without it: `load()` raises CheckpointError with a message that says
 what is wrong and how to rebuild it, and the UI shows that message in the reverse tabs.
+Compiling and serving it is serving/'s (the `compiled` attribute holds what it built).
+
+May import: config, torch and diffusers.
 """
 
 from __future__ import annotations

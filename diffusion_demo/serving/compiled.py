@@ -1,17 +1,9 @@
 """The UNet compiled ahead of time (AOTInductor), kept on disk: warm in seconds from the second start.
 
-One package serves every batch of COMPILE.min_rows … COMPILE.max_rows rows, with a timestep
-and a label per row (a dynamic batch dimension), so the engine's mixed batches (several users'
-chains at different steps) never recompile. Measured here (2 cores, bf16; benchmarks/rows.py):
-~1.2–1.4 ms an image at any batch of 16 … 63 rows, as fast as torch.compile with one frozen
-graph per batch size, which it replaces; building it takes ~30 s, loading it ~1.5 s.
-
-The cache key is everything the compiled code depends on: torch's version, the CPU's
-instruction set, the checkpoint's weights, the compute dtype, the device, the wrapper's format.
-A package that does not load, or loads but disagrees with the eager UNet on a probe batch, is
-deleted and rebuilt; an unwritable cache folder means building in a temporary one (said once).
-
-    python -m diffusion_demo.cli.compile CHECKPOINT DTYPE OUT   # what the app runs, niced
+Owns the package (one for every batch of COMPILE.min_rows … COMPILE.max_rows rows, a timestep
+and a label per row), its cache key and folder, loading it with a probe against the eager
+UNet, building it (`build`; in a niced child: python -m diffusion_demo.cli.compile), and when
+the CLI and the benchmarks compile. Why and what it costs: the comment below the imports.
 
 May import: config, torch, models.unet.
 """
@@ -34,6 +26,17 @@ import torch
 
 from ..config import COMPILE, ROOT
 from ..models.unet import Denoiser, compile_wanted
+
+# One package serves every batch of COMPILE.min_rows … COMPILE.max_rows rows, with a timestep
+# and a label per row (a dynamic batch dimension), so the engine's mixed batches (several users'
+# chains at different steps) never recompile. Measured here (2 cores, bf16; benchmarks/rows.py):
+# ~1.2–1.4 ms an image at any batch of 16 … 63 rows, as fast as torch.compile with one frozen
+# graph per batch size, which it replaces; building it takes ~30 s, loading it ~1.5 s.
+#
+# The cache key is everything the compiled code depends on: torch's version, the CPU's
+# instruction set, the checkpoint's weights, the compute dtype, the device, the wrapper's format.
+# A package that does not load, or loads but disagrees with the eager UNet on a probe batch, is
+# deleted and rebuilt; an unwritable cache folder means building in a temporary one (said once).
 
 log = logging.getLogger("diffusion_demo")
 

@@ -1,12 +1,11 @@
 """One thread for the app's heavy torch work, and one OpenMP thread for every other thread.
 
-torch's OpenMP runtime (libgomp) gives each thread that runs a parallel op a pool of worker
-threads of its own. Once the process holds more such threads than it has cores, libgomp
-stops spin-waiting between parallel regions and sleeps instead, so each of the UNet's ~100
-small kernels per step pays a wake-up: DDIM-50 took 2.1 s instead of 1.4 s on these 2 cores.
-Hence heavy handlers run on one long-lived thread (`call`, `heavy`) with a 2-thread pool, and
-any other thread is limited to one OpenMP thread (`single_threaded`: torch's own
-`torch/lib/libgomp.so.1` through ctypes, `_libgomp`; checked by tests/serving/test_torch_thread.py).
+libgomp gives each thread that runs a parallel op a pool of its own; with more pool threads
+than cores it sleeps between parallel regions and every small kernel pays a wake-up (DDIM-50:
+2.1 s instead of 1.4 s on 2 cores). Hence heavy handlers run on one long-lived thread (`call`,
+`heavy`), and every other thread is limited to one OpenMP thread (`single_threaded`, torch's
+own libgomp through ctypes: `_libgomp`; its canary is in tests/serving/test_torch_thread.py).
+
 May import: torch and the standard library.
 """
 

@@ -1,16 +1,11 @@
 """The compiled UNet in a child process of its own, for the app's batching engine.
 
-Why a process: the compiled package (serving/compiled.py) holds Python's GIL for the whole of a
-call (measured: a Python thread runs at 8% of its speed while a 60-row call runs, against 96%
-beside the eager UNet). In the app's process that froze Gradio's event loop for most of every
-tick: with a class of thirty the pages' events started seconds late. In a child, the app's
-threads keep their GIL, the child runs at a lower priority (`COMPILE.build_nice`), so pages,
-/forward and frames get a core first, and a crash there cannot take the server down.
+Owns both sides: `UNetWorker` (the app's handle: start the child, wait until ready, ε̂ over
+a Unix socket, one call at a time; `WorkerGone` when the child is), `prestart` / `take` (app.py
+starts it before its slow imports) and `run_child` (the child's life; its command is
+cli/worker.py). Why a process: the comment below the imports.
 
-The child loads the checkpoint, loads (or builds) the cached package, says "ready", then
-answers (x_t, t, y) with ε̂ over a Unix socket: ~1.5 MB for a 480-row tick, a few µs per 16 rows.
-
-May import: config, torch, models.unet and serving.compiled.
+May import: config, torch, models.unet and serving.compiled (torch and diffusers only where used).
 """
 
 from __future__ import annotations
@@ -34,6 +29,17 @@ if TYPE_CHECKING:  # torch and diffusers are imported where used: app.py imports
     import torch  # first, to start the worker before its own ~3 s of imports (see prestart)
 
     from ..models.unet import Denoiser
+
+
+# Why a process: the compiled package (serving/compiled.py) holds Python's GIL for the whole of a
+# call (measured: a Python thread runs at 8% of its speed while a 60-row call runs, against 96%
+# beside the eager UNet). In the app's process that froze Gradio's event loop for most of every
+# tick: with a class of thirty the pages' events started seconds late. In a child, the app's
+# threads keep their GIL, the child runs at a lower priority (`COMPILE.build_nice`), so pages,
+# /forward and frames get a core first, and a crash there cannot take the server down.
+#
+# The child loads the checkpoint, loads (or builds) the cached package, says "ready", then
+# answers (x_t, t, y) with ε̂ over a Unix socket: ~1.5 MB for a 480-row tick, a few µs per 16 rows.
 
 log = logging.getLogger("diffusion_demo")
 

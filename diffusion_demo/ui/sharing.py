@@ -2,11 +2,9 @@
 and where it stands in line.
 
 Every CHAINS event's handler runs inside `engine_chain` (Blocks.wrap_events): a Chain is
-opened for the session that sent it (a browser tab's session hash: one run per tab, a new
-one replaces the old) and its client address (capped), and `UIContext.require_model()`
-hands that Chain to the handler as its denoiser. The handler runs as it would alone; the
-Chain is closed when the handler returns, raises or is closed (Stop, a client gone), so
-its rows leave the batch at once.
+opened for the event's session (one run per browser tab; a new one replaces the old) and
+client address (capped), and `UIContext.require_model()` hands it to the handler as its
+denoiser. It is closed when the handler returns, raises or is closed (Stop, a client gone).
 
 May import: gradio, config, serving (engine) and ui.runtime.
 """

@@ -2,10 +2,9 @@
 
 The views are plain functions of plain values (dataset, t, seed, points, schedule …) in
 media/toy2d_views.py, so the UI events, the public API endpoints and the tests all call the
-same code; this module lays out the widgets and wires named handlers to them. UI events
-are private; the public endpoints (/toy2d_forward, /toy2d_reverse, /toy2d_train,
-/toy2d_animation) take their inputs from hidden, unbounded components so that every
-check — and its message — is ours, not a widget's.
+same code; this module lays out the widgets and wires named handlers to them. The public
+endpoints (/toy2d_forward, /toy2d_reverse, /toy2d_train, /toy2d_animation) take their inputs
+from hidden, unbounded components so that every check, and its message, is ours.
 
 May import: ui (common, export_buttons), media, diffusion, toy2d, config.
 """
