@@ -1,38 +1,10 @@
 """Everything the app relies on below Gradio's public API, in one place.
 
-Each item below is checked by tests/ui/test_runtime.py, which names the function here to
-revisit when a Gradio upgrade changes it. (torch's libgomp, below torch's public API, is
-serving.torch_thread's: the torch thread and its OpenMP limit are one job.)
-
-Gradio (the version pinned in requirements.txt):
-- `gradio.blocks.Blocks.validate_inputs(self, block_fn, inputs)`: overridden by
-  `Blocks.validate_inputs` to refuse a wrong argument count, a non-number for a slider or a
-  non-file for an image with a message naming the parameter (Gradio's own refusals reach API
-  callers only as "the upstream app has raised an exception"), and to fill in the defaults
-  of parameters added later (ADDED_LATER). Gradio calls it from `Blocks.preprocess_data`.
-- `gradio.blocks.Blocks.preprocess_data(self, block_fn, inputs, state, explicit_call)`
-  (async): overridden by `Blocks.preprocess_data` to make Gradio's range and choice checks
-  first (`check_ranges_and_choices`, on the session's copy of each component: `state[id]`
-  when `id in state`, as Gradio does) with messages naming the parameter and what it allows,
-  and to turn a component's parsing error (a file path Gradio never received) into such a
-  message. Gradio calls it from `process_api`.
-- `Blocks.fns` (dict of `BlockFunction`) and its `fn`, `concurrency_id`, `inputs`,
-  `api_name`, `input_parameter_names`: `Blocks.run_heavy_on_torch_thread` and
-  `Blocks.wrap_events` rewrite the `fn` of every HEAVY (or CHAINS) event after the page is built (Gradio reads `block_fn.fn` at call
-  time, in `Blocks.call_function`); `Blocks._names` reads the parameter names for messages.
-- `Blocks._queue` (a `gradio.queueing.Queue`) and its `sleep_when_free`,
-  `progress_update_sleep_when_free` poll intervals: `Blocks._poll` slows them while a heavy
-  job runs (their wake-ups take the GIL from torch; see config.QueueConfig).
-- `gradio.context.LocalContext.request` (a ContextVar Gradio sets around every handler
-  call): `current_request` reads it, so that the engine's wrapper (ui.sharing) knows whose
-  run it is without every handler taking a gr.Request parameter.
-- `preprocess_data`'s result, one processed value per input in order, and
-  `gr.Number.round_to_precision` (what `Slider.preprocess` returns): `bounded_by_T` sliders.
-- `Block.parent` and `BlockContext.children` (undocumented attributes): `owner_tab` and
-  `child_tabs` walk the layout tree for the deep links.
-- `gradio.processing_utils.save_pil_to_cache(img, cache_dir, name, format)`, with its
-  helpers `encode_pil_to_bytes` and `hash_bytes`: replaced by `atomic_image_cache` (every
-  output image is written through it; Gradio's own rewrites the file in place).
+Owns `Blocks` (clear refusals before a handler runs, heavy events moved to the torch thread,
+the queue's polling), `current_request`, the layout walks (`owner_tab`, `child_tabs`),
+`bounded_by_T` and `atomic_image_cache`. Each private API used is listed below the imports and
+checked by tests/ui/test_runtime.py, which names the function here to revisit when a Gradio
+upgrade changes it. (torch's libgomp is serving.torch_thread's.)
 
 May import: gradio, config and serving.torch_thread (nothing of ui: common builds on it).
 """
@@ -54,6 +26,37 @@ from gradio import processing_utils
 
 from ..config import QUEUE, SCHEDULE
 from ..serving import torch_thread
+
+# What this module relies on (checked by tests/ui/test_runtime.py):
+# Gradio (the version pinned in requirements.txt):
+# - `gradio.blocks.Blocks.validate_inputs(self, block_fn, inputs)`: overridden by
+#   `Blocks.validate_inputs` to refuse a wrong argument count, a non-number for a slider or a
+#   non-file for an image with a message naming the parameter (Gradio's own refusals reach API
+#   callers only as "the upstream app has raised an exception"), and to fill in the defaults
+#   of parameters added later (ADDED_LATER). Gradio calls it from `Blocks.preprocess_data`.
+# - `gradio.blocks.Blocks.preprocess_data(self, block_fn, inputs, state, explicit_call)`
+#   (async): overridden by `Blocks.preprocess_data` to make Gradio's range and choice checks
+#   first (`check_ranges_and_choices`, on the session's copy of each component: `state[id]`
+#   when `id in state`, as Gradio does) with messages naming the parameter and what it allows,
+#   and to turn a component's parsing error (a file path Gradio never received) into such a
+#   message. Gradio calls it from `process_api`.
+# - `Blocks.fns` (dict of `BlockFunction`) and its `fn`, `concurrency_id`, `inputs`,
+#   `api_name`, `input_parameter_names`: `Blocks.run_heavy_on_torch_thread` and
+#   `Blocks.wrap_events` rewrite the `fn` of every HEAVY (or CHAINS) event after the page is built (Gradio reads `block_fn.fn` at call
+#   time, in `Blocks.call_function`); `Blocks._names` reads the parameter names for messages.
+# - `Blocks._queue` (a `gradio.queueing.Queue`) and its `sleep_when_free`,
+#   `progress_update_sleep_when_free` poll intervals: `Blocks._poll` slows them while a heavy
+#   job runs (their wake-ups take the GIL from torch; see config.QueueConfig).
+# - `gradio.context.LocalContext.request` (a ContextVar Gradio sets around every handler
+#   call): `current_request` reads it, so that the engine's wrapper (ui.sharing) knows whose
+#   run it is without every handler taking a gr.Request parameter.
+# - `preprocess_data`'s result, one processed value per input in order, and
+#   `gr.Number.round_to_precision` (what `Slider.preprocess` returns): `bounded_by_T` sliders.
+# - `Block.parent` and `BlockContext.children` (undocumented attributes): `owner_tab` and
+#   `child_tabs` walk the layout tree for the deep links.
+# - `gradio.processing_utils.save_pil_to_cache(img, cache_dir, name, format)`, with its
+#   helpers `encode_pil_to_bytes` and `hash_bytes`: replaced by `atomic_image_cache` (every
+#   output image is written through it; Gradio's own rewrites the file in place).
 
 
 def current_request() -> gr.Request | None:
