@@ -9,7 +9,7 @@ import argparse
 import os
 
 from diffusion_demo.config import MODEL
-from diffusion_demo.models import worker
+from diffusion_demo.serving import worker
 
 # A Hugging Face ZeroGPU Space (SPACES_ZERO_GPU=true, read as the `spaces` package reads it).
 ZERO_GPU = os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true")
@@ -31,11 +31,12 @@ if not ZERO_GPU and os.environ.get("DIFFUSION_DEMO_ENGINE") != "0":  # (the work
     # the worker module imports neither torch nor diffusers, so this line runs in ~0.2 s.
     worker.prestart(os.environ.get("DIFFUSION_DEMO_CHECKPOINT") or str(MODEL.checkpoint))
 
-from diffusion_demo.ui import SERVING, build_demo, launch_kwargs, runtime  # noqa: E402
+from diffusion_demo.serving import torch_thread  # noqa: E402
+from diffusion_demo.ui import SERVING, build_demo, launch_kwargs  # noqa: E402
 
 # This thread only builds the page and then waits; torch work runs on the torch thread, and
-# an OpenMP pool here would slow every chain (see diffusion_demo/ui/runtime.py).
-runtime.single_threaded()
+# an OpenMP pool here would slow every chain (see diffusion_demo/serving/torch_thread.py).
+torch_thread.single_threaded()
 demo = build_demo()
 
 if __name__ == "__main__":

@@ -43,7 +43,8 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from diffusion_demo.config import GUIDANCE  # noqa: E402
 from diffusion_demo.diffusion.sampling import ReverseRequest, class_labels, reverse_chain  # noqa: E402
-from diffusion_demo.models import compiled, unet  # noqa: E402
+from diffusion_demo.models import unet  # noqa: E402
+from diffusion_demo.serving import compiled  # noqa: E402
 from diffusion_demo.ui import frames as frames_module  # noqa: E402
 from diffusion_demo.ui.frames import Replay, stream  # noqa: E402
 

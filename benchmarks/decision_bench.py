@@ -22,7 +22,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from diffusion_demo.diffusion.sampling import validate_request  # noqa: E402
-from diffusion_demo.models import compiled, unet  # noqa: E402
+from diffusion_demo.models import unet  # noqa: E402
+from diffusion_demo.serving import compiled  # noqa: E402
 from diffusion_demo.ui.frames import Replay, stream  # noqa: E402
 from diffusion_demo.ui.tabs.decision import reverse_decision  # noqa: E402
 

@@ -34,11 +34,8 @@ from diffusion_demo.diffusion.inpaint import InpaintRequest, inpaint, inpaint_ch
 from diffusion_demo.diffusion.roundtrip import reconstruct  # noqa: E402
 from diffusion_demo.diffusion.sampling import ReverseRequest, reverse_chain  # noqa: E402
 from diffusion_demo.media.sketch import sketch_tensor  # noqa: E402
-from diffusion_demo.models import (  # noqa: E402
-    classifier,
-    compiled,
-    unet,
-)
+from diffusion_demo.models import classifier, unet  # noqa: E402
+from diffusion_demo.serving import compiled  # noqa: E402
 from diffusion_demo.training import data
 
 

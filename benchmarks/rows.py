@@ -2,7 +2,7 @@
 
     python benchmarks/rows.py                 # 2 threads and 1 thread, rows 8 … 63, 3 rounds
 
-The batching engine (diffusion/engine.py) stacks many users' rows into one call. That raises
+The batching engine (serving/engine.py) stacks many users' rows into one call. That raises
 throughput only where a row costs less in a larger batch. Each round times every batch size
 (median of ~2 s of back-to-back calls) with torch's 2 threads, then with 1 thread (what two
 single-thread workers would each run at); the rounds alternate, so drift shows as spread.
@@ -28,7 +28,8 @@ def measure(threads: int, rows: list[int], seconds: float) -> dict[int, float]:
     import torch
 
     sys.path.insert(0, str(ROOT))
-    from diffusion_demo.models import compiled, unet
+    from diffusion_demo.models import unet
+    from diffusion_demo.serving import compiled
 
     torch.set_num_threads(threads)
     den = unet.load(unet.MODEL.checkpoint)

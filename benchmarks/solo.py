@@ -18,9 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from diffusion_demo.diffusion.engine import Engine  # noqa: E402
 from diffusion_demo.diffusion.sampling import ReverseRequest, sample  # noqa: E402
-from diffusion_demo.models import compiled, unet, worker  # noqa: E402
+from diffusion_demo.models import unet  # noqa: E402
+from diffusion_demo.serving import compiled, worker  # noqa: E402
+from diffusion_demo.serving.engine import Engine  # noqa: E402
 
 
 def main(runs: int = 7) -> dict:

@@ -43,11 +43,13 @@ from ..config import (
     UNCONDITIONAL_TARGETS,
     Targets,
 )
+from ..diffusion.many_samples import generate
 from ..diffusion.samplers import DEFAULT_SAMPLER, SAMPLER_IDS
 from ..diffusion.sampling import ReverseRequest, validate_request
-from ..models import classifier, compiled, unet
+from ..models import classifier, unet
+from ..serving import compiled
 from ..training import data
-from ..training.evaluate import Report, generate, references, score
+from ..training.evaluate import Report, references, score
 from ..training.sweep import sweep
 from ..training.train import training_card
 

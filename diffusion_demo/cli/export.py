@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import EXPORT, INPAINT, SCHEDULE, SCHEDULE_NAMES
+from ..config import EXPORT, INPAINT, SCHEDULE, SCHEDULE_NAMES, TOY2D_LIMITS
 from ..diffusion import forward
 from ..diffusion.inpaint import validate_inpaint
 from ..diffusion.roundtrip import start_timestep
@@ -34,8 +34,9 @@ from ..diffusion.samplers import DEFAULT_SAMPLER, SAMPLER_IDS, ddpm
 from ..diffusion.schedules import spec_from_config, validate_spec
 from ..media import chains, images, inpaint_export
 from ..media.export import EXTENSIONS, Frames, captioned, check_extension, check_fps, write
-from ..models import compiled, unet
-from ..toy2d import DATASETS, LIMITS
+from ..models import unet
+from ..serving import compiled
+from ..toy2d.data import DATASETS
 from .evaluate import add_guidance_arguments, guidance_for, model_arguments, request_from_args
 
 # --- the sub-command registry -------------------------------------------------------------
@@ -227,7 +228,7 @@ def toy2d_arguments(p: argparse.ArgumentParser) -> None:
         "--no-train",
         action="store_true",
         help=f"fail instead of training a model when none is shipped (custom sets: ~15 s, "
-        f"≤ {LIMITS.max_custom_points} points)",
+        f"≤ {TOY2D_LIMITS.max_custom_points} points)",
     )
 
 

@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from ..config import CLI, REVERSE
-from ..diffusion.batch import generate
+from ..diffusion.many_samples import generate
 from ..diffusion.samplers import DEFAULT_SAMPLER, SAMPLER_IDS
 from ..media import export
-from ..models import compiled, unet
+from ..models import unet
 from ..models.unet import CheckpointError
+from ..serving import compiled
 from . import classifier, evaluate
 from . import export as export_cli
 from .evaluate import add_guidance_arguments, model_arguments, request_from_args

@@ -15,7 +15,8 @@ from ..models import unet
 from ..training import data, train
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The flags: one per setting of the recipe a run may change (config.TrainConfig)."""
     p = argparse.ArgumentParser(
         description=train.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -54,6 +55,11 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="run phase 4 only, from this folder's weights (a model of this recipe after phase 3)",
     )
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = build_parser()
     a = p.parse_args(argv)
     if a.refine_from is not None and a.polish_from is not None:
         p.error("--refine-from and --polish-from: expected one of them, not both")

@@ -1,4 +1,7 @@
-"""The app around the chains: tab defaults, exports and downloads, the queue, deep links."""
+"""The app around the chains: tab defaults, exports and downloads, the queue, deep links.
+
+May import: the standard library only (import the settings from diffusion_demo.config).
+"""
 
 from __future__ import annotations
 
@@ -79,7 +82,7 @@ class QueueConfig:
     heavy_id: str = "heavy"
     heavy_limit: int = 1
     # The UNet's chains (reverse, comparisons, round trip, fill in, their downloads) share the
-    # network through the batching engine (diffusion/engine.py), not a worker each: their
+    # network through the batching engine (serving/engine.py), not a worker each: their
     # handlers run side by side (a whole class at once) and wait in the engine's line.
     chains_id: str = "chains"
     chains_limit: int = 64

@@ -1,4 +1,7 @@
-"""Serving many users: the batching engine, the compiled-model cache, ZeroGPU's time requests."""
+"""Serving many users: the batching engine, the compiled-model cache, ZeroGPU's time requests.
+
+May import: the standard library only (import the settings from diffusion_demo.config).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """diffusion/engine.py: every chain's ε̂ comes from one shared UNet call per tick."""
+    """serving/engine.py: every chain's ε̂ comes from one shared UNet call per tick."""
 
     # Rows (images) in the batch at once. 30 students × 16 digits = 480 fit, so a whole
     # class starts at once (one 512-row tick is ~0.6–0.7 s here); above it chains wait their turn.
@@ -28,7 +31,7 @@ class EngineSettings:
 
 @dataclass(frozen=True)
 class CompileSettings:
-    """models/compiled.py: the UNet compiled ahead of time (AOTInductor), cached on disk."""
+    """serving/compiled.py: the UNet compiled ahead of time (AOTInductor), cached on disk."""
 
     # One package serves batches of min_rows … max_rows (a dynamic batch dimension; diffusers'
     # up-sampling branches at 64 rows, so export proves 2 … 63). Larger batches go in chunks.
@@ -45,7 +48,7 @@ class CompileSettings:
     # The first-start build runs in a child process at this niceness: requests keep the cores
     # (/forward p50 87 ms during a build at 10, 0.9 s beside the old in-process compile).
     build_nice: int = 5
-    # The UNet worker process (models/worker.py) serves at this niceness once built: pages,
+    # The UNet worker process (serving/worker.py) serves at this niceness once built: pages,
     # /forward and frames (the app's process) get a core the moment they need one.
     serve_nice: int = 10
 

@@ -5,5 +5,5 @@ reverse chain as a generator of step records (`sampling`), the round trip off th
 manifold and back (`roundtrip`) and filling in a masked digit (`inpaint`). diffusers'
 schedulers own β_t, ᾱ_t, `add_noise` and `step`; these modules only call them.
 
-May import: `diffusion_demo.config` and libraries. Never media, ui, cli or training.
+May import: `diffusion_demo.config` and libraries. Never serving, media, ui, cli or training.
 """

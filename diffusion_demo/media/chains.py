@@ -2,8 +2,8 @@
 
 Each function takes a typed request (ForwardRequest, ReverseRequest, RoundTripRequest,
 InpaintRequest, Toy2dRequest) and returns images; which steps become frames is decided here
-(diffusion.batch.frame_indices: evenly spaced, the last step kept). The command line
-(cli/export.py), the downloads (media/downloads.py) and the reverse tab (ui/frames.py) call
+(diffusion.many_samples.frame_indices: evenly spaced, the last step kept). The command line
+(cli/export.py), the downloads (media/export_files.py) and the reverse tab (ui/frames.py) call
 the same functions; media/export.py writes the frames.
 
 May import: media, diffusion, toy2d (through toy2d_plots), config, checks, libraries.
@@ -22,8 +22,8 @@ from tqdm import tqdm
 from ..checks import choice
 from ..config import EXPORT
 from ..diffusion import forward
-from ..diffusion.batch import frame_indices, generate, unit_uint8
 from ..diffusion.inpaint import InpaintRequest, inpaint_chain
+from ..diffusion.many_samples import frame_indices, generate, unit_uint8
 from ..diffusion.roundtrip import round_trip
 from ..diffusion.sampling import ReverseRequest, StepRecord, reverse_chain
 from ..diffusion.schedules import ScheduleSpec, spec_from_config

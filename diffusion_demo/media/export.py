@@ -3,7 +3,7 @@
 The output format follows the extension: .gif (an animation that loops), .mp4 (H.264,
 yuv420p, frames padded to even size) or .png (a strip of the frames, wrapped into rows).
 What the frames show is built in media/chains.py; the `export` command line is
-cli/export.py; the Gradio downloads are media/downloads.py and ui/downloads.py.
+cli/export.py; the Gradio downloads are media/export_files.py and ui/export_buttons.py.
 
 May import: media (images), config, libraries.
 """
@@ -21,7 +21,7 @@ import torch
 from PIL import Image, ImageDraw
 from tqdm import tqdm
 
-from ..config import EXPORT, ExportSettings  # noqa: F401 (ExportSettings: its old home was here)
+from ..config import EXPORT
 from . import images
 
 Frame = Image.Image | np.ndarray

@@ -5,6 +5,8 @@ pyplot, freed when the last reference goes. Every draw happens under plots.RENDE
 (matplotlib's shared font caches are not thread-safe): render figures with :func:`render`
 (or plots.fig_to_image), not by handing them to gr.Plot. Every figure is small (one axes,
 ~1000 points) so that a slider move redraws in tens of milliseconds.
+
+May import: config, diffusion.schedules, toy2d, media.plots, matplotlib and numpy.
 """
 
 from __future__ import annotations
@@ -37,9 +39,8 @@ from .plots import RENDER_LOCK, fig_to_image  # noqa: E402
 # Inches and dots per inch of every panel: ~420 px square, crisp in a half-width column.
 FIG_SIZE = 4.2
 DPI = 100
-# Colours: forward paths warm, reverse paths cool, the data faint grey.
+# Colours: forward paths warm, reverse paths cool (PATH_COLOURS), the data faint grey.
 FORWARD_COLOUR = "#DD8452"
-REVERSE_COLOUR = "#4C72B0"
 # One colour per reverse path, so each can be followed through the tangle (no orange).
 PATH_COLOURS = ("#4C72B0", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#64B5CD", "#8C8C8C")
 DATA_COLOUR = "#B0B0B0"

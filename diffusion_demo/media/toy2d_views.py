@@ -19,10 +19,14 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from .. import toy2d
-from ..config import SCHEDULE
+from ..config import SCHEDULE, TOY2D_LIMITS
 from ..diffusion.forward import check_t
 from ..diffusion.schedules import ScheduleSpec, alpha_bar_at, validate_spec
+from ..toy2d.data import ToySet, check_paths, check_seed, cloud_stats, forward_cloud, forward_paths, get_set
+from ..toy2d.metrics import quality
+from ..toy2d.model import Toy2DModel, describe_spec
+from ..toy2d.sampling import eps_field, model_t, reverse_run
+from ..toy2d.store import STORE, model_for
 from . import toy2d_plots as plots
 from .lru import LRU
 
@@ -35,15 +39,15 @@ DEFAULT_POINTS = "-1, 1\n1, 1\n-1.3, -0.5\n-0.7, -1\n0, -1.2\n0.7, -1\n1.3, -0.5
 
 def _inputs(
     dataset: str, seed: Any, points: Any, schedule: str, beta_start: Any, beta_end: Any, T: Any
-) -> tuple[toy2d.ToySet, int, ScheduleSpec]:
+) -> tuple[ToySet, int, ScheduleSpec]:
     """The checked data set, seed and schedule of a request (ValueError naming the bad one)."""
     spec = validate_spec(schedule, beta_start, beta_end, T)
-    return toy2d.get_set(dataset, points), toy2d.check_seed(seed), spec
+    return get_set(dataset, points), check_seed(seed), spec
 
 
 @lru_cache(maxsize=8)
-def _forward_paths(toy: toy2d.ToySet, spec: ScheduleSpec, seed: int, k: int) -> np.ndarray:
-    return toy2d.forward_paths(toy, spec, seed, k)
+def _forward_paths(toy: ToySet, spec: ScheduleSpec, seed: int, k: int) -> np.ndarray:
+    return forward_paths(toy, spec, seed, k)
 
 
 # Sample-vs-data numbers per (model, seed, data set): a nearest-neighbour search over the
@@ -51,12 +55,12 @@ def _forward_paths(toy: toy2d.ToySet, spec: ScheduleSpec, seed: int, k: int) -> 
 _QUALITY = LRU(16)
 
 
-def _quality(model: toy2d.Toy2DModel, seed: int, toy: toy2d.ToySet, samples: np.ndarray) -> dict:
-    return _QUALITY.get((model.uid, seed, toy.key), lambda: toy2d.quality(samples, toy))
+def _quality(model: Toy2DModel, seed: int, toy: ToySet, samples: np.ndarray) -> dict:
+    return _QUALITY.get((model.uid, seed, toy.key), lambda: quality(samples, toy))
 
 
 @lru_cache(maxsize=8)
-def _reference(toy: toy2d.ToySet) -> tuple[np.ndarray, float]:
+def _reference(toy: ToySet) -> tuple[np.ndarray, float]:
     """The faint data drawn under every panel (≤ 1500 points) and the view's half-width."""
     ref = toy.reference()
     return ref[:: max(1, len(ref) // 1500)], plots.view_limit(ref)
@@ -75,8 +79,8 @@ def forward_view(
     """The forward cloud x_t ~ q(x_t | x_0) at step t of the panel's schedule, and its numbers."""
     toy, seed, spec = _inputs(dataset, seed, points, schedule, beta_start, beta_end, T)
     t = check_t(t, spec.T)
-    n = toy2d.LIMITS.n_points
-    x = toy2d.forward_cloud(toy, t, spec, seed, n)
+    n = TOY2D_LIMITS.n_points
+    x = forward_cloud(toy, t, spec, seed, n)
     ab = alpha_bar_at(spec, t)
     ref, lim = _reference(toy)
     title = f"forward q(x_t | x_0): t = {t} / {spec.T},  ᾱ_t = {ab:.3g}"
@@ -86,11 +90,11 @@ def forward_view(
         "dataset": toy.key,
         "t": t,
         "T": spec.T,
-        "schedule": toy2d.describe_spec(spec),
+        "schedule": describe_spec(spec),
         "alpha_bar": round(ab, 6),
         "signal_scale": round(float(np.sqrt(ab)), 6),  # sqrt(alpha_bar_t): how much of x_0 is left
         "noise_scale": round(float(np.sqrt(1 - ab)), 6),  # sqrt(1 - alpha_bar_t)
-        "cloud": toy2d.cloud_stats(x),
+        "cloud": cloud_stats(x),
     }
     return fig, info
 
@@ -100,7 +104,7 @@ def reverse_view(
     t: Any = DEFAULT_T,
     seed: Any = DEFAULT_SEED,
     points: str = DEFAULT_POINTS,
-    n_paths: Any = toy2d.LIMITS.default_paths,
+    n_paths: Any = TOY2D_LIMITS.default_paths,
     schedule: str = "linear",
     beta_start: Any = SCHEDULE.default_beta_start,
     beta_end: Any = SCHEDULE.default_beta_end,
@@ -109,14 +113,14 @@ def reverse_view(
     """The learned reverse chain at the slider's t: cloud, trajectories, ε-field, a note, numbers."""
     toy, seed, spec = _inputs(dataset, seed, points, schedule, beta_start, beta_end, T)
     t = check_t(t, spec.T)
-    k = toy2d.check_paths(n_paths)
+    k = check_paths(n_paths)
     try:
-        model = toy2d.model_for(toy, spec)
+        model = model_for(toy, spec)
     except ValueError as exc:  # a custom set not trained yet: say so in the panels
         return _no_model(exc, toy.key, t)
-    n = toy2d.LIMITS.n_points
-    states = toy2d.reverse_run(model, seed, n)
-    tm = toy2d.model_t(t, spec.T, model)
+    n = TOY2D_LIMITS.n_points
+    states = reverse_run(model, seed, n)
+    tm = model_t(t, spec.T, model)
     ref, lim = _reference(toy)
     same = model.spec == spec
     at = f"t = {tm} / {model.spec.T}" + ("" if same else f" (slider t = {t} / {spec.T})")
@@ -126,7 +130,7 @@ def reverse_view(
     idx = np.linspace(0, n - 1, k).round().astype(int)
     fwd = _forward_paths(toy, spec, seed, k)
     traj = plots.trajectories_figure(fwd, states[:, idx], t, tm, ref, lim)
-    grid, eps = toy2d.eps_field(model, max(1, tm))
+    grid, eps = eps_field(model, max(1, tm))
     field = plots.field_figure(grid, eps, ref, f"learned −ε̂_θ(x, t) at t = {max(1, tm)}", lim)
     record = {key: v for key, v in model.info.items() if key != "config"}
     note = _reverse_note(model, record, spec, t, tm)
@@ -135,10 +139,10 @@ def reverse_view(
         "dataset": toy.key,
         "t": t,
         "model_t": tm,
-        "model_schedule": toy2d.describe_spec(model.spec),
-        "panel_schedule": toy2d.describe_spec(spec),
+        "model_schedule": describe_spec(model.spec),
+        "panel_schedule": describe_spec(spec),
         "same_schedule": same,
-        "cloud": toy2d.cloud_stats(states[tm]),
+        "cloud": cloud_stats(states[tm]),
         "samples_vs_data": _quality(model, seed, toy, states[0]),
         "model": record,
     }
@@ -158,17 +162,17 @@ def _no_model(exc: ValueError, key: str, t: int) -> tuple[Figure, Figure, Figure
     )
 
 
-def _reverse_note(model: toy2d.Toy2DModel, record: dict, spec: ScheduleSpec, t: int, tm: int) -> str:
+def _reverse_note(model: Toy2DModel, record: dict, spec: ScheduleSpec, t: int, tm: int) -> str:
     """Which model the reverse view runs, and (when it is not the panel's) on which schedule."""
     if model.spec == spec:
         return (
             f"**Reverse chain:** the MLP for this data set trained on the panel's schedule "
-            f"({toy2d.describe_spec(model.spec)}; {record.get('source', '')}, {record.get('steps')} steps, "
+            f"({describe_spec(model.spec)}; {record.get('source', '')}, {record.get('steps')} steps, "
             f"loss {record.get('final_loss')})."
         )
     return (
         f"⚠ **The reverse chain uses its own schedule.** This MLP was trained on "
-        f"**{toy2d.describe_spec(model.spec)}**, the panel says **{toy2d.describe_spec(spec)}**. "
+        f"**{describe_spec(model.spec)}**, the panel says **{describe_spec(spec)}**. "
         f"A network only knows the noise levels it was trained on, so the reverse view runs on its "
         f"training schedule and shows the same *fraction* of the way: slider t = {t} / {spec.T} is "
         f"its step {tm} / {model.spec.T}. Press **Train for this schedule** to train one on the "
@@ -176,7 +180,7 @@ def _reverse_note(model: toy2d.Toy2DModel, record: dict, spec: ScheduleSpec, t: 
     )
 
 
-def trained_note(model: toy2d.Toy2DModel, what: str, cached: bool) -> str:
+def trained_note(model: Toy2DModel, what: str, cached: bool) -> str:
     """The training button's last line: steps, final loss and time of the model now in use."""
     info = model.info
     early = " (stopped at the time limit)" if info.get("stopped_early") else ""
@@ -221,7 +225,7 @@ def as_images(fn: Callable, n_figures: int) -> Callable:
             out = fn(*args, **kwargs)
             return (*(plots.render(f) for f in out[:n_figures]), *out[n_figures:])
 
-        key = (fn, args, tuple(sorted(kwargs.items())), toy2d.STORE.version)
+        key = (fn, args, tuple(sorted(kwargs.items())), STORE.version)
         try:
             hash(key)
         except TypeError:  # an unhashable argument: render, do not keep

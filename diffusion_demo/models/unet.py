@@ -2,6 +2,9 @@
 
 The app must start without it: `load()` raises CheckpointError with a message that says
 what is wrong and how to rebuild it, and the UI shows that message in the reverse tabs.
+Compiling and serving it is serving/'s (the `compiled` attribute holds what it built).
+
+May import: config, torch and diffusers.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ class Denoiser:
     # Autocast dtype for the UNet (bf16 on CPUs with AMX, fp16 on CUDA) or None for fp32.
     autocast: torch.dtype | None
     path: Path
-    # The UNet compiled ahead of time (models/compiled.py): a callable (x, t, y) taking a
+    # The UNet compiled ahead of time (serving/compiled.py): a callable (x, t, y) taking a
     # timestep and label per row, for batches of COMPILE.min_rows … max_rows; set once it has
     # loaded. Used only under inference_mode; until then, and for gradients, the eager UNet.
     compiled: Any = None

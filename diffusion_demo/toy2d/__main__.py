@@ -1,6 +1,9 @@
-"""Train the shipped 2D MLPs: python -m diffusion_demo.toy2d [--out assets/toy2d] [moons …]."""
+"""`python -m diffusion_demo.toy2d [--out assets/toy2d] [moons …]`: train the shipped 2D MLPs.
 
-from .train import main
+A front end like diffusion_demo/__main__.py. May import: cli (its command is cli/toy2d.py).
+"""
+
+from ..cli.toy2d import main
 
 if __name__ == "__main__":
     main()

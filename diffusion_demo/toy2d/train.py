@@ -1,31 +1,25 @@
 """Training ε_θ with the simple loss of Ho et al. 2020, and the script that makes the shipped weights.
 
-Owns the training loop (`train_iter`, `train`, `loss_curve`, `lr_at`), its progress
-reports and `main` (python -m diffusion_demo.toy2d).
+Owns the training loop (`train_iter`, `train`, `loss_curve`, `lr_at`) and its progress
+reports; the command that trains the shipped weights is cli/toy2d.py.
 
 May import: config, diffusion, the other toy2d modules and libraries.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..config import TOY2D_LIMITS as LIMITS
 from ..config import TRAIN2D, Toy2DTrainConfig
 from ..diffusion.schedules import ScheduleSpec, build_scheduler
-from .data import BUILTIN_SETS, ToySet, get_set
-from .metrics import quality
-from .model import TRAINED_SPEC, WEIGHTS_DIR, EpsMLP, Toy2DModel, save
-from .sampling import sample
+from .data import ToySet
+from .model import TRAINED_SPEC, EpsMLP, Toy2DModel
 
 
 @dataclass(frozen=True)
@@ -115,23 +109,3 @@ def train(toy: ToySet, spec: ScheduleSpec = TRAINED_SPEC, cfg: Toy2DTrainConfig 
 def loss_curve(toy: ToySet, spec: ScheduleSpec, cfg: Toy2DTrainConfig, report_every: int = 50) -> list[float]:
     """The running loss every `report_every` steps (for tests and the training note)."""
     return [p.loss for p in train_iter(toy, spec, cfg, report_every)]
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Train the shipped MLPs: python -m diffusion_demo.toy2d [--out assets/toy2d] [moons …]."""
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("datasets", nargs="*", default=list(BUILTIN_SETS), choices=list(BUILTIN_SETS))
-    parser.add_argument("--out", type=Path, default=WEIGHTS_DIR)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name in args.datasets:
-        toy = get_set(name)
-        cpu = time.process_time()
-        model = train(toy)
-        model.info["cpu_seconds"] = round(time.process_time() - cpu, 1)
-        model.info["quality"] = quality(sample(model, LIMITS.n_points, 0), toy)
-        model.info["source"] = "python -m diffusion_demo.toy2d"
-        save(model, args.out / f"{name}.safetensors")
-        print(name, json.dumps({k: v for k, v in model.info.items() if k != "config"}))

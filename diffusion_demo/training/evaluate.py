@@ -1,19 +1,9 @@
 """Sample-quality metrics: are the generated digits digits, all ten, real-looking, new?
 
-The classifier (models.classifier) judges; four figures, each against a target
-(config.Targets, the targets of the reverse-chain issue):
-
-* confident: the fraction of samples the classifier labels with probability >= 0.8;
-* classes: the histogram of predicted labels; all 10 digits must be present, none under 4%;
-* Fréchet distance between the classifier's penultimate features of the samples and of the
-  training digits (FID's formula in a digit feature space), next to the real-vs-real
-  baseline (held-out digits vs the same training digits, same number of images);
-* nearest-neighbour ratio: the median L2 pixel distance from each sample to its nearest
-  training digit, divided by the same median for held-out real digits. Near 1 means the
-  samples are as far from the training set as unseen real digits; near 0 means copying.
-
-Also the batched generation the CLI and the exports share (`generate`). The `evaluate`
-sub-command (flags, report table, JSON line) is cli/evaluate.py.
+The classifier (models.classifier) judges; four figures (confident, classes, Fréchet
+distance, nearest-neighbour ratio: below the imports), each against a target (config.Targets).
+The batched generation the CLI and the exports share is diffusion/many_samples.py
+(`generate`); the `evaluate` sub-command (flags, report table, JSON line) is cli/evaluate.py.
 
 May import: config, diffusion, models, training.data and libraries. Never media, ui or cli.
 """
@@ -25,33 +15,18 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from ..config import EVAL, GUIDED_TARGETS, TARGETS, UNCONDITIONAL_TARGETS, EvalSettings, Targets
-from ..diffusion.batch import Generated, batch_seed, frame_indices, generate, to_unit  # noqa: F401 (re-exported)
+from ..config import EVAL, TARGETS, Targets
 from .data import split
 
-# The settings moved to config.py; these names stay importable from here (tests, sweep).
-__all__ = [
-    "EVAL",
-    "GUIDED_TARGETS",
-    "TARGETS",
-    "UNCONDITIONAL_TARGETS",
-    "Check",
-    "EvalSettings",
-    "Generated",
-    "References",
-    "Report",
-    "Targets",
-    "batch_seed",
-    "frame_indices",
-    "frechet_distance",
-    "generate",
-    "nn_distances",
-    "per_digit_accuracy",
-    "references",
-    "score",
-    "to_unit",
-]
-
+# The four figures:
+# * confident: the fraction of samples the classifier labels with probability >= 0.8;
+# * classes: the histogram of predicted labels; all 10 digits must be present, none under 4%;
+# * Fréchet distance between the classifier's penultimate features of the samples and of the
+#   training digits (FID's formula in a digit feature space), next to the real-vs-real
+#   baseline (held-out digits vs the same training digits, same number of images);
+# * nearest-neighbour ratio: the median L2 pixel distance from each sample to its nearest
+#   training digit, divided by the same median for held-out real digits. Near 1 means the
+#   samples are as far from the training set as unseen real digits; near 0 means copying.
 
 # --- references and metrics ---------------------------------------------------------------
 

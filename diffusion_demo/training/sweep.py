@@ -13,8 +13,9 @@ from collections.abc import Callable
 
 from ..config import EVAL
 from ..diffusion import samplers
+from ..diffusion.many_samples import generate
 from ..diffusion.sampling import validate_request
-from .evaluate import generate, references, score
+from .evaluate import references, score
 
 
 def sweep(

@@ -1,7 +1,10 @@
 """The Gradio app: one module per tab; this file only assembles them.
 
 Tabs follow the blog's order: forward chain and schedule -> T -> infinity gives noise ->
-the learned reverse chain -> off the manifold and back -> the 2D picture.
+the learned reverse chain -> off the manifold and back -> the 2D picture. Owns the app's
+start: loading the UNet, the engine and the compiled worker's warm-up, the queue.
+
+May import: gradio and every part but cli.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ import threading
 import gradio as gr
 
 from ..config import IMAGES, QUEUE
-from ..diffusion.engine import Engine
-from ..models import compiled, unet, worker
-from . import deeplinks, keys, lecture, runtime, sharing, torch_thread, zerogpu
+from ..models import unet
+from ..serving import compiled, torch_thread, worker
+from ..serving.engine import Engine
+from . import keys, lecture, runtime, sharing, zerogpu
 from .common import UIContext, schedule_panel
+from .deeplinks.wire import wire as wire_deeplinks
 from .runtime import Blocks
 from .tabs import decision, forward, inpaint, reverse, roundtrip, schedule, toy2d
 from .theme import CSS, HEAD, theme
@@ -50,7 +55,7 @@ def load_denoiser() -> tuple[object | None, str | None]:
             denoiser = unet.load(path)
         else:
             # on the torch thread, like every chain later: a first parallel op here would give
-            # this thread an OpenMP pool of its own for good (see ui.torch_thread)
+            # this thread an OpenMP pool of its own for good (see serving.torch_thread)
             denoiser = torch_thread.call(unet.load, path)
     except unet.CheckpointError as exc:
         log.warning("%s", exc)
@@ -67,7 +72,7 @@ WARM = threading.Event()
 
 def warm_up(denoiser: unet.Denoiser, engine: Engine | None) -> None:
     """Start the compiled UNet in the background; the page is served at once and chains run
-    eagerly meanwhile. With the engine: in a worker process (models/worker.py: the package
+    eagerly meanwhile. With the engine: in a worker process (serving/worker.py: the package
     holds the GIL while it runs); without (ZeroGPU): in this process, on the torch thread."""
     if not unet.compile_wanted():
         WARM.set()
@@ -118,7 +123,7 @@ def build_demo(denoiser: object | None = None, checkpoint_error: str | None = No
             for tab_id, label, module in TABS:
                 with gr.Tab(label, id=tab_id, elem_id=f"tab-{tab_id}"):
                     module.build(ctx)
-        deeplinks.wire(demo, tabs, ctx, expand=lecture.expand)
+        wire_deeplinks(demo, tabs, ctx, expand=lecture.expand)
         bar.wire(demo)
     demo.engine = ctx.engine  # (for the benchmarks and tests: its status, its settings)
     zerogpu.wrap(demo)  # on ZeroGPU only: the model's handlers borrow a GPU per call

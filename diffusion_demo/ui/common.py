@@ -1,9 +1,9 @@
 """Shared UI plumbing: the error guard, the schedule panel and the context tabs receive.
 
-Public Gradio only; what relies on Gradio's internals or on libgomp lives in ui.runtime
-(`Blocks`, `around`, `ADDED_LATER` are re-exported here for the tabs and tests).
+Public Gradio only; what relies on Gradio's internals lives in ui.runtime (`Blocks`,
+`around`, `bounded_by_T`, `ADDED_LATER`), libgomp in serving.torch_thread.
 
-May import: gradio, torch (its CUDA out-of-memory error), config, models (CheckpointError), ui.runtime and ui.sharing.
+May import: gradio, torch (its CUDA out-of-memory error), config, models (CheckpointError), serving, ui.runtime and ui.sharing.
 """
 
 from __future__ import annotations
@@ -23,18 +23,15 @@ import torch
 from ..config import GUIDANCE, QUEUE, SCHEDULE, SCHEDULE_NAMES, SKETCH
 from ..diffusion.samplers import DEFAULT_SAMPLER, SAMPLERS
 from ..models.unet import CheckpointError
-from .runtime import ADDED_LATER, Blocks, around, bounded_by_T, single_threaded
+from ..serving.torch_thread import single_threaded
+from .runtime import around
 from .sharing import current_chain
 
 __all__ = [
-    "ADDED_LATER",
     "CHAINS",
     "HEAVY",
-    "Blocks",
     "SchedulePanel",
     "UIContext",
-    "around",
-    "bounded_by_T",
     "bind",
     "figure_image",
     "follow",
@@ -52,7 +49,7 @@ log = logging.getLogger("diffusion_demo")
 # Blocks.run_heavy_on_torch_thread puts their handlers on the torch thread (ui.runtime).
 HEAVY: dict[str, Any] = {"concurrency_id": QUEUE.heavy_id, "concurrency_limit": QUEUE.heavy_limit}
 # The UNet's chains instead run side by side and share each network call through the batching
-# engine (ui.sharing, diffusion/engine.py): a class of thirty starts at once.
+# engine (ui.sharing, serving/engine.py): a class of thirty starts at once.
 CHAINS: dict[str, Any] = {"concurrency_id": QUEUE.chains_id, "concurrency_limit": QUEUE.chains_limit}
 
 

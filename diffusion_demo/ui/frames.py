@@ -2,8 +2,7 @@
 
 The reverse generator yields every step; this module decides which ones become images
 (Throttle), which are kept for the scrubber (Replay) and streams them (stream). The
-images themselves are media/chains.py's (step_grids, show, tensor_frame: re-exported here
-for the tabs).
+images themselves are media/chains.py's (step_grids, show, tensor_frame).
 
 May import: media, diffusion, config, libraries (no Gradio: the tabs consume the stream).
 """
@@ -19,14 +18,7 @@ from PIL import Image
 
 from ..config import REVERSE
 from ..diffusion.sampling import ReverseRequest, StepRecord, reverse_chain
-from ..media.chains import (  # noqa: F401 (grid_uint8, guidance_direction, tensor_frame: re-exported)
-    grid_uint8,
-    guidance_direction,
-    show,
-    step_formula,
-    step_grids,
-    tensor_frame,
-)
+from ..media.chains import show, step_formula, step_grids
 
 
 class Throttle:

@@ -2,22 +2,9 @@
 
 Everything here runs in the browser (one <script> in the page head, `HEAD`); the server
 only adds ▶ Play's one download (ui/tabs/forward.py: `play_api`) and, after the deep-link
-load event, one call of `ofcKeys.autoplay()` (ui/deeplinks/wire.py).
-
-- ▶ Play / ❚❚ Pause (#forward-play): the first press fetches x_0, ε and the coefficients
-  √ᾱ_t, √(1 − ᾱ_t) for t = 0 … T once (media.forward_views.play_payload); the browser then
-  draws x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε itself on a canvas laid over the x_t image, sweeping t
-  from where it is up to T, down to 0 and back (PLAYBACK.sweep_s per 0 → T), and moves the
-  slider's thumb without telling the server. ❚❚ Pause (or the end of the sweep) sets the real
-  t slider once: one request, and the formula and histogram follow. `loop=1` repeats.
-- `autoplay=1`: once the deep link is applied, the selected tab's main action starts: the
-  forward sweep, Generate (reverse), Round trip, the 2D animation, Fill in. With `loop=1`
-  the chains run again PLAYBACK.loop_hold_s after each run ends (Esc or Stop ends that).
-- Keys (ignored while typing in an input, a text area or a drop-down, and with Ctrl/Alt/⌘):
-  ← / → move the tab's t (the replay step on the reverse tab) by 1/PLAYBACK.notches of its
-  range; Space plays (forward) or runs the tab's main action; Esc stops (Pause, Stop) or
-  closes the help; ? opens the help (also the small ? button, #keys-help). PageUp /
-  PageDown are left to lecture mode.
+load event, one call of `ofcKeys.autoplay()` (ui/deeplinks/wire.py). Owns TAB_ACTIONS (each
+tab's elements the script drives) and the help overlay's rows. What each control does: the
+comment below the imports.
 
 May import: config and gradio.
 """
@@ -31,6 +18,22 @@ from pathlib import Path
 import gradio as gr
 
 from ..config import PLAYBACK
+
+# What the browser does:
+# - ▶ Play / ❚❚ Pause (#forward-play): the first press fetches x_0, ε and the coefficients
+#   √ᾱ_t, √(1 − ᾱ_t) for t = 0 … T once (media.forward_views.play_payload); the browser then
+#   draws x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε itself on a canvas laid over the x_t image, sweeping t
+#   from where it is up to T, down to 0 and back (PLAYBACK.sweep_s per 0 → T), and moves the
+#   slider's thumb without telling the server. ❚❚ Pause (or the end of the sweep) sets the real
+#   t slider once: one request, and the formula and histogram follow. `loop=1` repeats.
+# - `autoplay=1`: once the deep link is applied, the selected tab's main action starts: the
+#   forward sweep, Generate (reverse), Round trip, the 2D animation, Fill in. With `loop=1`
+#   the chains run again PLAYBACK.loop_hold_s after each run ends (Esc or Stop ends that).
+# - Keys (ignored while typing in an input, a text area or a drop-down, and with Ctrl/Alt/⌘):
+#   ← / → move the tab's t (the replay step on the reverse tab) by 1/PLAYBACK.notches of its
+#   range; Space plays (forward) or runs the tab's main action; Esc stops (Pause, Stop) or
+#   closes the help; ? opens the help (also the small ? button, #keys-help). PageUp /
+#   PageDown are left to lecture mode.
 
 # Per tab: the slider ← / → move, the button Space presses (and autoplay), the button Esc
 # presses, the status whose text says a run is over (for loop=1), an accordion to open first.
@@ -53,8 +56,6 @@ TAB_ACTIONS: dict[str, dict[str, str]] = {
     "toy2d": {"slider": "toy-t", "run": "toy-animate", "open": "toy-animation-box"},
     "inpaint": {"run": "inpaint-run", "stop": "inpaint-stop", "status": "inpaint-status", "done": r"^Done\b"},
 }
-# Tabs with something for autoplay to start (the deep-link parser warns about the others).
-PLAYABLE_TABS: tuple[str, ...] = tuple(tab for tab, acts in TAB_ACTIONS.items() if "run" in acts)
 
 # The help overlay's rows: (keys, what they do).
 KEYS_HELP: tuple[tuple[str, str], ...] = (

@@ -1,23 +1,9 @@
-"""Lecture mode: the app shows one scene at a time, in the order of a lecture.
+"""Lecture mode: the app shows one scene at a time, in the order of a lecture (?lecture=…).
 
-    /?lecture=1                      the default scenes (scenes/default.json), scene 1
-    /?lecture=1&scene=3              scene 3 (a reload stays there)
-    /?lecture=my-talk                scenes/my-talk.json
-    /?lecture=talks/talk.json        a scene list inside the folder the app was started in
-
-A scene list is a JSON file: {"title": "…", "scenes": [{"title", "query", "caption"}, …]}
-(a bare list of scenes works too). A scene's `query` is a deep link without the `?`
-("tab=forward&t=617"); its `caption` says what to look at.
-
-How it works: the deep-link load event (deeplinks.wire) calls `expand`, which puts the
-scene's query before the URL's own parameters, so a scene opens exactly as its deep link
-does. The scene bar (`build_bar`, `LectureBar.wire`) gets its caption, counter and the
-URLs of the previous and next scenes from a second load event; Previous / Next (and
-PageUp / PageDown, HEAD) load those URLs: every scene starts from the defaults plus its
-link, as its deep link would. Every problem (unknown list, malformed file, scene number
-out of range) becomes a deep-link warning; the page itself always opens.
-
-Top half: pure Python (load, validate, resolve a URL); bottom half: the Gradio bar.
+Owns the scene lists (scenes/*.json, or a .json file inside the folder the app was started
+in), loading and checking them, `expand` (a scene's query put before the URL's own, for the
+deep-link parser) and the scene bar (`build_bar`, `LectureBar.wire`). The URLs and how a
+scene opens: the comment below the imports. Top half: pure Python; bottom half: the bar.
 
 May import: gradio, config, ui.deeplinks.
 """
@@ -36,7 +22,20 @@ from urllib.parse import parse_qsl, quote, urlencode
 import gradio as gr
 
 from ..config import DEEPLINKS, LECTURE
-from .deeplinks import LECTURE_PARAMS, TAB_PREFIX, VIEW_PARAMS, Param, parse, query_items
+from .deeplinks.params import LECTURE_PARAMS, TAB_PREFIX, VIEW_PARAMS, Param
+from .deeplinks.parse import parse
+from .deeplinks.wire import query_items
+
+# The URLs: /?lecture=1 (scenes/default.json, scene 1), /?lecture=1&scene=3 (scene 3; a reload
+# stays there), /?lecture=my-talk (scenes/my-talk.json), /?lecture=talks/talk.json (a list
+# inside the folder the app was started in).
+# A scene list is a JSON file: {"title": "…", "scenes": [{"title", "query", "caption"}, …]}
+# (or a bare list). A scene's `query` is a deep link without the `?` ("tab=forward&t=617").
+# The deep-link load event (deeplinks.wire) calls `expand`, which puts the scene's query
+# before the URL's own, so a scene opens exactly as its deep link does. The scene bar
+# (`build_bar`, `LectureBar.wire`) gets its caption, counter and the previous / next URLs
+# from a second load event (PageUp / PageDown: HEAD). Every problem (unknown list, malformed
+# file, scene out of range) becomes a deep-link warning; the page itself always opens.
 
 SCENES_DIR = Path(__file__).parent / "scenes"
 # The folder the app was started in: `?lecture=<path>` reads .json files inside it (or scenes/).

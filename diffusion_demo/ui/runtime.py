@@ -1,103 +1,62 @@
-"""Everything the app relies on below Gradio's and torch's public APIs, in one place.
+"""Everything the app relies on below Gradio's public API, in one place.
 
-Each item below is checked by tests/ui/test_runtime.py, which names the function here to
-revisit when a Gradio or torch upgrade changes it.
+Owns `Blocks` (clear refusals before a handler runs, heavy events moved to the torch thread,
+the queue's polling), `current_request`, the layout walks (`owner_tab`, `child_tabs`),
+`bounded_by_T` and `atomic_image_cache`. Each private API used is listed below the imports and
+checked by tests/ui/test_runtime.py, which names the function here to revisit when a Gradio
+upgrade changes it. (torch's libgomp is serving.torch_thread's.)
 
-Gradio (the version pinned in requirements.txt):
-- `gradio.blocks.Blocks.validate_inputs(self, block_fn, inputs)`: overridden by
-  `Blocks.validate_inputs` to refuse a wrong argument count, a non-number for a slider or a
-  non-file for an image with a message naming the parameter (Gradio's own refusals reach API
-  callers only as "the upstream app has raised an exception"), and to fill in the defaults
-  of parameters added later (ADDED_LATER). Gradio calls it from `Blocks.preprocess_data`.
-- `gradio.blocks.Blocks.preprocess_data(self, block_fn, inputs, state, explicit_call)`
-  (async): overridden by `Blocks.preprocess_data` to make Gradio's range and choice checks
-  first (`check_ranges_and_choices`, on the session's copy of each component: `state[id]`
-  when `id in state`, as Gradio does) with messages naming the parameter and what it allows,
-  and to turn a component's parsing error (a file path Gradio never received) into such a
-  message. Gradio calls it from `process_api`.
-- `Blocks.fns` (dict of `BlockFunction`) and its `fn`, `concurrency_id`, `inputs`,
-  `api_name`, `input_parameter_names`: `Blocks.run_heavy_on_torch_thread` and
-  `Blocks.wrap_events` rewrite the `fn` of every HEAVY (or CHAINS) event after the page is built (Gradio reads `block_fn.fn` at call
-  time, in `Blocks.call_function`); `Blocks._names` reads the parameter names for messages.
-- `Blocks._queue` (a `gradio.queueing.Queue`) and its `sleep_when_free`,
-  `progress_update_sleep_when_free` poll intervals: `Blocks._poll` slows them while a heavy
-  job runs (their wake-ups take the GIL from torch; see config.QueueConfig).
-- `gradio.context.LocalContext.request` (a ContextVar Gradio sets around every handler
-  call): `current_request` reads it, so that the engine's wrapper (ui.sharing) knows whose
-  run it is without every handler taking a gr.Request parameter.
-- `preprocess_data`'s result, one processed value per input in order, and
-  `gr.Number.round_to_precision` (what `Slider.preprocess` returns): `bounded_by_T` sliders.
-- `Block.parent` and `BlockContext.children` (undocumented attributes): `owner_tab` and
-  `child_tabs` walk the layout tree for the deep links.
-- `gradio.processing_utils.save_pil_to_cache(img, cache_dir, name, format)`, with its
-  helpers `encode_pil_to_bytes` and `hash_bytes`: replaced by `atomic_image_cache` (every
-  output image is written through it; Gradio's own rewrites the file in place).
-
-torch / libgomp (Linux wheels):
-- `torch/lib/libgomp.so.1`, torch's own OpenMP runtime, loaded with ctypes (`_libgomp`),
-  and its symbols `omp_set_num_threads` (a per-thread setting: `single_threaded`) and
-  `omp_get_max_threads` (`openmp_threads`). torch.set_num_threads would change the
-  process-wide default instead, taking the torch thread's two cores too.
-
-May import: gradio, torch, config and ui.torch_thread (nothing else of ui: common builds on it).
+May import: gradio, config and serving.torch_thread (nothing of ui: common builds on it).
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import inspect
 import math
 import os
 import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
-import torch
 from gradio import processing_utils
 
 from ..config import QUEUE, SCHEDULE
-from . import torch_thread
+from ..serving import torch_thread
 
-# --------------------------------------------------------------------------------------
-# libgomp: one OpenMP thread for every thread but the torch thread
-# --------------------------------------------------------------------------------------
-
-LIBGOMP = Path(torch.__file__).parent / "lib" / "libgomp.so.1"
-_local = threading.local()
-
-
-def _libgomp() -> ctypes.CDLL | None:
-    """torch's own libgomp (the wheel ships it), or None on builds without one."""
-    try:
-        return ctypes.CDLL(str(LIBGOMP)) if LIBGOMP.is_file() else None
-    except OSError:
-        return None
-
-
-_gomp = _libgomp()
-
-
-def single_threaded() -> None:
-    """Limit the calling thread to one OpenMP thread (once per thread; not the torch thread).
-
-    The limit is libgomp's per-thread setting (omp_set_num_threads), so the torch thread keeps
-    both cores; torch.set_num_threads would change the process-wide default instead.
-    """
-    if _gomp is None or torch_thread.on_torch_thread() or getattr(_local, "single", False):
-        return
-    torch.get_num_threads()  # torch sets this thread's OpenMP size on first use: do it first
-    _gomp.omp_set_num_threads(1)
-    _local.single = True
-
-
-def openmp_threads() -> int | None:
-    """The calling thread's OpenMP team size (omp_get_max_threads), for tests and logs."""
-    return None if _gomp is None else int(_gomp.omp_get_max_threads())
+# What this module relies on (checked by tests/ui/test_runtime.py):
+# Gradio (the version pinned in requirements.txt):
+# - `gradio.blocks.Blocks.validate_inputs(self, block_fn, inputs)`: overridden by
+#   `Blocks.validate_inputs` to refuse a wrong argument count, a non-number for a slider or a
+#   non-file for an image with a message naming the parameter (Gradio's own refusals reach API
+#   callers only as "the upstream app has raised an exception"), and to fill in the defaults
+#   of parameters added later (ADDED_LATER). Gradio calls it from `Blocks.preprocess_data`.
+# - `gradio.blocks.Blocks.preprocess_data(self, block_fn, inputs, state, explicit_call)`
+#   (async): overridden by `Blocks.preprocess_data` to make Gradio's range and choice checks
+#   first (`check_ranges_and_choices`, on the session's copy of each component: `state[id]`
+#   when `id in state`, as Gradio does) with messages naming the parameter and what it allows,
+#   and to turn a component's parsing error (a file path Gradio never received) into such a
+#   message. Gradio calls it from `process_api`.
+# - `Blocks.fns` (dict of `BlockFunction`) and its `fn`, `concurrency_id`, `inputs`,
+#   `api_name`, `input_parameter_names`: `Blocks.run_heavy_on_torch_thread` and
+#   `Blocks.wrap_events` rewrite the `fn` of every HEAVY (or CHAINS) event after the page is built (Gradio reads `block_fn.fn` at call
+#   time, in `Blocks.call_function`); `Blocks._names` reads the parameter names for messages.
+# - `Blocks._queue` (a `gradio.queueing.Queue`) and its `sleep_when_free`,
+#   `progress_update_sleep_when_free` poll intervals: `Blocks._poll` slows them while a heavy
+#   job runs (their wake-ups take the GIL from torch; see config.QueueConfig).
+# - `gradio.context.LocalContext.request` (a ContextVar Gradio sets around every handler
+#   call): `current_request` reads it, so that the engine's wrapper (ui.sharing) knows whose
+#   run it is without every handler taking a gr.Request parameter.
+# - `preprocess_data`'s result, one processed value per input in order, and
+#   `gr.Number.round_to_precision` (what `Slider.preprocess` returns): `bounded_by_T` sliders.
+# - `Block.parent` and `BlockContext.children` (undocumented attributes): `owner_tab` and
+#   `child_tabs` walk the layout tree for the deep links.
+# - `gradio.processing_utils.save_pil_to_cache(img, cache_dir, name, format)`, with its
+#   helpers `encode_pil_to_bytes` and `hash_bytes`: replaced by `atomic_image_cache` (every
+#   output image is written through it; Gradio's own rewrites the file in place).
 
 
 def current_request() -> gr.Request | None:

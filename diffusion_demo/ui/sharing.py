@@ -1,14 +1,12 @@
-"""The UNet's chains on the shared batching engine (diffusion/engine.py): whose run it is,
+"""The UNet's chains on the shared batching engine (serving/engine.py): whose run it is,
 and where it stands in line.
 
 Every CHAINS event's handler runs inside `engine_chain` (Blocks.wrap_events): a Chain is
-opened for the session that sent it (a browser tab's session hash: one run per tab, a new
-one replaces the old) and its client address (capped), and `UIContext.require_model()`
-hands that Chain to the handler as its denoiser. The handler runs as it would alone; the
-Chain is closed when the handler returns, raises or is closed (Stop, a client gone), so
-its rows leave the batch at once.
+opened for the event's session (one run per browser tab; a new one replaces the old) and
+client address (capped), and `UIContext.require_model()` hands it to the handler as its
+denoiser. It is closed when the handler returns, raises or is closed (Stop, a client gone).
 
-May import: gradio, config, diffusion (engine) and ui.runtime.
+May import: gradio, config, serving (engine) and ui.runtime.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ from typing import Any
 import gradio as gr
 
 from ..config import ENGINE
-from ..diffusion.engine import Chain, Engine
+from ..serving.engine import Chain, Engine
 from .runtime import current_request
 
 # The Chain of the handler being run (set in the context its first step runs in, which is

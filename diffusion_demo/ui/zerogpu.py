@@ -41,7 +41,9 @@ def _number(args: dict[str, Any], name: str, default: float) -> float:
 
 def _curve_fraction() -> float:
     """The round-trip curve runs a chain back from each t of CURVE_TS: sum(t) / T of a full one."""
-    from .tabs.roundtrip import CURVE_TS  # deferred: tabs.roundtrip imports ui.downloads, which imports this
+    from .tabs.roundtrip import (
+        CURVE_TS,  # deferred: tabs.roundtrip imports ui.export_buttons, which imports this
+    )
 
     return sum(CURVE_TS) / T_MAX
 

@@ -93,9 +93,6 @@ def test_bad_arguments_exit_2_with_a_clear_message(tiny_checkpoint, tmp_path, ca
     err = capsys.readouterr().err
     assert message in err and "usage:" in err
     assert not (tmp_path / "x.npy").exists()
-    with pytest.raises(SystemExit) as exc:  # training reads the same setting
-        main(["train", "--tiny", "--steps", "1", "--limit-digits", "8", "--out", str(tmp_path / "t")])
-    assert exc.value.code == 2 and "DIFFUSION_DEMO_DEVICE=cuda" in capsys.readouterr().err
 
 
 def test_unknown_extension_is_refused_before_any_work(tmp_path, capsys):
@@ -114,6 +111,9 @@ def test_cuda_forced_without_a_gpu_exits_2_with_one_line(tiny_checkpoint, tmp_pa
     err = capsys.readouterr().err
     assert "DIFFUSION_DEMO_DEVICE=cuda" in err and "no CUDA GPU" in err and "Traceback" not in err
     assert not (tmp_path / "x.npy").exists()
+    with pytest.raises(SystemExit) as exc:  # training reads the same setting
+        main(["train", "--tiny", "--steps", "1", "--limit-digits", "8", "--out", str(tmp_path / "t")])
+    assert exc.value.code == 2 and "DIFFUSION_DEMO_DEVICE=cuda" in capsys.readouterr().err
 
 
 def test_missing_checkpoint_gives_the_checkpoint_error_message(tmp_path, capsys):

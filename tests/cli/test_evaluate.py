@@ -9,7 +9,7 @@ import pytest
 
 from diffusion_demo.cli import evaluate as cli_evaluate
 from diffusion_demo.cli.main import main
-from diffusion_demo.config import GUIDED_TARGETS, TARGETS, UNCONDITIONAL_TARGETS
+from diffusion_demo.config import EVAL, GUIDED_TARGETS, TARGETS, UNCONDITIONAL_TARGETS
 from diffusion_demo.models import classifier
 from diffusion_demo.training import evaluate
 
@@ -109,7 +109,7 @@ def test_sweep_writes_the_charts_points_next_to_the_model(
     shutil.copytree(tiny_cond_checkpoint, ckpt)
     from diffusion_demo.diffusion import samplers
 
-    small = dataclasses.replace(evaluate.EVAL, sweep_steps=(2, 3), sweep_samples=4)
+    small = dataclasses.replace(EVAL, sweep_steps=(2, 3), sweep_samples=4)
     monkeypatch.setattr(sweep, "EVAL", small)
     two = {  # the registry cut to two samplers, each up to its own max_sweep_steps
         "ddim": dataclasses.replace(samplers.get("ddim"), max_sweep_steps=3),

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from diffusion_demo.config import IMAGES, REVERSE, SCHEDULE
-from diffusion_demo.ui.common import ADDED_LATER
+from diffusion_demo.ui.runtime import ADDED_LATER
 
 from . import bad_files
 from .helpers import LEAKS, app_config, assert_clean_message

@@ -6,10 +6,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from diffusion_demo import toy2d
 from diffusion_demo.media import toy2d_plots as plots
+from diffusion_demo.toy2d.data import forward_paths, get_set
+from diffusion_demo.toy2d.model import TRAINED_SPEC, shipped
+from diffusion_demo.toy2d.sampling import eps_field, reverse_run
+from diffusion_demo.toy2d.store import STORE
 
-SPEC = toy2d.TRAINED_SPEC
+SPEC = TRAINED_SPEC
 
 
 # ------------------------------------------------------------------ figures and frames
@@ -18,14 +21,14 @@ SPEC = toy2d.TRAINED_SPEC
 def test_figures_draw():
     from diffusion_demo.media.plots import fig_to_image
 
-    toy = toy2d.get_set("moons")
-    model = toy2d.shipped("moons")
-    states = toy2d.reverse_run(model, seed=2, n=50)
+    toy = get_set("moons")
+    model = shipped("moons")
+    states = reverse_run(model, seed=2, n=50)
     ref = toy.reference()[:500]
     figs = [
         plots.cloud_figure(states[0], plots.point_colours(states[0]), "x", 3.0, ref),
-        plots.trajectories_figure(toy2d.forward_paths(toy, SPEC, 0, 2), states[:, :3], 400, 100, ref, 3.0),
-        plots.field_figure(*toy2d.eps_field(model, 20), ref, "field", 3.0),
+        plots.trajectories_figure(forward_paths(toy, SPEC, 0, 2), states[:, :3], 400, 100, ref, 3.0),
+        plots.field_figure(*eps_field(model, 20), ref, "field", 3.0),
         plots.message_figure("train first"),
     ]
     for fig in figs:
@@ -56,7 +59,7 @@ def test_animation_frames_and_gif(tmp_path):
 
 
 def test_animation_of_an_untrained_custom_set_says_so():
-    toy2d.STORE.clear()
+    STORE.clear()
     with pytest.raises(ValueError, match="No model for this custom set yet"):
         plots.animation_frames("custom", points="0, 0\n5, 5", train_if_missing=False)
     with pytest.raises(ValueError, match="size must be"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from diffusion_demo import toy2d
 from diffusion_demo.media import toy2d_views as views
+from diffusion_demo.toy2d.store import STORE
 
 
 def counting_view():
@@ -37,7 +37,7 @@ def test_a_model_trained_or_dropped_means_drawing_again():
     view, calls = counting_view()
     drawn = views.as_images(view, 1)
     drawn("moons", 10)
-    toy2d.STORE.clear()  # as training (STORE.put) does, it may change the model a view gets
+    STORE.clear()  # as training (STORE.put) does, it may change the model a view gets
     drawn("moons", 10)
     assert len(calls) == 2
 

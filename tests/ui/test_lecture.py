@@ -11,7 +11,10 @@ from urllib.parse import parse_qsl
 import gradio as gr
 import pytest
 
-from diffusion_demo.ui import deeplinks, lecture
+from diffusion_demo.ui import lecture
+from diffusion_demo.ui.deeplinks.params import Param
+from diffusion_demo.ui.deeplinks.parse import parse
+from diffusion_demo.ui.deeplinks.wire import on_load
 from diffusion_demo.ui.lecture import LectureError
 
 BLOG_ORDER = [
@@ -65,7 +68,7 @@ def test_every_default_scene_is_a_clean_deep_link(real_links):
     scenes = lecture.load("1")
     assert lecture.check_queries(scenes, real_links.params, real_links.tabs) == []
     for scene in scenes.scenes:
-        parsed = deeplinks.parse(scene.items, real_links.params, real_links.tabs)
+        parsed = parse(scene.items, real_links.params, real_links.tabs)
         assert parsed.tab == scene.tab and len(parsed.values) >= 2, scene.query
     # ...and the checker does report a bad value
     bad = lecture.from_data([{**SCENE, "query": "tab=forward&t=99999"}], "bad")
@@ -74,11 +77,11 @@ def test_every_default_scene_is_a_clean_deep_link(real_links):
 
 @pytest.mark.slow
 def test_the_load_event_opens_the_scene_under_the_urls_own_parameters(real_links):
-    out = deeplinks.on_load(real_links, SimpleNamespace(query_params={"lecture": "1", "scene": "4"}))
+    out = on_load(real_links, SimpleNamespace(query_params={"lecture": "1", "scene": "4"}))
     assert isinstance(out[0], gr.Tabs) and out[0].selected == "reverse"
     updates = dict(zip(real_links.components, out[2 : 2 + len(real_links.components)], strict=True))
     assert updates["reverse_seed"]["value"] == 5 and updates["steps"]["value"] == 50
-    out = deeplinks.on_load(real_links, SimpleNamespace(query_params={"lecture": "1", "tab": "schedule"}))
+    out = on_load(real_links, SimpleNamespace(query_params={"lecture": "1", "tab": "schedule"}))
     assert out[0].selected == "schedule"  # the URL's own parameters win over the scene's
 
 
@@ -188,8 +191,8 @@ def test_lecture_off_and_absent_are_silent():
 
 
 def test_the_parser_skips_the_lecture_parameters():
-    params = {"t": deeplinks.Param("t", "int", "forward", 0, 1000)}
-    parsed = deeplinks.parse(parse_qsl("lecture=1&scene=2&t=3"), params, ["forward"])
+    params = {"t": Param("t", "int", "forward", 0, 1000)}
+    parsed = parse(parse_qsl("lecture=1&scene=2&t=3"), params, ["forward"])
     assert parsed.warnings == [] and parsed.values == {"t": 3}
 
 

@@ -1,37 +1,32 @@
-"""ui.runtime: what the app relies on below Gradio's and torch's public APIs.
+"""ui.runtime: what the app relies on below Gradio's public API.
 
-The first tests are canaries: each checks one private method, attribute or library symbol
-that diffusion_demo/ui/runtime.py uses, and fails with a message naming the function there
-to revisit when a Gradio or torch upgrade changes it. The rest test runtime's behaviour
-(`around`, the OpenMP limit, heavy events on the torch thread, the queue's polling).
+The first tests are canaries: each checks one private method or attribute of Gradio that
+diffusion_demo/ui/runtime.py uses, and fails with a message naming the function there to
+revisit when a Gradio upgrade changes it. The rest test runtime's behaviour (`around`, heavy
+events on the torch thread, the queue's polling). torch's libgomp: tests/serving/test_torch_thread.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import inspect
 import os
-import sys
 import threading
 from pathlib import Path
 
 import gradio as gr
 import pytest
-import torch
 from gradio.blocks import BlockFunction
 from gradio.queueing import Queue
 
-from diffusion_demo.ui import runtime, torch_thread
-from diffusion_demo.ui.common import CHAINS, HEAVY, around
+from diffusion_demo.ui import runtime
+from diffusion_demo.ui.common import CHAINS, HEAVY
+from diffusion_demo.ui.runtime import around
 
-needs_libgomp = pytest.mark.skipif(runtime.openmp_threads() is None, reason="torch without libgomp")
 
-
-def changed(name: str, function: str, library: str = "Gradio") -> str:
+def changed(name: str, function: str) -> str:
     """The canaries' message: what changed and where to look."""
-    version = gr.__version__ if library == "Gradio" else torch.__version__
-    return f"{library} {version} changed {name}: revisit diffusion_demo/ui/runtime.py {function}"
+    return f"Gradio {gr.__version__} changed {name}: revisit diffusion_demo/ui/runtime.py {function}"
 
 
 def parameters(fn) -> list[str]:
@@ -188,27 +183,6 @@ def test_gradio_writes_output_images_through_what_runtime_replaces():
 
 
 # --------------------------------------------------------------------------------------
-# Canaries: torch's libgomp
-# --------------------------------------------------------------------------------------
-
-
-@pytest.mark.skipif(
-    sys.platform != "linux", reason="torch's Linux wheels ship libgomp; others use their own OpenMP"
-)
-def test_torch_still_ships_and_uses_libgomp():
-    assert "parallel backend: OpenMP" in torch.__config__.parallel_info(), changed(
-        "its parallel backend (not OpenMP)", "single_threaded", "torch"
-    )
-    assert runtime.LIBGOMP.is_file(), changed(
-        f"where libgomp lives ({runtime.LIBGOMP} is gone; single_threaded is a no-op)", "_libgomp", "torch"
-    )
-    lib = ctypes.CDLL(str(runtime.LIBGOMP))
-    for symbol in ("omp_set_num_threads", "omp_get_max_threads"):
-        assert hasattr(lib, symbol), changed(f"libgomp ({symbol} missing)", "single_threaded", "torch")
-    assert runtime.openmp_threads() is not None, changed("libgomp (not loaded)", "_libgomp", "torch")
-
-
-# --------------------------------------------------------------------------------------
 # Behaviour
 # --------------------------------------------------------------------------------------
 
@@ -255,31 +229,6 @@ def test_around_a_generator_spans_its_whole_run_and_exits_when_closed():
     assert log == ["enter", "step 0"]  # still inside while the generator is paused
     gen.close()  # what Gradio does on Stop
     assert log == ["enter", "step 0", "exit"]
-
-
-@needs_libgomp
-def test_other_threads_get_one_openmp_thread_the_torch_thread_keeps_its_own():
-    import torch
-
-    def own_threads() -> int | None:
-        torch.get_num_threads()  # torch's per-thread set-up, which a chain would trigger
-        return runtime.openmp_threads()
-
-    before = torch_thread.call(own_threads)
-    seen = {}
-
-    def light():
-        seen["default"] = own_threads()
-        runtime.single_threaded()
-        seen["light"] = runtime.openmp_threads()
-        torch.randn(3, 256, 256).mul(2).sum()  # a parallel-sized op: must not start a pool
-
-    t = threading.Thread(target=light)
-    t.start()
-    t.join()
-    assert seen["light"] == 1
-    torch_thread.call(runtime.single_threaded)  # a no-op there
-    assert torch_thread.call(own_threads) == before == seen["default"]
 
 
 def test_every_heavy_event_of_the_app_runs_on_the_torch_thread(tiny_denoiser):

@@ -1,5 +1,5 @@
 """One module per tab: each lays out its widgets in `build(ctx)` and wires named,
 module-level handlers (callable and testable without a browser).
 
-May import: ui (common, frames, downloads), media, diffusion, models, toy2d, config.
+May import: ui (common, frames, export_buttons), media, diffusion, models, toy2d, config.
 """

@@ -6,7 +6,7 @@ show is computed in media/forward_views.py. UI events are private; the public en
 (/forward, /chain) take their inputs from hidden, unbounded components so that every
 check — and its message — is ours, not a widget's.
 
-May import: config, diffusion, media, ui.common, ui.downloads, ui.keys and gradio.
+May import: config, diffusion, media, ui.common, ui.export_buttons, ui.keys, ui.runtime and gradio.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from ...media.forward_views import (
     validate,
     xt_view,
 )
-from .. import downloads, keys
-from ..common import SchedulePanel, UIContext, bounded_by_T, figure_image, guarded, quiet
+from .. import export_buttons, keys, runtime
+from ..common import SchedulePanel, UIContext, figure_image, guarded, quiet
 from .explain import explain
 
 # The tab's defaults (config.FORWARD_TAB), under the names the tests and deep links know.
@@ -217,7 +217,7 @@ def build(ctx: UIContext) -> None:
     w = _layout(ctx.schedule, example0)
     with explain("forward"):
         gr.Markdown(INTRO, latex_delimiters=equations.LATEX_DELIMITERS, elem_id="forward-intro")
-    ctx.links["t"] = bounded_by_T(w.t)  # its maximum is the panel's T: checked by the handlers
+    ctx.links["t"] = runtime.bounded_by_T(w.t)  # its maximum is the panel's T: checked by the handlers
     ctx.links["seed"] = w.seed
     ctx.links["example"] = w.example
     _wire_views(w, ctx.schedule)
@@ -251,7 +251,7 @@ def _layout(panel: SchedulePanel, example0: str | None) -> _Widgets:
         chain_md = gr.Markdown(
             chain_md0, latex_delimiters=equations.LATEX_DELIMITERS, elem_id="forward-chain-note"
         )
-        downloads.forward_row([upload, panel.schedule, seed, example, *panel.inputs[1:]])
+        export_buttons.forward_row([upload, panel.schedule, seed, example, *panel.inputs[1:]])
     return _Widgets(
         example, upload, seed, reseed, info, t, x0_img, eps_img, xt_img, formula, hist, strip, chain_md, play
     )
@@ -314,7 +314,7 @@ def _image(label: str, value: Image.Image | str, elem_id: str) -> gr.Image:
 
 
 def _wire_views(w: _Widgets, panel: SchedulePanel) -> None:
-    """UI events. They run off the torch thread (see ui.torch_thread), with one OpenMP thread
+    """UI events. They run off the torch thread (see serving.torch_thread), with one OpenMP thread
     each (by `guarded`): a few ms of noising must not wait behind a long export or 2D training."""
     inputs = [w.upload, w.t, panel.schedule, w.seed, w.example, *panel.inputs[1:]]
     chain_inputs = [w.upload, panel.schedule, w.seed, w.example, *panel.inputs[1:]]

@@ -24,7 +24,7 @@ from ...media.images import digit_examples, load_image, to_digit, upload_digit
 from ...media.inpaint_export import completion, grid_image, masked_input
 from ...media.sketch import SKETCH, canvas_gray, editor_canvas, mask_from_image, sketch_tensor
 from ...models import unet
-from .. import downloads
+from .. import export_buttons
 from ..common import (
     CHAINS,
     UIContext,
@@ -313,7 +313,7 @@ def outputs(ctx: UIContext, first: str | None) -> Outputs:
     )
     formula = gr.Markdown(latex_delimiters=LATEX_DELIMITERS, elem_id="inpaint-formula")
     store = gr.State(None, time_to_live=900)
-    downloads.inpaint_row(store)
+    export_buttons.inpaint_row(store)
     return Outputs(status, result, x_t, kept, painted, formula, store)
 
 

@@ -23,11 +23,12 @@ from ...diffusion.sampling import (
     validate_request,
 )
 from ...media import plots_quality, plots_sigma
+from ...media.chains import show, tensor_frame
 from ...media.equations import samplers_md
 from ...models import unet
-from .. import downloads
+from .. import export_buttons as downloads
 from ..common import CHAINS, UIContext, bind, follow, guarded, quiet
-from ..frames import Replay, Throttle, sharers, show, stream, tensor_frame
+from ..frames import Replay, Throttle, sharers, stream
 from ..sharing import wait_turn
 from .decision import reverse_decision
 from .explain import explain

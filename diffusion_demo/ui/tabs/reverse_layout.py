@@ -15,7 +15,7 @@ from ...diffusion.sampling import initial_noise, is_conditional
 from ...media import plots_quality, plots_sigma
 from ...media.chains import tensor_frame
 from ...media.equations import LATEX_DELIMITERS
-from .. import downloads
+from .. import export_buttons as downloads
 from ..common import UIContext, figure_image, frame_image, guidance_controls, sampler_menu
 from .decision import Strip, sample_slider, strip
 from .texts import UNCONDITIONAL_NOTE

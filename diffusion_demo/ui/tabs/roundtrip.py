@@ -20,12 +20,13 @@ from ...diffusion.roundtrip import distance_curve, round_trip, start, trained_sp
 from ...diffusion.samplers import DEFAULT_SAMPLER
 from ...diffusion.sampling import ReverseRequest, is_conditional, validate_request
 from ...media import plots_roundtrip
+from ...media.chains import tensor_frame
 from ...media.decision import shipped_classifier
 from ...media.equations import LATEX_DELIMITERS, forward_md
 from ...media.images import digit_examples, load_image, to_digit, to_uint8, upload_digit
 from ...media.sketch import editor_canvas, sketch_tensor
 from ...models import unet
-from .. import downloads
+from .. import export_buttons
 from ..common import (
     CHAINS,
     UIContext,
@@ -37,15 +38,12 @@ from ..common import (
     guidance_controls,
     sampler_menu,
 )
-from ..frames import Throttle, sharers, tensor_frame
+from ..frames import Throttle, sharers
 from .decision import Strip, roundtrip_decision, strip
 from .explain import explain
 from .texts import ROUNDTRIP_EXPLAIN as EXPLAIN
 from .texts import SKETCH_EXPLAIN, SKETCH_VERDICTS
 
-# The schedule of the shipped model when none is loaded. The tab reads the loaded model's own
-# (diffusion.roundtrip.trained_spec); kept for ui.downloads.roundtrip_file, which imports it.
-TRAINED = trained_spec(None)
 CURVE_TS = (0, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000)
 CURVE_SEEDS = (0, 1, 2, 3)
 # The example shown first (the shipped assets/examples/digit-3.png).
@@ -326,7 +324,7 @@ def outputs(ctx: UIContext, s: Settings) -> Outputs:
         x_t = frame_image("x_t (pushed off the manifold)", "roundtrip-xt", 260, first[1])
     formula = gr.Markdown(latex_delimiters=LATEX_DELIMITERS, elem_id="roundtrip-formula")
     decision = strip("roundtrip-decision")
-    downloads.roundtrip_row(ctx, [s.upload, s.t, s.seed, s.example, s.sampler, s.steps])
+    export_buttons.roundtrip_row(ctx, [s.upload, s.t, s.seed, s.example, s.sampler, s.steps])
     curve = gr.Image(
         label="distance from x_0 vs t", format="png", interactive=False, elem_id="roundtrip-curve"
     )

@@ -3,7 +3,7 @@
 Everything is read from the diffusers scheduler (schedules.curves). The chart is drawn once
 per schedule and only its "current t" marker is redrawn while t is dragged (plots.schedule_chart).
 
-May import: config, diffusion, media, ui.common, ui.downloads and gradio.
+May import: config, diffusion, media, ui.common, ui.export_buttons and gradio.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from ...config import FORWARD_TAB, SCHEDULE, SCHEDULE_NAMES, SCHEDULE_TAB
 from ...diffusion.forward import check_t
 from ...diffusion.schedules import ScheduleSpec, build_scheduler, validate_spec
 from ...media import equations, plots
-from .. import downloads
-from ..common import SchedulePanel, UIContext, bounded_by_T, figure_image, guarded
+from .. import export_buttons
+from ..common import SchedulePanel, UIContext, figure_image, guarded
+from ..runtime import bounded_by_T
 from .explain import explain
 
 DEFAULT_T = FORWARD_TAB.t  # the same current t as the forward tab: the two sliders are linked
@@ -230,7 +231,7 @@ def _layout(panel: SchedulePanel) -> tuple[gr.Dropdown, gr.Slider, list[gr.compo
         height=340,
     )
     status = gr.Markdown(status_md(spec0), elem_id="schedule-status")
-    downloads.schedule_row([*panel.inputs, compare, t])
+    export_buttons.schedule_row([*panel.inputs, compare, t])
     fwd0, post0 = readout(spec0, DEFAULT_T)
     with gr.Row(equal_height=False):
         fwd = gr.Markdown(

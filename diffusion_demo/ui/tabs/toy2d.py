@@ -2,12 +2,11 @@
 
 The views are plain functions of plain values (dataset, t, seed, points, schedule …) in
 media/toy2d_views.py, so the UI events, the public API endpoints and the tests all call the
-same code; this module lays out the widgets and wires named handlers to them. UI events
-are private; the public endpoints (/toy2d_forward, /toy2d_reverse, /toy2d_train,
-/toy2d_animation) take their inputs from hidden, unbounded components so that every
-check — and its message — is ours, not a widget's.
+same code; this module lays out the widgets and wires named handlers to them. The public
+endpoints (/toy2d_forward, /toy2d_reverse, /toy2d_train, /toy2d_animation) take their inputs
+from hidden, unbounded components so that every check, and its message, is ours.
 
-May import: ui (common, downloads), media, diffusion, toy2d, config.
+May import: ui (common, export_buttons), media, diffusion, toy2d, config.
 """
 
 from __future__ import annotations
@@ -17,8 +16,7 @@ from typing import Any
 
 import gradio as gr
 
-from ... import toy2d
-from ...config import ENGINE, SCHEDULE
+from ...config import ENGINE, SCHEDULE, TOY2D_LIMITS, TRAIN2D
 from ...diffusion.schedules import validate_spec
 from ...media.toy2d_views import (
     DEFAULT_DATASET,
@@ -31,8 +29,13 @@ from ...media.toy2d_views import (
     reverse_view,
     trained_note,
 )
-from .. import downloads, sharing
-from ..common import HEAVY, UIContext, bounded_by_T, figure_image, guarded, quiet
+from ...toy2d.data import DATASET_LABELS, DATASETS, get_set
+from ...toy2d.model import describe_spec
+from ...toy2d.store import STORE
+from ...toy2d.train import train_iter
+from .. import export_buttons, sharing
+from ..common import HEAVY, UIContext, figure_image, guarded, quiet
+from ..runtime import bounded_by_T
 from .explain import explain
 
 INTRO = r"""
@@ -79,16 +82,16 @@ def train_model(
     progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's documented idiom)
 ) -> Iterator[str]:
     """Train ε_θ for this data set on the panel's schedule (≤ 30 s), streaming a status line."""
-    toy = toy2d.get_set(dataset, points)
+    toy = get_set(dataset, points)
     spec = validate_spec(schedule, beta_start, beta_end, T)
-    what = f"{toy2d.DATASET_LABELS[toy.name]} on {toy2d.describe_spec(spec)}"
-    done = toy2d.STORE.get(toy.key, spec)
+    what = f"{DATASET_LABELS[toy.name]} on {describe_spec(spec)}"
+    done = STORE.get(toy.key, spec)
     if done is not None:
         yield trained_note(done, what, cached=True)
         return
-    cfg = toy2d.TRAIN2D
+    cfg = TRAIN2D
     last = None
-    for last in toy2d.train_iter(toy, spec, cfg, report_every=250):
+    for last in train_iter(toy, spec, cfg, report_every=250):
         if not last.done:
             progress((last.step, last.steps), desc=f"training ε_θ · loss {last.loss:.3f}")
             yield (
@@ -97,7 +100,7 @@ def train_model(
             )
     if last is None or last.model is None:  # train_iter always ends with a model
         raise RuntimeError("training ended without a model")
-    toy2d.STORE.put(last.model)
+    STORE.put(last.model)
     yield trained_note(last.model, what, cached=False)
 
 
@@ -159,7 +162,7 @@ def _plot(label: str, elem_id: str) -> gr.Image:
 def _controls(w: _Widgets) -> None:
     """The left column: data set, typed points, seed, trajectories and the training button."""
     w.dataset = gr.Dropdown(
-        [(toy2d.DATASET_LABELS[d], d) for d in toy2d.DATASETS],
+        [(DATASET_LABELS[d], d) for d in DATASETS],
         value=DEFAULT_DATASET,
         label="Data set",
         elem_id="toy-dataset",
@@ -168,7 +171,7 @@ def _controls(w: _Widgets) -> None:
         DEFAULT_POINTS,
         lines=5,
         max_lines=12,
-        label=f"Custom points: one 'x, y' per line (≤ {toy2d.LIMITS.max_custom_points}; "
+        label=f"Custom points: one 'x, y' per line (≤ {TOY2D_LIMITS.max_custom_points}; "
         "used when the data set is 'Custom'; centred and scaled to unit spread)",
         elem_id="toy-points",
     )
@@ -178,14 +181,14 @@ def _controls(w: _Widgets) -> None:
             label="Seed (data, ε, x_T)",
             precision=0,
             minimum=0,
-            maximum=toy2d.LIMITS.max_seed,
+            maximum=TOY2D_LIMITS.max_seed,
             elem_id="toy-seed",
             min_width=110,
         )
         w.n_paths = gr.Slider(
             1,
-            toy2d.LIMITS.max_paths,
-            value=toy2d.LIMITS.default_paths,
+            TOY2D_LIMITS.max_paths,
+            value=TOY2D_LIMITS.default_paths,
             step=1,
             label="Trajectories",
             elem_id="toy-paths",
@@ -222,8 +225,8 @@ def _accordions(w: _Widgets, schedule: list) -> None:
         w.gif = gr.Image(
             label="data → N(0, I) → data", type="filepath", interactive=False, elem_id="toy-gif", height=360
         )
-        # GIF / MP4 download buttons and the /export_toy2d endpoint (ui/downloads.py)
-        downloads.toy2d_row([w.dataset, w.seed, w.points, *schedule])
+        # GIF / MP4 download buttons and the /export_toy2d endpoint (ui/export_buttons.py)
+        export_buttons.toy2d_row([w.dataset, w.seed, w.points, *schedule])
     with gr.Accordion("The numbers", open=False, elem_id="toy-numbers"):
         gr.Markdown(
             "Mean and covariance of each cloud (N(0, I) has mean [0, 0] and covariance "
@@ -331,7 +334,7 @@ def _public_api() -> None:
         a_t = gr.Number(DEFAULT_T, label="t")
         a_seed = gr.Number(DEFAULT_SEED, label="seed")
         a_points = gr.Textbox(DEFAULT_POINTS, label="points")
-        a_paths = gr.Number(toy2d.LIMITS.default_paths, label="n_paths")
+        a_paths = gr.Number(TOY2D_LIMITS.default_paths, label="n_paths")
         a_schedule = gr.Textbox("linear", label="schedule")
         a_beta_start = gr.Number(SCHEDULE.default_beta_start, label="beta_start")
         a_beta_end = gr.Number(SCHEDULE.default_beta_end, label="beta_end")
@@ -351,7 +354,7 @@ def _public_api() -> None:
         api_name="toy2d_forward",
         api_description=(
             "The forward cloud x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps of a 2D data set. "
-            f"dataset: one of {', '.join(toy2d.DATASETS)}; points: 'x, y' per line (for 'custom'); "
+            f"dataset: one of {', '.join(DATASETS)}; points: 'x, y' per line (for 'custom'); "
             "t in [0, T]. Returns the scatter and its numbers (alpha_bar_t, mean, covariance)."
         ),
     )

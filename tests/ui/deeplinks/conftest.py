@@ -11,8 +11,8 @@ import pytest
 
 from diffusion_demo.config import IMAGES
 from diffusion_demo.diffusion.samplers import SAMPLER_IDS
-from diffusion_demo.ui import deeplinks
 from diffusion_demo.ui.common import UIContext, schedule_panel
+from diffusion_demo.ui.deeplinks.wire import wire
 
 TABS = ["forward", "schedule", "reverse", "roundtrip", "toy2d"]
 EXAMPLES = ["digit-3", "digit-5", "photo-landscape"]
@@ -51,7 +51,7 @@ def mini():
                     [("Two moons", "moons"), ("Rings", "rings")], value="moons"
                 )
                 ctx.links["toy_t"] = gr.Slider(0, 1000, value=100, step=1)
-        links = deeplinks.wire(demo, tabs, ctx)
+        links = wire(demo, tabs, ctx)
     return SimpleNamespace(demo=demo, links=links, params=links.params, ctx=ctx)
 
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from diffusion_demo.ui import deeplinks
-from diffusion_demo.ui.deeplinks import resolve
+from diffusion_demo.ui.deeplinks.params import PARAMETERS_MD, resolve
 
 from .conftest import TABS
 
@@ -28,23 +27,23 @@ def test_resolve_reads_short_names_for_the_tab(mini):
 
 def test_docs_page_holds_the_parameter_table():
     page = Path(__file__).resolve().parents[3] / "docs" / "deeplinks.md"
-    assert deeplinks.PARAMETERS_MD in page.read_text(encoding="utf-8")
+    assert PARAMETERS_MD in page.read_text(encoding="utf-8")
 
 
 @pytest.mark.slow
 def test_every_registered_name_is_documented(real_links):
-    documented = set(re.findall(r"`([A-Za-z_]+)`", deeplinks.PARAMETERS_MD))
+    documented = set(re.findall(r"`([A-Za-z_]+)`", PARAMETERS_MD))
     missing = set(real_links.params) - documented
     assert not missing, f"link parameters missing from PARAMETERS_MD: {sorted(missing)}"
     assert real_links.tabs == [*TABS, "inpaint"]
     for tab in real_links.tabs:
-        assert f"`{tab}`" in deeplinks.PARAMETERS_MD
+        assert f"`{tab}`" in PARAMETERS_MD
 
 
 @pytest.mark.slow
 def test_documented_choices_match_the_components(real_links):
     rows = {}
-    for line in deeplinks.PARAMETERS_MD.splitlines():
+    for line in PARAMETERS_MD.splitlines():
         m = re.match(r"\| `(\w+)`(?: \(= `(\w+)`\))? \| [^|]+ \| ([^|]+) \|", line)
         if m:
             rows[m.group(2) or m.group(1)] = re.findall(r"`([^`]+)`", m.group(3))

@@ -9,8 +9,8 @@ import string
 import pytest
 
 from diffusion_demo.diffusion.samplers import SAMPLER_IDS
-from diffusion_demo.ui import deeplinks
-from diffusion_demo.ui.deeplinks import parse, warning_text
+from diffusion_demo.ui.deeplinks.params import MAX_WARNINGS_SHOWN
+from diffusion_demo.ui.deeplinks.parse import parse, warning_text
 
 from .conftest import TABS, q
 
@@ -157,5 +157,5 @@ def test_garbage_never_raises(mini):
 def test_many_problems_make_one_short_message(mini):
     parsed = parse([(f"bad{i}", "1") for i in range(20)], mini.params, TABS)
     text = warning_text(parsed)
-    assert text.count("unknown parameter") == deeplinks.MAX_WARNINGS_SHOWN
-    assert text.endswith(f"and {20 - deeplinks.MAX_WARNINGS_SHOWN} more.")
+    assert text.count("unknown parameter") == MAX_WARNINGS_SHOWN
+    assert text.endswith(f"and {20 - MAX_WARNINGS_SHOWN} more.")

@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from diffusion_demo.ui import deeplinks, keys
-from diffusion_demo.ui.deeplinks import PARAMETERS_MD, parse, warning_text
+from diffusion_demo.ui import keys
+from diffusion_demo.ui.deeplinks.params import PARAMETERS_MD, PLAY_TABS
+from diffusion_demo.ui.deeplinks.parse import parse, warning_text
 
 from .conftest import TABS, q
 
@@ -57,9 +58,9 @@ def test_schedule_autoplay_warns_even_with_other_problems(mini):
 
 def test_the_tabs_autoplay_presses_a_button_on_are_the_documented_ones():
     with_action = {tab for tab, acts in keys.TAB_ACTIONS.items() if "run" in acts}
-    assert with_action == set(deeplinks.PLAY_TABS)
+    assert with_action == set(PLAY_TABS)
     row = next(line for line in PARAMETERS_MD.splitlines() if line.startswith("| `autoplay`"))
-    assert set(re.split(r",\s*", row.split("|")[2].strip())) == set(deeplinks.PLAY_TABS)
+    assert set(re.split(r",\s*", row.split("|")[2].strip())) == set(PLAY_TABS)
     assert "| `loop` |" in PARAMETERS_MD
 
 

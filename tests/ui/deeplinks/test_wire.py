@@ -10,8 +10,9 @@ import gradio as gr
 import pytest
 
 from diffusion_demo.config import IMAGES, SCHEDULE
-from diffusion_demo.ui import deeplinks
-from diffusion_demo.ui.deeplinks import Param, parse, resolve
+from diffusion_demo.ui.deeplinks.params import Param, resolve
+from diffusion_demo.ui.deeplinks.parse import parse
+from diffusion_demo.ui.deeplinks.wire import copy_link_js, query_items
 
 from .conftest import TABS, q
 
@@ -49,10 +50,10 @@ def test_query_items_reads_requests_and_plain_dicts():
         def multi_items(self):
             return [("t", "1"), ("t", "2")]
 
-    assert deeplinks.query_items(SimpleNamespace(query_params=QP())) == [("t", "1"), ("t", "2")]
-    assert deeplinks.query_items(SimpleNamespace(query_params={"tab": "reverse"})) == [("tab", "reverse")]
-    assert deeplinks.query_items(None) == []
-    assert deeplinks.query_items(SimpleNamespace()) == []
+    assert query_items(SimpleNamespace(query_params=QP())) == [("t", "1"), ("t", "2")]
+    assert query_items(SimpleNamespace(query_params={"tab": "reverse"})) == [("tab", "reverse")]
+    assert query_items(None) == []
+    assert query_items(SimpleNamespace()) == []
 
 
 def test_load_handler_answers_every_output_even_for_a_broken_request(mini):
@@ -75,7 +76,7 @@ def test_copy_link_spec_reads_back_to_the_same_components(mini):
         for name, index in entries:
             assert resolve(name, tab, mini.params) == keys[index], (tab, name)
     assert [n for n, _ in spec["tabs"]["reverse"]] == ["sampler", "steps", "seed", "samples", "eta"]
-    js = deeplinks.copy_link_js(mini.links)
+    js = copy_link_js(mini.links)
     assert json.dumps(spec) in js and "navigator.clipboard" in js and "__SPEC__" not in js
 
 

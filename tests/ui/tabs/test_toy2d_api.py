@@ -15,8 +15,10 @@ import pytest
 from gradio_client import Client
 from PIL import Image
 
-from diffusion_demo import toy2d
+from diffusion_demo.config import TOY2D_LIMITS, TRAIN2D
 from diffusion_demo.diffusion.schedules import ScheduleSpec, alpha_bar_at
+from diffusion_demo.toy2d.data import DATASETS
+from diffusion_demo.toy2d.store import STORE
 from diffusion_demo.ui.tabs import toy2d as toy2d_tab
 from tests.ui.conftest import served
 
@@ -37,7 +39,7 @@ def assert_clean(message: str) -> None:
 def test_forward_view_numbers():
     fig, info = toy2d_tab.forward_view("rings", 250, 4)
     assert len(fig.axes) == 1 and len(fig.axes[0].collections) == 2  # the data, faint, and x_t
-    assert fig.axes[0].collections[1].get_offsets().shape == (toy2d.LIMITS.n_points, 2)
+    assert fig.axes[0].collections[1].get_offsets().shape == (TOY2D_LIMITS.n_points, 2)
     assert info["alpha_bar"] == pytest.approx(alpha_bar_at(ScheduleSpec(), 250), rel=1e-5)
     assert info["signal_scale"] ** 2 + info["noise_scale"] ** 2 == pytest.approx(1.0, abs=1e-5)
 
@@ -51,7 +53,7 @@ def test_ui_events_get_rendered_images_not_figures():
 
 
 def test_reverse_view_on_another_schedule_says_which_it_uses():
-    toy2d.STORE.clear()
+    STORE.clear()
     rev, traj, field, note, info = toy2d_tab.reverse_view("moons", 250, 0, "", 2, **COSINE)
     assert not info["same_schedule"] and info["model_t"] == 500
     assert "uses its own schedule" in note and "linear β 0.0001→0.02, T=1000" in note and "T=500" in note
@@ -59,7 +61,7 @@ def test_reverse_view_on_another_schedule_says_which_it_uses():
 
 
 def test_reverse_view_of_an_untrained_custom_set_explains_instead_of_failing():
-    toy2d.STORE.clear()
+    STORE.clear()
     *_, note, info = toy2d_tab.reverse_view("custom", 10, 0, "0, 0\n1, 2\n3, 1", 3)
     assert info["model"] is None and "No model for this custom set yet" in note
 
@@ -73,7 +75,7 @@ def test_build_registers_deep_links():
         ctx = UIContext(schedule=schedule_panel(), denoiser=None, checkpoint_error="test")
         toy2d_tab.build(ctx)
     assert ctx.links["toy_dataset"].elem_id == "toy-dataset"
-    assert [c for _, c in ctx.links["toy_dataset"].choices] == list(toy2d.DATASETS)
+    assert [c for _, c in ctx.links["toy_dataset"].choices] == list(DATASETS)
     assert ctx.links["toy_t"].elem_id == "toy-t" and ctx.links["toy_t"].maximum == 1000
     assert ctx.links["toy_seed"].elem_id == "toy-seed"
 
@@ -172,8 +174,8 @@ def test_reverse_through_the_api(client):
 
 def test_train_a_custom_set_then_reverse(client, monkeypatch):
     # a short run in this process (the server's): the endpoint's flow, not the full recipe
-    monkeypatch.setattr(toy2d, "TRAIN2D", dataclasses.replace(toy2d.TRAIN2D, steps=300, max_seconds=600))
-    toy2d.STORE.clear()
+    monkeypatch.setattr(toy2d_tab, "TRAIN2D", dataclasses.replace(TRAIN2D, steps=300, max_seconds=600))
+    STORE.clear()
     points = "-1, -1\n1, 1\n1, -1"
     with pytest.raises(Exception, match="No model for this custom set yet"):
         client.predict(dataset="custom", points=points, **COSINE, api_name="/toy2d_animation")
@@ -189,7 +191,7 @@ def test_train_a_custom_set_then_reverse(client, monkeypatch):
 
     *_, note, info = client.predict(dataset="custom", t=0, points=points, **COSINE, api_name="/toy2d_reverse")
     assert info["same_schedule"] and info["model"]["steps"] == 300 and "trained in this session" in note
-    toy2d.STORE.clear()
+    STORE.clear()
 
 
 def test_animation_through_the_api(client):

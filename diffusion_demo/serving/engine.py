@@ -2,23 +2,8 @@
 gets its ε̂ from one shared network call per tick.
 
 A chain registers (`Engine.open`) and then runs exactly as it would alone, with the `Chain`
-handle as its denoiser: `sampling.reverse_chain(chain, request)`. Its `eps` hands
-(x_t, t, y) to the engine and waits. At each tick the engine's thread
-
-1. gathers the asks of the running chains (waiting up to `gather_s` for those still busy
-   making a frame; a late one takes the next tick),
-2. stacks them into one batch with a timestep and a label per row (x_t of several users at
-   several steps: ε_θ is evaluated per row, so this is the same function),
-3. calls the network once (the compiled package in chunks of up to 63 rows), and
-4. hands each chain its rows; each then takes its own step with its own scheduler and
-   generator, so the images do not depend on who else is running (up to bf16 rounding,
-   which depends on the batch size).
-
-A chain that finishes, is stopped or whose client goes away leaves at once (closing its
-generator closes the handle); a new one joins at the next tick. When the batch is full
-(`max_rows`), new chains wait and are admitted round-robin over client addresses. One owner
-(a browser tab's session) has at most one chain: a new one replaces the old, whose next
-step raises `Replaced`. One address has at most `max_per_address` chains.
+handle as its denoiser: `sampling.reverse_chain(chain, request)`. Owns the engine's thread,
+the ticks (how one works: below the imports), admission and replacement (`Replaced`).
 
 May import: config, torch, the standard library.
 """
@@ -36,6 +21,24 @@ from typing import Any
 import torch
 
 from ..config import ENGINE, EngineSettings
+
+# How it works: a Chain's `eps` hands (x_t, t, y) to the engine and waits. At each tick the
+# engine's thread
+#
+# 1. gathers the asks of the running chains (waiting up to `gather_s` for those still busy
+#    making a frame; a late one takes the next tick),
+# 2. stacks them into one batch with a timestep and a label per row (x_t of several users at
+#    several steps: ε_θ is evaluated per row, so this is the same function),
+# 3. calls the network once (the compiled package in chunks of up to 63 rows), and
+# 4. hands each chain its rows; each then takes its own step with its own scheduler and
+#    generator, so the images do not depend on who else is running (up to bf16 rounding,
+#    which depends on the batch size).
+#
+# A chain that finishes, is stopped or whose client goes away leaves at once (closing its
+# generator closes the handle); a new one joins at the next tick. When the batch is full
+# (`max_rows`), new chains wait and are admitted round-robin over client addresses. One owner
+# (a browser tab's session) has at most one chain: a new one replaces the old, whose next
+# step raises `Replaced`. One address has at most `max_per_address` chains.
 
 log = logging.getLogger("diffusion_demo")
 
@@ -92,7 +95,7 @@ class Engine:
     """Owns the denoiser; serves the ε̂ of every registered chain in shared batches.
 
     `call(fn, *args)` runs one network call where the UNet may run (the app passes
-    ui.torch_thread.call: the one thread with the cores' OpenMP pool); default: here.
+    serving.torch_thread.call: the one thread with the cores' OpenMP pool); default: here.
     """
 
     def __init__(
@@ -110,7 +113,7 @@ class Engine:
         self._serial = itertools.count()
         self._thread: threading.Thread | None = None
         # Where the network runs once warm: an object with eps(x, t, y) and `alive` (the app's
-        # models.worker.UNetWorker, a child process); None: the denoiser itself, here.
+        # serving.worker.UNetWorker, a child process); None: the denoiser itself, here.
         self.network: Any = None
         self.ticks = 0  # network calls made (for tests and benchmarks)
         self.rows = 0  # rows served

@@ -1,16 +1,11 @@
 """The compiled UNet in a child process of its own, for the app's batching engine.
 
-Why a process: the compiled package (models/compiled.py) holds Python's GIL for the whole of a
-call (measured: a Python thread runs at 8% of its speed while a 60-row call runs, against 96%
-beside the eager UNet). In the app's process that froze Gradio's event loop for most of every
-tick: with a class of thirty the pages' events started seconds late. In a child, the app's
-threads keep their GIL, the child runs at a lower priority (`COMPILE.build_nice`), so pages,
-/forward and frames get a core first, and a crash there cannot take the server down.
+Owns both sides: `UNetWorker` (the app's handle: start the child, wait until ready, ε̂ over
+a Unix socket, one call at a time; `WorkerGone` when the child is), `prestart` / `take` (app.py
+starts it before its slow imports) and `run_child` (the child's life; its command is
+cli/worker.py). Why a process: the comment below the imports.
 
-The child loads the checkpoint, loads (or builds) the cached package, says "ready", then
-answers (x_t, t, y) with ε̂ over a Unix socket: ~1.5 MB for a 480-row tick, a few µs per 16 rows.
-
-May import: config, torch, models (unet, compiled).
+May import: config, torch, models.unet and serving.compiled (torch and diffusers only where used).
 """
 
 from __future__ import annotations
@@ -33,7 +28,18 @@ from ..config import COMPILE
 if TYPE_CHECKING:  # torch and diffusers are imported where used: app.py imports this module
     import torch  # first, to start the worker before its own ~3 s of imports (see prestart)
 
-    from .unet import Denoiser
+    from ..models.unet import Denoiser
+
+
+# Why a process: the compiled package (serving/compiled.py) holds Python's GIL for the whole of a
+# call (measured: a Python thread runs at 8% of its speed while a 60-row call runs, against 96%
+# beside the eager UNet). In the app's process that froze Gradio's event loop for most of every
+# tick: with a class of thirty the pages' events started seconds late. In a child, the app's
+# threads keep their GIL, the child runs at a lower priority (`COMPILE.build_nice`), so pages,
+# /forward and frames get a core first, and a crash there cannot take the server down.
+#
+# The child loads the checkpoint, loads (or builds) the cached package, says "ready", then
+# answers (x_t, t, y) with ε̂ over a Unix socket: ~1.5 MB for a 480-row tick, a few µs per 16 rows.
 
 log = logging.getLogger("diffusion_demo")
 
@@ -48,7 +54,8 @@ KEY_ENV = "DIFFUSION_DEMO_WORKER_KEY"
 def _prepare(path: str, dtype: str) -> tuple[Denoiser | None, tuple[str, str]]:
     """The child's start: load, compile (cached); (the denoiser or None, the message for the app)."""
     try:
-        from . import compiled, unet  # deferred: the child imports what it needs only once started
+        from ..models import unet  # deferred: the child imports what it needs only once started
+        from . import compiled  # deferred: likewise (it imports diffusers)
 
         den = _load(unet, compiled, path, dtype)
         # a missing package is built by a grandchild, niced (COMPILE.build_nice); loading a
@@ -93,9 +100,9 @@ def _load(unet, compiled, path: str, dtype: str) -> Denoiser:
     return den
 
 
-def main() -> None:
-    """`python -m diffusion_demo.models.worker ADDRESS CHECKPOINT DTYPE` (started by UNetWorker)."""
-    address, path, dtype = sys.argv[1:4]
+def run_child(address: str, path: str, dtype: str) -> None:
+    """The child's whole life (`python -m diffusion_demo.cli.worker ADDRESS CHECKPOINT DTYPE`,
+    started by UNetWorker): load, say so to the app at `address`, then serve."""
     # load first, connect after: the app accepts the connection only when its warm-up runs,
     # after its own imports, and the child's ~5 s of loading overlap them this way
     den, message = _prepare(path, dtype)
@@ -128,7 +135,7 @@ class UNetWorker:
         cmd = [
             sys.executable,
             "-m",
-            "diffusion_demo.models.worker",
+            "diffusion_demo.cli.worker",  # cli/worker.py: run_child
             str(self._listener.address),
             self.path,
             dtype,
@@ -238,7 +245,3 @@ def take(den: Denoiser) -> UNetWorker:
     if early is not None:
         early.close()
     return UNetWorker(den)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,21 +1,18 @@
-"""One thread for the app's heavy torch work (plain Python threading, no private API).
+"""One thread for the app's heavy torch work, and one OpenMP thread for every other thread.
 
-torch's OpenMP runtime (libgomp) gives each thread that runs a parallel op a pool of worker
-threads of its own. Once the process holds more such threads than it has cores, libgomp
-stops spin-waiting between parallel regions and sleeps instead, so each of the UNet's ~100
-small kernels per step pays a wake-up: DDIM-50 took 2.1 s instead of 1.4 s on these 2 cores.
-Gradio calls handlers from a pool of threads, so a served app would always be in that state.
+libgomp gives each thread that runs a parallel op a pool of its own; with more pool threads
+than cores it sleeps between parallel regions and every small kernel pays a wake-up (DDIM-50:
+2.1 s instead of 1.4 s on 2 cores). Hence heavy handlers run on one long-lived thread (`call`,
+`heavy`), and every other thread is limited to one OpenMP thread (`single_threaded`, torch's
+own libgomp through ctypes: `_libgomp`; its canary is in tests/serving/test_torch_thread.py).
 
-Hence: heavy handlers (the chains, exports, 2D training; `heavy`) run on one long-lived
-thread, which alone has a 2-thread pool; any other thread that runs a handler is limited to
-one OpenMP thread (`ui.runtime.single_threaded`, which holds the libgomp part).
-
-May import: the standard library only (ui.runtime builds on it).
+May import: torch and the standard library.
 """
 
 from __future__ import annotations
 
 import contextvars
+import ctypes
 import functools
 import inspect
 import os
@@ -23,7 +20,10 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
+
+import torch
 
 NAME = "torch-worker"
 
@@ -107,3 +107,40 @@ def heavy(fn: Callable) -> Callable:
 
     wrapper.on_torch_thread = True  # type: ignore[attr-defined]
     return wrapper
+
+
+# --------------------------------------------------------------------------------------
+# libgomp: one OpenMP thread for every thread but the torch thread
+# --------------------------------------------------------------------------------------
+
+LIBGOMP = Path(torch.__file__).parent / "lib" / "libgomp.so.1"
+_local = threading.local()
+
+
+def _libgomp() -> ctypes.CDLL | None:
+    """torch's own libgomp (the wheel ships it), or None on builds without one."""
+    try:
+        return ctypes.CDLL(str(LIBGOMP)) if LIBGOMP.is_file() else None
+    except OSError:
+        return None
+
+
+_gomp = _libgomp()
+
+
+def single_threaded() -> None:
+    """Limit the calling thread to one OpenMP thread (once per thread; not the torch thread).
+
+    The limit is libgomp's per-thread setting (omp_set_num_threads), so the torch thread keeps
+    both cores; torch.set_num_threads would change the process-wide default instead.
+    """
+    if _gomp is None or on_torch_thread() or getattr(_local, "single", False):
+        return
+    torch.get_num_threads()  # torch sets this thread's OpenMP size on first use: do it first
+    _gomp.omp_set_num_threads(1)
+    _local.single = True
+
+
+def openmp_threads() -> int | None:
+    """The calling thread's OpenMP team size (omp_get_max_threads), for tests and logs."""
+    return None if _gomp is None else int(_gomp.omp_get_max_threads())

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from diffusion_demo.config import ENGINE
-from diffusion_demo.diffusion.engine import Engine, Replaced
 from diffusion_demo.diffusion.sampling import (
     ReverseRequest,
     guidance_at,
@@ -17,6 +16,7 @@ from diffusion_demo.diffusion.sampling import (
     reverse_chain,
     sample,
 )
+from diffusion_demo.serving.engine import Engine, Replaced
 
 from ..tolerances import assert_same_within_rounding, float64
 

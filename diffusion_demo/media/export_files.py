@@ -1,19 +1,7 @@
-"""Downloads as files: every view's chain or chart written to a fresh per-call folder in
-Gradio's cache (plain values in, a file path out). ui/downloads.py wires them to buttons
-and the /export_* endpoints.
-
-| view | formats | what | endpoint |
-|---|---|---|---|
-| forward | gif, mp4, png | x_0 … x_T at the current image, schedule and seed (chains.forward_frames) | /export_forward |
-| reverse | gif, mp4 | the last run's stored replay frames (no recomputation) | /export_reverse |
-| roundtrip | gif, mp4 | x_0, x_t and the way back, as in the tab (chains.roundtrip_view_frames) | /export_roundtrip |
-| toy2d | gif, mp4 | the 2D animation (chains.toy2d_frames) | /export_toy2d |
-| inpaint | gif, mp4, png | the last fill-in run's streamed frames (no recomputation) | /export_inpaint |
-| schedule | png, svg | the schedule chart (plots.schedule_figure) | /export_schedule |
-
-Files are written into a fresh folder per call inside Gradio's cache folder
-(GRADIO_TEMP_DIR); Gradio copies what an event returns into its own cache (cleaned by
-Blocks(delete_cache=…)), so our folders are swept once they are a few minutes old.
+"""The files the export buttons offer: every view's chain or chart written to a fresh
+per-call folder in Gradio's cache (plain values in, a file path out); ui/export_buttons.py
+wires them to buttons and the /export_* endpoints. Owns the formats, the per-call folders
+and their sweeping (the table of views and how the folders are kept: below the imports).
 
 May import: media, diffusion, models, toy2d, config, checks, libraries (not Gradio).
 """
@@ -30,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import toy2d
 from ..checks import in_range
 from ..config import DOWNLOADS, EXPORT, IMAGES, MODEL, REVERSE, SCHEDULE, SCHEDULE_NAMES
 from ..diffusion.forward import check_t
@@ -38,6 +25,7 @@ from ..diffusion.samplers import DEFAULT_SAMPLER
 from ..diffusion.sampling import validate_request
 from ..diffusion.schedules import spec_from_config, validate_spec
 from ..models import unet
+from ..toy2d.data import check_seed
 from . import export, images, plots
 from .chains import (
     ForwardRequest,
@@ -48,6 +36,19 @@ from .chains import (
     show,
     toy2d_frames,
 )
+
+# | view | formats | what | endpoint |
+# |---|---|---|---|
+# | forward | gif, mp4, png | x_0 … x_T at the current image, schedule and seed (chains.forward_frames) | /export_forward |
+# | reverse | gif, mp4 | the last run's stored replay frames (no recomputation) | /export_reverse |
+# | roundtrip | gif, mp4 | x_0, x_t and the way back, as in the tab (chains.roundtrip_view_frames) | /export_roundtrip |
+# | toy2d | gif, mp4 | the 2D animation (chains.toy2d_frames) | /export_toy2d |
+# | inpaint | gif, mp4, png | the last fill-in run's streamed frames (no recomputation) | /export_inpaint |
+# | schedule | png, svg | the schedule chart (plots.schedule_figure) | /export_schedule |
+#
+# Files are written into a fresh folder per call inside Gradio's cache folder
+# (GRADIO_TEMP_DIR); Gradio copies what an event returns into its own cache (cleaned by
+# Blocks(delete_cache=…)), so our folders are swept once they are a few minutes old.
 
 FORMATS: dict[str, tuple[str, ...]] = {
     "forward": ("gif", "mp4", "png"),
@@ -226,7 +227,7 @@ def toy2d_file(
     """The 2D animation (forward, then the learned reverse chain) as GIF or MP4."""
     fmt = check_format(format, "toy2d")
     spec = validate_spec(schedule, beta_start, beta_end, T)
-    seed = toy2d.check_seed(seed)
+    seed = check_seed(seed)
     request = Toy2dRequest(
         dataset,
         seed,

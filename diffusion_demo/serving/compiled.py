@@ -1,17 +1,9 @@
 """The UNet compiled ahead of time (AOTInductor), kept on disk: warm in seconds from the second start.
 
-One package serves every batch of COMPILE.min_rows … COMPILE.max_rows rows, with a timestep
-and a label per row (a dynamic batch dimension), so the engine's mixed batches (several users'
-chains at different steps) never recompile. Measured here (2 cores, bf16; benchmarks/rows.py):
-~1.2–1.4 ms an image at any batch of 16 … 63 rows, as fast as torch.compile with one frozen
-graph per batch size, which it replaces; building it takes ~30 s, loading it ~1.5 s.
-
-The cache key is everything the compiled code depends on: torch's version, the CPU's
-instruction set, the checkpoint's weights, the compute dtype, the device, the wrapper's format.
-A package that does not load, or loads but disagrees with the eager UNet on a probe batch, is
-deleted and rebuilt; an unwritable cache folder means building in a temporary one (said once).
-
-    python -m diffusion_demo.models.compiled CHECKPOINT DTYPE OUT   # what the app runs, niced
+Owns the package (one for every batch of COMPILE.min_rows … COMPILE.max_rows rows, a timestep
+and a label per row), its cache key and folder, loading it with a probe against the eager
+UNet, building it (`build`; in a niced child: python -m diffusion_demo.cli.compile), and when
+the CLI and the benchmarks compile. Why and what it costs: the comment below the imports.
 
 May import: config, torch, models.unet.
 """
@@ -33,7 +25,18 @@ from pathlib import Path
 import torch
 
 from ..config import COMPILE, ROOT
-from .unet import Denoiser, compile_wanted
+from ..models.unet import Denoiser, compile_wanted
+
+# One package serves every batch of COMPILE.min_rows … COMPILE.max_rows rows, with a timestep
+# and a label per row (a dynamic batch dimension), so the engine's mixed batches (several users'
+# chains at different steps) never recompile. Measured here (2 cores, bf16; benchmarks/rows.py):
+# ~1.2–1.4 ms an image at any batch of 16 … 63 rows, as fast as torch.compile with one frozen
+# graph per batch size, which it replaces; building it takes ~30 s, loading it ~1.5 s.
+#
+# The cache key is everything the compiled code depends on: torch's version, the CPU's
+# instruction set, the checkpoint's weights, the compute dtype, the device, the wrapper's format.
+# A package that does not load, or loads but disagrees with the eager UNet on a probe batch, is
+# deleted and rebuilt; an unwritable cache folder means building in a temporary one (said once).
 
 log = logging.getLogger("diffusion_demo")
 
@@ -150,7 +153,7 @@ def writable(folder: Path) -> bool:
 
 def build_in_child(den: Denoiser, path: Path) -> None:
     """Run `build` in a niced child process: the server's own threads keep the cores' priority."""
-    cmd = [sys.executable, "-m", "diffusion_demo.models.compiled", str(den.path)]
+    cmd = [sys.executable, "-m", "diffusion_demo.cli.compile", str(den.path)]  # cli/compile.py
     cmd += [DTYPE_NAMES.get(den.autocast, "fp32"), str(path)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     nice = (lambda: os.nice(COMPILE.build_nice)) if hasattr(os, "nice") else None
@@ -163,7 +166,7 @@ def ensure(den: Denoiser, child: bool = True, call: Callable | None = None) -> s
 
     `call(fn, *args)` runs the loading and its probe where the UNet runs (the app's torch
     thread: a first parallel op on any other thread would give it an OpenMP pool of its own,
-    and with more pool threads than cores every op slows down; see ui.torch_thread)."""
+    and with more pool threads than cores every op slows down; see serving.torch_thread)."""
     call = call or (lambda fn, *args: fn(*args))
     start = time.perf_counter()
     folder = cache_dir()
@@ -213,17 +216,3 @@ def warm_seconds(den: Denoiser) -> float | None:
     start = time.perf_counter()
     ensure(den, child=False)
     return time.perf_counter() - start
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Build the package for CHECKPOINT at DTYPE into OUT (the app's first start runs this)."""
-    from . import unet  # deferred: the child imports what it needs only when run
-
-    checkpoint, dtype, out = argv or sys.argv[1:]
-    den = unet.load(checkpoint, autocast=dtype)
-    print(f"built in {build(den, Path(out)):.1f} s")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

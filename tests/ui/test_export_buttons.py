@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from diffusion_demo.config import DOWNLOADS
 from diffusion_demo.media import export, images
-from diffusion_demo.media.downloads import safe_name
-from diffusion_demo.ui import downloads
+from diffusion_demo.media.export_files import check_format, safe_name, schedule_file
 from tests.ui.conftest import served
 
 CAPTION = export.EXPORT.caption_px
@@ -115,7 +115,7 @@ def test_forward_gif_has_every_frame_and_starts_at_x0(client):
     assert Path(path).name == "forward_digit-3_cosine_T1000_seed3.gif"
     frames = gif_frames(path)
     source = images.fit(images.load_image(images.examples()["digit-3"]), export.EXPORT.forward_size)
-    assert len(frames) == downloads.DOWNLOADS.forward_frames
+    assert len(frames) == DOWNLOADS.forward_frames
     assert frames[0].shape == (source.height + CAPTION, source.width)
     x0 = np.asarray(source.convert("L"), dtype=np.int16)
     # frame 0 is t = 0: the image itself (gray digits are written without a palette)
@@ -134,7 +134,7 @@ def test_forward_mp4_and_png_strip(client):
         "mp4", None, "linear", 0, "photo-shapes", 1e-4, 0.02, 1000, api_name="/export_forward"
     )
     video = mp4_frames(mp4)
-    n = downloads.DOWNLOADS.forward_frames
+    n = DOWNLOADS.forward_frames
     assert video.shape[0] == n + HOLD
     assert video.shape[1] % 2 == 0 and video.shape[2] % 2 == 0 and video.shape[3] == 3
     png = client.predict(
@@ -143,7 +143,7 @@ def test_forward_mp4_and_png_strip(client):
     strip = Image.open(png)
     assert strip.format == "PNG"
     frame_w = video.shape[2]  # width of one frame (already even for a 256 px image)
-    k = downloads.DOWNLOADS.forward_strip_frames
+    k = DOWNLOADS.forward_strip_frames
     assert k * frame_w < strip.width < k * (frame_w + 8)
 
 
@@ -242,30 +242,28 @@ def test_roundtrip_export_follows_the_sampler_steps(app, client, tiny_denoiser):
 def test_toy2d_animation_gif_and_mp4(client):
     gif = client.predict("gif", "moons", 0, "", "linear", 1e-4, 0.02, 1000, api_name="/export_toy2d")
     frames = gif_frames(gif)
-    assert len(frames) >= 2 * downloads.DOWNLOADS.toy2d_frames - 2  # forward + reverse (t = 0, T kept)
+    assert len(frames) >= 2 * DOWNLOADS.toy2d_frames - 2  # forward + reverse (t = 0, T kept)
     assert frames[0].shape == (320, 320)
     mp4 = client.predict("mp4", "moons", 0, "", "linear", 1e-4, 0.02, 1000, api_name="/export_toy2d")
-    assert mp4_frames(mp4).shape[0] == len(frames) + round(
-        export.EXPORT.hold_last_s * downloads.DOWNLOADS.toy2d_fps
-    )
+    assert mp4_frames(mp4).shape[0] == len(frames) + round(export.EXPORT.hold_last_s * DOWNLOADS.toy2d_fps)
 
 
 def test_files_are_written_inside_gradios_cache_and_swept(app, monkeypatch, tmp_path):
     cache = app[2]
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(cache))
-    path = Path(downloads.schedule_file("svg"))
+    path = Path(schedule_file("svg"))
     assert path.is_relative_to(cache / "diffusion-demo-exports")
     old = path.parent
-    stale = time.time() - downloads.DOWNLOADS.keep_s - 10
+    stale = time.time() - DOWNLOADS.keep_s - 10
     os.utime(old, (stale, stale))
-    fresh = Path(downloads.schedule_file("png")).parent
+    fresh = Path(schedule_file("png")).parent
     assert not old.exists() and fresh.exists() and fresh != old
 
 
 def test_format_check_and_safe_names():
-    assert downloads.check_format(".GIF", "forward") == "gif"
+    assert check_format(".GIF", "forward") == "gif"
     with pytest.raises(ValueError, match="format must be one of png, svg; got None"):
-        downloads.check_format(None, "schedule")
+        check_format(None, "schedule")
     assert safe_name("../../etc/passwd") == "etc-passwd"
     assert safe_name("") == "x"
 

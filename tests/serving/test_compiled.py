@@ -9,7 +9,8 @@ import stat
 import torch
 
 from diffusion_demo.config import COMPILE
-from diffusion_demo.models import compiled, unet
+from diffusion_demo.models import unet
+from diffusion_demo.serving import compiled
 
 from ..tolerances import assert_same_within_rounding, float64
 

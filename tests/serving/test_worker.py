@@ -12,9 +12,10 @@ import pytest
 import torch
 
 from diffusion_demo.config import ENGINE
-from diffusion_demo.diffusion.engine import Engine
 from diffusion_demo.diffusion.sampling import ReverseRequest, sample
-from diffusion_demo.models import compiled, unet, worker
+from diffusion_demo.models import unet
+from diffusion_demo.serving import compiled, worker
+from diffusion_demo.serving.engine import Engine
 
 from ..tolerances import assert_same_within_rounding, float64
 
@@ -100,8 +101,9 @@ def test_a_live_worker_s_error_goes_to_the_chain_that_caused_it(tiny_denoiser):
 def test_app_py_can_start_the_worker_before_torch_and_diffusers_are_imported():
     """app.py imports this module first thing and starts the worker at once: the module must
     not pull in torch or diffusers (~3 s here), or the worker starts that much later."""
-    code = (
-        "import sys, diffusion_demo.models.worker; print(sorted({'torch', 'diffusers'} & set(sys.modules)))"
+    code = (  # the module app.py imports, and the child's own entry point (cli/worker.py)
+        "import sys, diffusion_demo.serving.worker, diffusion_demo.cli.worker; "
+        "print(sorted({'torch', 'diffusers'} & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -1,18 +1,10 @@
-"""Download buttons: a row of ⬇ GIF / ⬇ MP4 / … buttons per view, and the public
-/export_<view> endpoints (format first). The files are media/downloads.py's.
-
-| view | formats | endpoint |
-|---|---|---|
-| forward | gif, mp4, png | /export_forward |
-| reverse | gif, mp4 | /export_reverse |
-| roundtrip | gif, mp4 | /export_roundtrip |
-| toy2d | gif, mp4 | /export_toy2d |
-| inpaint | gif, mp4, png | /export_inpaint |
-| schedule | png, svg | /export_schedule |
+"""The export buttons: a row of ⬇ GIF / ⬇ MP4 / … buttons per view, and the public
+/export_<view> endpoints (format first). The files are media/export_files.py's.
 
 Each tab adds a row of buttons with one call (`forward_row(...)`, …). A button writes the
 file and the browser downloads it at once (the file also appears in the row's file box,
 a fallback link). The same function is a named API endpoint taking the format first.
+The views, formats and endpoints: the table below the imports.
 
 May import: ui (common, zerogpu), media, models, config.
 """
@@ -26,15 +18,12 @@ from typing import Any
 
 import gradio as gr
 
-from ..config import DOWNLOADS, SCHEDULE, DownloadSettings  # noqa: F401 (the settings' old home was here)
+from ..config import SCHEDULE
 from ..diffusion.samplers import DEFAULT_SAMPLER
-from ..media.downloads import (  # noqa: F401 (check_format, export_root, new_path: re-exported)
+from ..media.export_files import (
     FORMATS,
-    check_format,
-    export_root,
     forward_file,
     inpaint_file,
-    new_path,
     reverse_file,
     roundtrip_file,
     schedule_file,
@@ -42,6 +31,15 @@ from ..media.downloads import (  # noqa: F401 (check_format, export_root, new_pa
 )
 from . import zerogpu
 from .common import CHAINS, HEAVY, UIContext, guarded
+
+# | view | formats | endpoint |
+# |---|---|---|
+# | forward | gif, mp4, png | /export_forward |
+# | reverse | gif, mp4 | /export_reverse |
+# | roundtrip | gif, mp4 | /export_roundtrip |
+# | toy2d | gif, mp4 | /export_toy2d |
+# | inpaint | gif, mp4, png | /export_inpaint |
+# | schedule | png, svg | /export_schedule |
 
 # After an export: download the file at once (a same-origin link with `download`).
 AUTO_DOWNLOAD_JS = """
