@@ -351,10 +351,15 @@ def test_projector_mode_enlarges_text(view):
 # --------------------------------------------------------------------------------------
 
 
-def copied_link(page) -> str:
+def copied_link(page, replacing: str | None = None) -> str:
+    """Click "Copy link" and read the link it writes; `replacing`: the link the box showed
+    before (a second copy of another view), which must not be read back as the new one."""
     page.locator("#copy-link").click()
     box = page.locator("#share-link textarea, #share-link input").first
-    wait_for(lambda: box.input_value().startswith("http"), what="the copied link")
+    wait_for(
+        lambda: box.input_value().startswith("http") and box.input_value() != replacing,
+        what="the copied link",
+    )
     return box.input_value()
 
 
@@ -400,7 +405,7 @@ def test_copy_link_follows_the_tab_the_user_selected(view):
     }  # the default schedule (linear) is left out, as the default β and T are
     page.locator("#tab-schedule-button").click()
     wait_for(lambda: selected_tab(page) == "schedule", what="the schedule tab")
-    link = copied_link(page)
+    link = copied_link(page, replacing=link)
     assert parse_qs(urlsplit(link).query) == {"tab": ["schedule"], "t": ["617"]}
     again = view("?" + urlsplit(link).query)
     wait_for(lambda: selected_tab(again) == "schedule", what="the schedule tab")
