@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from PIL import Image
 
 from ..config import MODEL
@@ -88,9 +89,20 @@ def _chart(data: dict, sampler: str, steps: int, w: float) -> Image.Image:
         ax.grid(alpha=0.3)
         if key == "fd_ratio":
             ax.axhline(1.0, color="#888888", lw=0.8)
-    # one row under both plots: inside the left one the legend hid the w = 0 curves
-    handles, labels = fig.axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, fontsize=7, ncol=len(labels), loc="outside lower center", frameon=False)
+    # under both plots, a colour per sampler and a line style per w (a line per curve ran off
+    # the figure once there were eight samplers): inside a plot the legend hid the w = 0 curves
+    shown = {p["sampler"] for p in points}
+    handles = [
+        Line2D([], [], color=s.colour, marker="o", ms=3, label=s.label)
+        for s in SAMPLERS.values()
+        if s.id in shown
+    ]
+    handles += [
+        Line2D([], [], color="#555555", ls="-" if v == max(ws) else "--", label=f"w = {v:g}") for v in ws
+    ]
+    fig.legend(
+        handles=handles, fontsize=7, ncol=min(6, len(handles)), loc="outside lower center", frameon=False
+    )
     n = data.get("num_samples")
     fig.suptitle(f"{n} samples per point · star: {sampler}-{steps}, w = {nearest_w:g}", fontsize=9)
     return fig_to_image(fig)

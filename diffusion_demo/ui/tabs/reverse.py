@@ -175,7 +175,8 @@ def replay_step(index: float, frames: list[dict] | None):
         show(f["x_t"]),
         show(f["x0"]),
         show(f["eps"]),
-        f"Replaying {'network call' if f.get('stage') else 'step'} {f['index'] + 1}, t = {f['t'] + 1}",
+        f"Replaying step {f['index'] + 1}, t = {f['t'] + 1}"
+        + (" (Heun's corrector)" if f.get("stage") == 2 else ""),
         show(f["dir"]) if "dir" in f else None,
     )
 
