@@ -10,6 +10,7 @@ May import: config, diffusion and libraries. Never ui, cli or training.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from typing import Any
@@ -195,10 +196,14 @@ def clips(scheduler_config: Any, sampler: str) -> bool:
         if hasattr(scheduler_config, "get")
         else lambda k, d=None: getattr(scheduler_config, k, d)
     )
-    scheduler = get_sampler(sampler).scheduler
-    return "clip_sample" in inspect.signature(scheduler.__init__).parameters and bool(
-        get("clip_sample", True)
-    )
+    return _reads_clip_sample(get_sampler(sampler).scheduler) and bool(get("clip_sample", True))
+
+
+@functools.cache
+def _reads_clip_sample(scheduler: type) -> bool:
+    """Whether a scheduler class takes `clip_sample` (read once per class: every streamed
+    frame's equation asks)."""
+    return "clip_sample" in inspect.signature(scheduler.__init__).parameters
 
 
 # --------------------------------------------------------------------------------------

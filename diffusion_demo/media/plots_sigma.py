@@ -17,8 +17,8 @@ from PIL import Image
 
 from ..diffusion import samplers
 from ..diffusion.samplers.base import sigma_of
-from ..diffusion.schedules import build_scheduler, spec_from_config
-from .plots import RENDER_LOCK, fig_to_image
+from ..diffusion.schedules import spec_from_config
+from .plots import RENDER_LOCK, cached_curves, fig_to_image
 
 RHO = 7.0  # Karras et al. 2022, eq. 5: σ_i^(1/ρ) evenly spaced
 
@@ -48,7 +48,7 @@ def steps_chart(scheduler_config: Any, sampler_id: str, steps: int) -> Image.Ima
     """The two panels for this run (sampler, steps) of the model with `scheduler_config`."""
     sampler = samplers.get(sampler_id)
     t, sigma = run_sigmas(scheduler_config, sampler_id, steps)
-    ac = build_scheduler(spec_from_config(dict(scheduler_config))).alphas_cumprod.double().numpy()
+    ac = cached_curves(spec_from_config(dict(scheduler_config))).alpha_bar  # the schedule's ᾱ, float64
     all_sigma = np.sqrt((1 - ac) / ac)
     T = len(ac)
     n = len(sigma) if sampler.evals_per_step == 1 else (len(sigma) + 1) // 2
