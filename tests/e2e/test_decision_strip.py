@@ -30,7 +30,11 @@ def test_the_reverse_strip_follows_the_pointer_and_the_replay(page, app):
         lambda: "Sample 1:" in text(page, "reverse-decision-text"), timeout=90, what="the strip of sample 1"
     )
     first = img_src(page, "reverse-decision")
-    assert first and page.locator("#reverse-decision img").is_visible()
+    assert first
+    # Gradio's <img loading="lazy"> has no box until it is near the viewport: scroll to it as a
+    # reader would, then it must be drawn (CI once read it before it loaded).
+    page.locator("#reverse-decision").scroll_into_view_if_needed()
+    page.locator("#reverse-decision img").wait_for(state="visible", timeout=15_000)
     # point at the second sample of the first row of x̂_0's 4 × 4 grid
     grid = page.locator("#reverse-x0 img")
     grid.scroll_into_view_if_needed()

@@ -30,6 +30,9 @@ REPEAT = 6
 # started by autoplay) is checked as it is.
 QUIET_S = 1.0
 SETTLE_TIMEOUT_S = 20.0
+# An autoplay link (a chain, or a loop that never ends) is checked after this long: its first
+# frames and many requests have been answered by then; waiting the full timeout only burns CPU.
+AUTOPLAY_SETTLE_S = 8.0
 # Lines of the app's log that mean a server error (Gradio prints a handler's traceback).
 LOCAL = ("http://127.0.0.1", "data:", "blob:")  # nothing else is fetched
 SERVER_ERROR = re.compile(r"Traceback \(most recent call last\)|^\S*Error: |^ERROR", re.M)
@@ -63,7 +66,7 @@ def server_errors(page, app, query: str, answers: list[str]) -> list[str]:
     before, seen = len(app.log()), len(answers)
     page.goto(app.url + "?" + query)
     page.wait_for_selector("#share-bar", state="attached", timeout=LOAD_TIMEOUT_MS)
-    settle(page)
+    settle(page, timeout_s=AUTOPLAY_SETTLE_S if "autoplay=1" in query else SETTLE_TIMEOUT_S)
     toasts = page.locator('[data-testid="toast-body"].error')
     problems = answers[seen:] + [
         f"error toast: {toasts.nth(i).inner_text()[:200]!r}" for i in range(toasts.count())
