@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app, write_checkpoint
+from .helpers import CHROMIUM, CHROMIUM_ARGS, loopback_only, start_app, stop_app, write_checkpoint
 
 # CI sets this: a missing browser is then a failure, never a silent skip.
 REQUIRE_BROWSER = os.environ.get("DIFFUSION_DEMO_REQUIRE_BROWSER") == "1"
@@ -118,16 +118,7 @@ def open_page(browser, app):
     in page.probe.blocked, uncaught page errors in page.probe.errors."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     probe = PageProbe()
-
-    def route(r):
-        url = r.request.url
-        if url.startswith(("http://127.0.0.1", "data:", "blob:")):
-            r.continue_()
-        else:
-            probe.blocked.append(url)
-            r.abort()
-
-    context.route("**/*", route)
+    loopback_only(context, probe.blocked)
     pg = context.new_page()
     pg.on("pageerror", lambda exc: probe.errors.append(str(exc)))
     pg.probe = probe

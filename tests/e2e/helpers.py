@@ -25,6 +25,22 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
+# What a test page may not fetch: anything but the app on loopback and inline data. Only these
+# requests are intercepted, so the app's own (~120 a page load) skip the driver's round trip.
+NOT_LOOPBACK = re.compile(r"^(?!http://127\.0\.0\.1|data:|blob:)")
+
+
+def loopback_only(context, blocked: list[str] | None = None) -> None:
+    """Refuse every request of `context` beyond 127.0.0.1, listing its URL in `blocked`."""
+
+    def refuse(route) -> None:
+        if blocked is not None:
+            blocked.append(route.request.url)
+        route.abort()
+
+    context.route(NOT_LOOPBACK, refuse)
+
+
 # Texts that must never reach a user: tracebacks and paths inside the server.
 LEAKS = re.compile(
     r"Traceback \(most recent call last\)|File \"/|site-packages|/tmp/gradio|gradio_api/file=/|"

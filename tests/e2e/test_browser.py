@@ -112,6 +112,11 @@ def test_page_loads_with_title_intro_and_tabs(page):
     assert page.probe.errors == [], page.probe.errors
     # Everything the page needs comes from the app itself (fonts, scripts, KaTeX).
     assert page.probe.blocked == [], page.probe.blocked
+    # ... and the guard that would list anything else is in place: a fetch beyond loopback fails
+    # and is listed, while the app's own address still answers.
+    failed = page.evaluate("() => fetch('https://example.com/x.js').then(() => false, () => true)")
+    assert failed and page.probe.blocked == ["https://example.com/x.js"], page.probe.blocked
+    assert page.evaluate("() => fetch('/config').then((r) => r.ok)")
 
 
 def test_screenshot_is_not_blank(page):

@@ -23,6 +23,7 @@ from diffusion_demo.diffusion.samplers import SAMPLERS
 from diffusion_demo.media import export, images
 
 from .conftest import PageProbe
+from .helpers import loopback_only
 
 pytestmark = pytest.mark.e2e
 
@@ -41,15 +42,7 @@ def open_view(browser, app, query: str = "", clipboard: bool = False, init_scrip
     if clipboard:
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app.url.rstrip("/"))
     probe = PageProbe()
-
-    def route(r):
-        if r.request.url.startswith(("http://127.0.0.1", "data:", "blob:")):
-            r.continue_()
-        else:
-            probe.blocked.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
+    loopback_only(context, probe.blocked)
     page = context.new_page()
     page.on("pageerror", lambda exc: probe.errors.append(str(exc)))
     page.probe = probe
@@ -509,15 +502,7 @@ def host_page(browser, host, name: str, html: str, query: str = ""):
     host.pages[name] = html
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     blocked: list[str] = []
-
-    def route(r):
-        if r.request.url.startswith(("http://127.0.0.1", "data:", "blob:")):
-            r.continue_()
-        else:
-            blocked.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
+    loopback_only(context, blocked)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(f"{host.url}/{name}{query}")

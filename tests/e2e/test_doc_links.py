@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from .helpers import ROOT
+from .helpers import ROOT, loopback_only
 from .test_deeplinks import LOAD_TIMEOUT_MS
 
 pytestmark = pytest.mark.e2e
@@ -34,7 +34,6 @@ SETTLE_TIMEOUT_S = 20.0
 # frames and many requests have been answered by then; waiting the full timeout only burns CPU.
 AUTOPLAY_SETTLE_S = 8.0
 # Lines of the app's log that mean a server error (Gradio prints a handler's traceback).
-LOCAL = ("http://127.0.0.1", "data:", "blob:")  # nothing else is fetched
 SERVER_ERROR = re.compile(r"Traceback \(most recent call last\)|^\S*Error: |^ERROR", re.M)
 
 
@@ -94,7 +93,7 @@ def fresh_page(browser):
     """A new context (an empty cache: a first visit, as a new user's) with its page, loopback only,
     and the list the page's server-side failures are added to."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})
-    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(LOCAL) else r.abort())
+    loopback_only(context)
     page = context.new_page()
     answers: list[str] = []
     page.on("response", lambda r: answers.append(f"HTTP {r.status} {r.url}") if r.status >= 500 else None)

@@ -21,6 +21,7 @@ from diffusion_demo.config import GUIDANCE
 from diffusion_demo.media.chains import grid_uint8
 from diffusion_demo.ui.tabs.roundtrip import load_digit
 
+from .helpers import loopback_only
 from .layout_js import IMAGES, STATUS
 from .test_stage import open_tab
 
@@ -88,12 +89,7 @@ def layout_page(browser, app):
     it once, and measures it in every mode and size (the modes are the classes that ?projector=1
     and ?embed=1 put on <html>, switched in place as the page's Projector button does)."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})
-    context.route(
-        "**/*",
-        lambda r: (
-            r.continue_() if r.request.url.startswith(("http://127.0.0.1", "data:", "blob:")) else r.abort()
-        ),
-    )
+    loopback_only(context)
     page = context.new_page()
     page.set_default_timeout(RUN_MS)
     query = "&".join(q.lstrip("&") for _, q, _, _ in TABS.values() if q)

@@ -20,7 +20,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from diffusion_demo.ui import lecture
 
-from .helpers import ROOT
+from .helpers import ROOT, loopback_only
 from .test_deeplinks import selected_tab, value_of, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -47,10 +47,7 @@ def open_at(browser, app):
 
     def make(query: str, width: int = 1280, height: int = 720):
         context = browser.new_context(viewport={"width": width, "height": height})
-        context.route(
-            "**/*",
-            lambda r: r.continue_() if r.request.url.startswith(("http://127.0.0.1", "data:")) else r.abort(),
-        )
+        loopback_only(context)
         contexts.append(context)
         page = context.new_page()
         page.errors = []

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import PageProbe
+from .helpers import loopback_only
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +58,7 @@ def contexts(browser):
     def get(width: int, height: int):
         if (width, height) not in made:
             context = browser.new_context(viewport={"width": width, "height": height})
-            context.route("**/*", _loopback_only)
+            loopback_only(context)
             page = context.new_page()
             page.probe = PageProbe()
             page.on("pageerror", lambda exc, p=page: p.probe.errors.append(str(exc)))
@@ -68,13 +69,6 @@ def contexts(browser):
     yield get
     for context, _ in made.values():
         context.close()
-
-
-def _loopback_only(route) -> None:
-    if route.request.url.startswith(("http://127.0.0.1", "data:", "blob:")):
-        route.continue_()
-    else:
-        route.abort()
 
 
 def open_tab(page, app, query: str, control: str) -> None:
