@@ -60,9 +60,11 @@ def tiny_denoiser(tiny_checkpoint):
     return unet.load(tiny_checkpoint, autocast="fp32")
 
 
-# pytest-xdist (pyproject: -n 2 --dist load): each worker starts its own app and Chromium when
-# it first needs them. The end-to-end tests go first, so that the long ones start early and the
-# short unit tests fill in at the end. (Pinning every browser test to one worker would give that
-# worker about 60% of the suite's work.)
+# pytest-xdist (pyproject: -n 2 --dist loadgroup, no groups): each test is its own unit, handed
+# to whichever worker is free, in this order; each worker starts its own app and Chromium when it
+# first needs them. The end-to-end tests go first, so the long ones are shared out early and the
+# unit tests fill in at the end. Not `--dist load`: it sends each worker a long run of consecutive
+# tests, so one got every end-to-end test (842 s). Not a group for the browser tests: that worker
+# would carry ~60% of the suite.
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: "e2e" not in item.path.parts)  # stable: file order within each

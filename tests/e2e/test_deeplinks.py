@@ -191,12 +191,21 @@ def test_forward_link_sets_tab_t_seed_schedule_and_example(view):
 
 
 def test_reverse_link_sets_sampler_steps_seed_samples_eta(view):
+    # η is DDIM's: with DDPM the link's η = 0.5 is dropped (and said), never a race with the
+    # sampler's greying of the slider to 0
     page = view("?tab=reverse&sampler=ddpm&steps=37&seed=5&samples=4&eta=0.5")
     wait_for(lambda: selected_tab(page) == "reverse", what="the reverse tab")
     wait_for(lambda: chosen_sampler(page, "reverse-sampler") == "ddpm", what="sampler ddpm")
     wait_value(page, "#reverse-steps input[type=number]", "37")
     wait_value(page, "#reverse-seed input", "5")
     wait_value(page, "#reverse-samples input[type=number]", "4")
+    page.get_by_text("η applies to DDIM only").first.wait_for(state="visible")
+    wait_value(page, "#reverse-eta input[type=number]", "0")
+    page.wait_for_timeout(1000)  # nothing sets it back to 0.5 later
+    assert page.locator("#reverse-eta input[type=number]").input_value() == "0"
+    assert page.probe.errors == []
+    page = view("?tab=reverse&sampler=ddim&eta=0.5")
+    wait_for(lambda: chosen_sampler(page, "reverse-sampler") == "ddim", what="sampler ddim")
     wait_value(page, "#reverse-eta input[type=number]", "0.5")
     assert page.probe.errors == []
 

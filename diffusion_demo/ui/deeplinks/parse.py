@@ -2,7 +2,7 @@
 
 Every problem becomes a warning, never an error: the page never fails because of its URL.
 
-May import: config, checks, diffusion.schedules and ui.deeplinks.params.
+May import: config, checks, diffusion.schedules, diffusion.samplers and ui.deeplinks.params.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 from ... import checks
 from ...config import DEEPLINKS, SCHEDULE
+from ...diffusion import samplers
 from ...diffusion.schedules import validate_spec
 from .params import (
     FOREIGN_PARAMS,
@@ -170,7 +171,18 @@ def parse(
     _read_tab_and_view(q, tabs, out)
     _read_panel(q, params, out)
     _read_settings(q, params, out)
+    _drop_eta_without_ddim(params, out)
     return out
+
+
+def _drop_eta_without_ddim(params: Mapping[str, Param], out: Parsed) -> None:
+    """4. η > 0 only with a sampler that has η: otherwise the tab would greet the link with a run
+    it refuses (and which of the two values the page showed was a race). Dropped, with a warning."""
+    for key in [k for k in out.values if k == "eta" or k.endswith("_eta")]:
+        sampler_key = key[: -len("eta")] + "sampler"
+        sampler = out.values.get(sampler_key, params[sampler_key].default if sampler_key in params else None)
+        if out.values[key] and sampler is not None and not samplers.get(sampler).uses_eta:
+            out.warn(key, str(out.values.pop(key)), f"η applies to DDIM only, not {sampler}")
 
 
 def warning_text(parsed: Parsed) -> str | None:

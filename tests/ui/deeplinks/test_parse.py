@@ -33,7 +33,7 @@ from .conftest import TABS, q
         # the schedule lab shares the forward tab's t
         ("tab=schedule&t=30&schedule=sigmoid", "schedule", {"t": 30, "schedule": "sigmoid"}),
         # no tab: short names mean the forward tab's, reverse-only names the reverse tab's
-        ("t=10&seed=4&sampler=ddpm&eta=0.5", None, {"t": 10, "seed": 4, "sampler": "ddpm", "eta": 0.5}),
+        ("t=10&seed=4&sampler=ddim&eta=0.5", None, {"t": 10, "seed": 4, "sampler": "ddim", "eta": 0.5}),
         # long names work from any tab; case and spaces in values are forgiven
         ("tab=forward&roundtrip_t=5&toy_t=9", "forward", {"roundtrip_t": 5, "toy_t": 9}),
         ("TAB=x&tab=Reverse&sampler=DDIM&steps=+12+", "reverse", {"sampler": "ddim", "steps": 12}),
@@ -159,3 +159,22 @@ def test_many_problems_make_one_short_message(mini):
     text = warning_text(parsed)
     assert text.count("unknown parameter") == MAX_WARNINGS_SHOWN
     assert text.endswith(f"and {20 - MAX_WARNINGS_SHOWN} more.")
+
+
+@pytest.mark.parametrize(
+    "query, kept",
+    [
+        ("tab=reverse&sampler=ddim&eta=0.5", {"sampler": "ddim", "eta": 0.5}),
+        ("tab=reverse&eta=0.5", {"eta": 0.5}),  # the default sampler, DDIM, has η
+        ("tab=reverse&sampler=ddpm&eta=0", {"sampler": "ddpm", "eta": 0.0}),
+        ("tab=reverse&sampler=ddpm&eta=0.5", {"sampler": "ddpm"}),
+        ("tab=reverse&sampler=euler_a&eta=1&steps=9", {"sampler": "euler_a", "steps": 9}),
+    ],
+)
+def test_eta_above_zero_is_kept_only_for_a_sampler_with_eta(mini, query, kept):
+    """Once the sampler's change greyed η to 0 while the link set 0.5: which won was a race, and
+    a 0.5 that won made the tab refuse its own run. η > 0 without DDIM is dropped, and said."""
+    parsed = parse(q(query), mini.params, TABS)
+    assert parsed.values == kept
+    dropped = "eta" in dict(q(query)) and "eta" not in kept
+    assert any("η applies to DDIM only" in w for w in parsed.warnings) == dropped, parsed.warnings
