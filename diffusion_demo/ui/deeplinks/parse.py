@@ -178,11 +178,12 @@ def parse(
 def _drop_eta_without_ddim(params: Mapping[str, Param], out: Parsed) -> None:
     """4. η > 0 only with a sampler that has η: otherwise the tab would greet the link with a run
     it refuses (and which of the two values the page showed was a race). Dropped, with a warning."""
+    with_eta = " and ".join(s.label for s in samplers.SAMPLERS.values() if s.uses_eta)
     for key in [k for k in out.values if k == "eta" or k.endswith("_eta")]:
         sampler_key = key[: -len("eta")] + "sampler"
         sampler = out.values.get(sampler_key, params[sampler_key].default if sampler_key in params else None)
         if out.values[key] and sampler is not None and not samplers.get(sampler).uses_eta:
-            out.warn(key, str(out.values.pop(key)), f"η applies to DDIM only, not {sampler}")
+            out.warn(key, str(out.values.pop(key)), f"η applies to {with_eta} only, not {sampler}")
 
 
 def warning_text(parsed: Parsed) -> str | None:
