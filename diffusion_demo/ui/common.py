@@ -97,10 +97,14 @@ def frame_image(label: str, elem_id: str, height: int, value: Any = None) -> gr.
 SETTLE_JS = "() => new Promise((done) => setTimeout(done, 150))"
 
 
-def follow(triggers: list, fn: Callable, inputs: list, outputs: list) -> None:
-    """A light, private event: `fn(*inputs)` -> `outputs` whenever a trigger fires, run once
-    the settings have settled (SETTLE_JS) and always with their latest values."""
-    gr.on(
+def follow(triggers: list, fn: Callable, inputs: list, outputs: list, **then: Any) -> Any:
+    """A private event: `fn(*inputs)` -> `outputs` whenever a trigger fires, run once the
+    settings have settled (SETTLE_JS) and always with their latest values. `then` adds to or
+    overrides the server event's settings; the server event is returned, for chaining."""
+    settings: dict[str, Any] = dict(
+        api_visibility="private", show_progress="hidden", trigger_mode="always_last"
+    )
+    return gr.on(
         triggers,
         None,
         None,
@@ -109,7 +113,7 @@ def follow(triggers: list, fn: Callable, inputs: list, outputs: list) -> None:
         queue=False,
         api_visibility="private",
         trigger_mode="always_last",
-    ).then(fn, inputs, outputs, api_visibility="private", show_progress="hidden", trigger_mode="always_last")
+    ).then(fn, inputs, outputs, **{**settings, **then})
 
 
 def guidance_controls(

@@ -36,7 +36,7 @@ from ...media.forward_views import (
     xt_view,
 )
 from .. import export_buttons, keys, runtime
-from ..common import SchedulePanel, UIContext, figure_image, guarded, quiet
+from ..common import SchedulePanel, UIContext, figure_image, follow, guarded, quiet
 from .explain import explain
 
 # The tab's defaults (config.FORWARD_TAB), under the names the tests and deep links know.
@@ -333,16 +333,16 @@ def _wire_views(w: _Widgets, panel: SchedulePanel) -> None:
     )
     w.t.change(guarded(quiet_histogram), inputs, w.hist, api_name="forward_histogram", **latest)
     # A new image, seed or schedule: validate once (one message on bad input), then refresh.
-    prep = gr.on(
+    # follow(): a deep link sets several of these at once, and a prepare fired by the first
+    # (the schedule) must not read the example and seed of before the link.
+    prep = follow(
         [w.upload.change, w.example.change, w.seed.change, *(c.change for c in panel.inputs)],
         guarded(prepare),
         inputs,
         [w.x0_img, w.eps_img, w.xt_img, w.info, w.t],
         api_name="forward_prepare",
-        # one at a time: a deep link changes several inputs at once, and two prepares running
-        # side by side could finish out of order, leaving x_0 of an earlier value on screen
+        # one at a time: two prepares side by side could finish out of order
         concurrency_limit=1,
-        **latest,
     )
     prep.success(quiet_forward_view, inputs, [w.xt_img, w.formula], api_name="forward_refresh", **private)
     prep.success(guarded(quiet_histogram), inputs, w.hist, api_name="forward_refresh_histogram", **private)
