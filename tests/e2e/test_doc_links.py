@@ -4,19 +4,25 @@ The links are read from the two pages, so a new one is covered when it is writte
 each page settles: no HTTP answer >= 500, no error toast, no uncaught page error, nothing
 in the app's log that looks like an error (h11's "Too much data for declared
 Content-Length", one load in 20, was Gradio rewriting a cached picture while serving it:
-ui.runtime.atomic_image_cache). The deep-link race's two links (T above 1000 with t above
-the old maximum) are opened REPEAT times each.
+ui.runtime.atomic_image_cache). docs/embedding.md's iframe of each default lecture scene
+also opens on its scene's tab, without the tab bar, with no warning (and is saved as a
+screenshot in $E2E_SHOTS). The deep-link race's two links (T above 1000 with t above the
+old maximum) are opened REPEAT times each.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 
+from diffusion_demo.ui import lecture
+
 from .helpers import ROOT, loopback_only
-from .test_deeplinks import LOAD_TIMEOUT_MS
+from .test_deeplinks import LOAD_TIMEOUT_MS, selected_tab
 
 pytestmark = pytest.mark.e2e
 
@@ -30,19 +36,22 @@ REPEAT = 3
 # After the share bar is there: quiet (no request in flight) this long means the deep link's
 # load event and the changes it set off are done; a page still busy after the timeout (a chain
 # started by autoplay) is checked as it is.
-QUIET_S = 1.0
+QUIET_S = 0.5
 SETTLE_TIMEOUT_S = 20.0
 # An autoplay link (a chain, or a loop that never ends) is checked after this long: its first
 # frames and many requests have been answered by then; waiting the full timeout only burns CPU.
 AUTOPLAY_SETTLE_S = 8.0
+# The default lecture's scenes by their iframe query in docs/embedding.md (test_lecture checks
+# that the page holds one for every scene).
+SCENE_EMBEDS = {f"{scene.query}&embed=1": scene for scene in lecture.load("1").scenes}
 # Lines of the app's log that mean a server error (Gradio prints a handler's traceback).
 SERVER_ERROR = re.compile(r"Traceback \(most recent call last\)|^\S*Error: |^ERROR", re.M)
 
 
-def doc_links() -> list[str]:
-    """The queries of every link on the two pages, in order, without placeholders (`…`, `<name>`)."""
+def doc_links(pages: tuple[Path, ...] = DOCS) -> list[str]:
+    """The queries of every link on the pages, in order, without placeholders (`…`, `<name>`)."""
     found: list[str] = []
-    for page in DOCS:
+    for page in pages:
         for query in LINK.findall(page.read_text(encoding="utf-8")):
             query = query.rstrip(".,;:")
             if (
@@ -56,9 +65,18 @@ def doc_links() -> list[str]:
     return found
 
 
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    out = Path(os.environ.get("E2E_SHOTS") or tmp_path_factory.mktemp("doc-link-shots"))
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"\ndoc-link screenshots: {out}")
+    return out
+
+
 def test_the_docs_hold_the_links_the_checks_need():
     links = doc_links()
     assert RACY[0] in links and len(links) >= 15, links
+    assert set(SCENE_EMBEDS) <= set(doc_links(DOCS[1:])), "embedding.md lacks a scene's iframe"
     assert any(q.startswith("lecture=") for q in links) and any("embed=1" in q for q in links), links
 
 
@@ -112,14 +130,36 @@ def fresh_page(browser):
     return context, page, answers
 
 
-def test_every_documented_link_opens_without_a_server_error(browser, app):
-    """One page opens every link in turn (the app's scripts cached after the first load); the
-    links that start a chain (autoplay) come last, so that their runs slow no other load."""
+def scene_problems(page, query: str, shots: Path) -> list[str]:
+    """An embedded lecture scene: on its tab, no tab bar, the panel on the first screen, no warning."""
+    scene = SCENE_EMBEDS[query]
+    n = list(SCENE_EMBEDS).index(query) + 1
+    page.screenshot(path=str(shots / f"embed-scene{n}-{scene.tab}-1280x720.png"))
+    problems = []
+    if (tab := selected_tab(page)) != scene.tab:
+        problems.append(f"scene {n} opened on tab {tab}, not {scene.tab}")
+    if page.locator("#tabs > .tab-wrapper").is_visible():
+        problems.append(f"scene {n}: the tab bar shows in an embed")
+    box = page.locator(f"#tab-{scene.tab}").bounding_box()
+    if box is None or box["y"] >= 720 / 2:
+        problems.append(f"scene {n}: its tab's panel starts at {box} (not in the first half screen)")
+    if (toasts := page.locator('[data-testid="toast-body"]')).count():
+        problems.append(f"scene {n}: a toast: {toasts.first.inner_text()[:200]!r}")
+    return problems
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_every_documented_link_opens_without_a_server_error(browser, app, shots, doc):
+    """One page opens every link of `doc` in turn (the app's scripts cached after the first
+    load); the links that start a chain (autoplay) come last, so that their runs slow no other load."""
     failures: dict[str, list[str]] = {}
     context, page, answers = fresh_page(browser)
     try:
-        for query in sorted(doc_links(), key=lambda q: "autoplay" in q):
-            if problems := server_errors(page, app, query, answers):
+        for query in sorted(doc_links((doc,)), key=lambda q: "autoplay" in q):
+            problems = server_errors(page, app, query, answers)
+            if query in SCENE_EMBEDS:
+                problems += scene_problems(page, query, shots)
+            if problems:
                 failures.setdefault(query, []).extend(problems)
     finally:
         context.close()

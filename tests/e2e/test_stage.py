@@ -75,6 +75,29 @@ def open_tab(page, app, query: str, control: str) -> None:
     """Load app.url + query and wait until the tab's main control is visible and settled."""
     page.goto(app.url + query)
     page.wait_for_selector("#share-bar", state="attached", timeout=LOAD_TIMEOUT_MS)
+    settled(page, control)
+
+
+# Another tab of the page already open, as its tab button would show it (in an embed, whose tab
+# bar is hidden, the button is clicked by script and the embed's tab class follows, as a
+# `?tab=…&embed=1` page has it from the start).
+SELECT_JS = """(tab) => { const root = document.documentElement;
+  if (root.classList.contains('embed')) {
+    [...root.classList].filter((c) => c.startsWith('embed-tab-')).forEach((c) => root.classList.remove(c));
+    root.classList.add('embed-tab-' + tab);
+  }
+  document.querySelector('#tabs [role="tab"][data-tab-id="' + tab + '"]').click();
+  window.scrollTo(0, 0); }"""
+
+
+def switch_tab(page, tab: str, control: str) -> None:
+    """Show `tab` in the page as it is (one load serves every tab of a mode and size)."""
+    page.evaluate(SELECT_JS, tab)
+    settled(page, control)
+
+
+def settled(page, control: str) -> None:
+    """Until the control is visible and its box has stopped moving."""
     page.locator(f"#{control}").wait_for(state="visible", timeout=LOAD_TIMEOUT_MS)
     # fonts, images and the Explain sections settle within a few frames: wait until the
     # control's box stops moving
@@ -122,23 +145,28 @@ TAB_BAR = """() => {
 
 @pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("tab", list(MAIN))
-def test_visuals_first(contexts, app, shots, tab, mode, size):
+def test_visuals_first(contexts, app, shots, mode, size):
+    """Every tab of one `?…&{mode}=1` page, in turn (each tab's own deep link differs only in
+    the tab it selects)."""
     width, height = size
     page = contexts(width, height)
-    picture, control = MAIN[tab]
-    open_tab(page, app, f"?tab={tab}&{mode}=1", control)
-    page.wait_for_function(
-        "(tab) => { const b = document.querySelector('#' + tab + '-explain > button.label-wrap');"
-        " return b && !b.classList.contains('open'); }",
-        arg=tab,
-        timeout=10_000,
-    )
-    page.screenshot(path=str(shots / f"{tab}-{mode}-{width}x{height}.png"))
-    assert_on_first_screen(page, picture, width, height, "main picture")
-    assert_on_first_screen(page, control, width, height, "main control")
-    # the explanations are folded away, not gone: one click opens them again
-    assert explain_open(page, tab) is False
+    for n, tab in enumerate(MAIN):
+        picture, control = MAIN[tab]
+        if n == 0:
+            open_tab(page, app, f"?tab={tab}&{mode}=1", control)
+        else:
+            switch_tab(page, tab, control)
+        page.wait_for_function(
+            "(tab) => { const b = document.querySelector('#' + tab + '-explain > button.label-wrap');"
+            " return b && !b.classList.contains('open'); }",
+            arg=tab,
+            timeout=10_000,
+        )
+        page.screenshot(path=str(shots / f"{tab}-{mode}-{width}x{height}.png"))
+        assert_on_first_screen(page, picture, width, height, f"{tab}'s main picture")
+        assert_on_first_screen(page, control, width, height, f"{tab}'s main control")
+        # the explanations are folded away, not gone: one click opens them again
+        assert explain_open(page, tab) is False, tab
     if mode == "projector":
         bar = page.evaluate(TAB_BAR)
         assert bar["count"] == len(MAIN), bar
@@ -240,23 +268,28 @@ CONTRAST = """(tab) => {
 
 
 @pytest.mark.parametrize("theme", ("light", "dark"))
-@pytest.mark.parametrize("tab", ("forward", "reverse", "roundtrip"))
-def test_projector_contrast(contexts, app, shots, tab, theme):
+def test_projector_contrast(contexts, app, shots, theme):
     page = contexts(1280, 720)
-    picture, control = MAIN[tab]
-    open_tab(page, app, f"?tab={tab}&projector=1" + ("&theme=dark" if theme == "dark" else ""), control)
-    assert page.evaluate("() => document.body.classList.contains('dark')") == (theme == "dark")
-    page.screenshot(path=str(shots / f"{tab}-projector-{theme}-contrast.png"))
-    texts = page.evaluate(CONTRAST, tab)
-    assert len(texts) >= 10, f"too few text elements measured: {texts}"
-    measured = {t["text"] for t in texts}
-    assert {"1 · Forward chain", "Order From Chaos"} <= measured, (
-        f"tab buttons or title not measured: {measured}"
-    )
-    low = [t for t in texts if t["ratio"] < MIN_CONTRAST]
-    assert not low, f"{len(low)} of {len(texts)} texts below {MIN_CONTRAST}:1 — " + "; ".join(
-        f"{t['text']!r} ({t['tag']} {t['id']}): {t['ratio']} {t['color']} on {t['bg']}" for t in low[:12]
-    )
+    for n, tab in enumerate(("forward", "reverse", "roundtrip")):
+        control = MAIN[tab][1]
+        if n == 0:
+            open_tab(
+                page, app, f"?tab={tab}&projector=1" + ("&theme=dark" if theme == "dark" else ""), control
+            )
+        else:
+            switch_tab(page, tab, control)
+        assert page.evaluate("() => document.body.classList.contains('dark')") == (theme == "dark")
+        page.screenshot(path=str(shots / f"{tab}-projector-{theme}-contrast.png"))
+        texts = page.evaluate(CONTRAST, tab)
+        assert len(texts) >= 10, f"{tab}: too few text elements measured: {texts}"
+        measured = {t["text"] for t in texts}
+        assert {"1 · Forward chain", "Order From Chaos"} <= measured, (
+            f"{tab}: tab buttons or title not measured: {measured}"
+        )
+        low = [t for t in texts if t["ratio"] < MIN_CONTRAST]
+        assert not low, f"{tab}: {len(low)} of {len(texts)} texts below {MIN_CONTRAST}:1 — " + "; ".join(
+            f"{t['text']!r} ({t['tag']} {t['id']}): {t['ratio']} {t['color']} on {t['bg']}" for t in low[:12]
+        )
 
 
 # The sketchpads (elem_id, tab): their label must be whole and clear of the editor's zoom bar.
@@ -295,9 +328,11 @@ def assert_label_clear(got: dict, what: str) -> None:
 def test_sketchpad_labels_are_clear_of_the_zoom_bar(contexts, app, shots, mode, size):
     """The image editor's zoom/undo bar once covered the sketchpad's label ("Your d…" at 1280×720)."""
     page = contexts(*size)
-    for elem_id, tab in SKETCHPADS:
-        query = f"?tab={tab}" + mode_query(mode)
-        open_tab(page, app, query, elem_id)
+    for n, (elem_id, tab) in enumerate(SKETCHPADS):
+        if n == 0:
+            open_tab(page, app, f"?tab={tab}" + mode_query(mode), elem_id)
+        else:
+            switch_tab(page, tab, elem_id)
         page.locator(f"#{elem_id} .top-panel").wait_for(state="attached")
         got = page.evaluate(LABEL_AND_BAR, elem_id)
         page.screenshot(path=str(shots / f"sketch-{tab}-{mode}-{size[0]}.png"))
