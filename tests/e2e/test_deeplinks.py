@@ -22,7 +22,7 @@ from diffusion_demo.config import GUIDANCE
 from diffusion_demo.diffusion.samplers import SAMPLERS
 from diffusion_demo.media import export, images
 
-from .conftest import PageProbe
+from .conftest import new_page
 from .helpers import loopback_only
 
 pytestmark = pytest.mark.e2e
@@ -33,22 +33,24 @@ TIMEOUT_MS = 120_000
 CAPTION = export.EXPORT.caption_px
 
 
-def open_view(browser, app, query: str = "", clipboard: bool = False, init_script: str | None = None):
-    """A fresh context on app.url + query (loopback only, page errors collected); `init_script`
+def open_view(
+    warm_context, browser, app, query: str = "", clipboard: bool = False, init_script: str | None = None
+):
+    """A page on app.url + query (loopback only, page errors collected) and what closes it: a
+    page of the shared warm context, or, for the clipboard, a context of its own. `init_script`
     runs in the page before its own scripts."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
-    if init_script:
-        context.add_init_script(init_script)
     if clipboard:
+        closer = context = browser.new_context(viewport={"width": 1280, "height": 1000})
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app.url.rstrip("/"))
-    probe = PageProbe()
-    loopback_only(context, probe.blocked)
-    page = context.new_page()
-    page.on("pageerror", lambda exc: probe.errors.append(str(exc)))
-    page.probe = probe
-    page.set_default_timeout(TIMEOUT_MS)
+    else:
+        context = warm_context
+    page = new_page(context, TIMEOUT_MS)
+    closer = page if not clipboard else closer
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    if init_script:
+        page.add_init_script(init_script)
     goto(page, app.url + query)
-    return context, page
+    return closer, page
 
 
 def goto(page, url: str) -> None:
@@ -58,17 +60,17 @@ def goto(page, url: str) -> None:
 
 
 @pytest.fixture
-def view(browser, app):
-    """view(query) -> page; contexts are closed after the test."""
-    contexts = []
+def view(warm_context, browser, app):
+    """view(query) -> page; the pages (or contexts) are closed after the test."""
+    opened = []
 
     def make(query: str = "", clipboard: bool = False):
-        context, page = open_view(browser, app, query, clipboard)
-        contexts.append(context)
+        closer, page = open_view(warm_context, browser, app, query, clipboard)
+        opened.append(closer)
         return page
 
     yield make
-    for c in contexts:
+    for c in opened:
         c.close()
 
 

@@ -19,7 +19,8 @@ import pytest
 
 from diffusion_demo.ui import lecture
 
-from .helpers import ROOT, loopback_only
+from .conftest import new_page
+from .helpers import ROOT
 from .test_deeplinks import selected_tab, value_of, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -40,25 +41,22 @@ def shots(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def open_at(browser, app):
+def open_at(warm_context, app):
     """open_at(query, width, height) -> a page on app.url + query, loaded (loopback only)."""
-    contexts = []
+    pages = []
 
     def make(query: str, width: int = 1280, height: int = 720):
-        context = browser.new_context(viewport={"width": width, "height": height})
-        loopback_only(context)
-        contexts.append(context)
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-        page.set_default_timeout(LOAD_MS)
+        page = new_page(warm_context, LOAD_MS)
+        pages.append(page)
+        page.set_viewport_size({"width": width, "height": height})
+        page.errors = page.probe.errors
         page.goto(app.url + query)
         page.wait_for_selector("#share-bar", state="attached", timeout=LOAD_MS)
         return page
 
     yield make
-    for c in contexts:
-        c.close()
+    for page in pages:
+        page.close()
 
 
 def counter(page) -> str:

@@ -37,18 +37,18 @@ RUNNING = re.compile(r"step \d+/\d+")
 
 
 @pytest.fixture
-def view(browser, app):
-    """view(query, size) -> page; the contexts are closed after the test."""
-    contexts = []
+def view(warm_context, browser, app):
+    """view(query, size) -> page; the pages are closed after the test."""
+    opened = []
 
     def make(query: str = "", size: tuple[int, int] = (1280, 1000), init_script: str | None = None):
-        context, page = open_view(browser, app, query, init_script=init_script)
+        closer, page = open_view(warm_context, browser, app, query, init_script=init_script)
         page.set_viewport_size({"width": size[0], "height": size[1]})
-        contexts.append(context)
+        opened.append(closer)
         return page
 
     yield make
-    for c in contexts:
+    for c in opened:
         c.close()
 
 
