@@ -172,6 +172,7 @@ def zero_gpu(monkeypatch):
         child.join(10)
 
 
+@pytest.mark.slow  # seconds of work: not in the fast tier
 def test_the_app_on_zero_gpu_streams_each_model_run_from_a_gpu_call(
     zero_gpu, tiny_cond_denoiser, monkeypatch
 ):
@@ -289,6 +290,7 @@ def test_cuda_out_of_memory_is_a_clear_message():
     assert info.value.message == OUT_OF_MEMORY
 
 
+@pytest.mark.slow  # seconds of work: not in the fast tier
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a CUDA GPU")
 def test_app_with_cuda_forced_and_no_gpu_fails_at_start_in_one_line(tmp_path):
     import os

@@ -30,6 +30,7 @@ def test_report_table(clf, refs):
     assert table.count("PASS") + table.count("FAIL") == 5  # four targets and the overall line
 
 
+@pytest.mark.slow  # seconds of work: not in the fast tier
 def test_evaluate_cli_scores_a_npy_and_prints_one_json_line(tmp_path, refs, capsys):
     path = tmp_path / "held.npy"
     np.save(path, refs.heldout)
@@ -43,6 +44,7 @@ def test_evaluate_cli_scores_a_npy_and_prints_one_json_line(tmp_path, refs, caps
     assert json.loads((tmp_path / "r.json").read_text()) == result
 
 
+@pytest.mark.slow  # seconds of work: not in the fast tier
 def test_evaluate_cli_strict_exit_code_and_bad_input(tmp_path, capsys):
     noise = tmp_path / "noise.npy"
     np.save(noise, np.random.default_rng(0).random((50, 28, 28)).astype(np.float32))
@@ -56,6 +58,7 @@ def test_evaluate_cli_strict_exit_code_and_bad_input(tmp_path, capsys):
     assert exc.value.code == 2 and "expected one of .npy" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # seconds of work: not in the fast tier
 def test_evaluate_cli_generates_with_a_checkpoint(tiny_checkpoint, tmp_path, capsys):
     saved = tmp_path / "s.npy"
     args = ["evaluate", "--checkpoint", tiny_checkpoint, "--sampler", "ddim", "--steps", "2"]
@@ -94,6 +97,7 @@ def test_evaluate_without_mlxtend_says_what_to_install_before_sampling(without_m
     assert "Traceback" not in err
 
 
+@pytest.mark.slow  # seconds of work: not in the fast tier
 def test_sweep_writes_the_charts_points_next_to_the_model(
     tiny_cond_checkpoint, tmp_path, monkeypatch, capsys
 ):

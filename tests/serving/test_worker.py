@@ -109,6 +109,7 @@ def test_app_py_can_start_the_worker_before_torch_and_diffusers_are_imported():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.slow  # seconds of work: not in the fast tier
 def test_a_worker_that_cannot_load_or_dies_early_says_so_quickly(tmp_path):
     broken = worker.UNetWorker(path=str(tmp_path / "no-such-checkpoint"))
     with pytest.raises(worker.WorkerGone, match="CheckpointError"):

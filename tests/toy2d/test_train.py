@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 
 from diffusion_demo.config import TRAIN2D
@@ -50,6 +51,7 @@ def test_training_stops_at_the_time_limit():
     assert model.info["stopped_early"] and model.info["steps"] < 10_000
 
 
+@pytest.mark.slow  # seconds of work: not in the fast tier
 def test_custom_set_is_learned_on_demand():
     # four points far apart: after a short training the samples must sit on them
     toy = get_set("custom", "-1, -1\n-1, 1\n1, -1\n1, 1")

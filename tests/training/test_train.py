@@ -25,6 +25,7 @@ TINY = dataclasses.replace(
 )
 
 
+@pytest.mark.slow  # seconds of work: not in the fast tier
 def test_a_resumed_run_equals_an_uninterrupted_one(tmp_path):
     cfg = TINY
     card = train.train(tmp_path / "straight", cfg, tiny=True, limit_digits=16)
@@ -43,6 +44,7 @@ def test_a_resumed_run_equals_an_uninterrupted_one(tmp_path):
     assert train.training_card(tmp_path / "nowhere") == {}
 
 
+@pytest.mark.slow  # seconds of work: not in the fast tier
 def test_phase_3_from_a_shipped_folder_equals_phase_3_of_a_whole_run(tmp_path):
     """The folder keeps only the EMA weights: phase 3 restarts from them (fresh AdamW, reseeded
     generator) in a whole run too, so `train --refine-from` reproduces it bit for bit."""
@@ -87,6 +89,7 @@ def test_each_phase_has_its_own_null_label_fraction_and_learning_rate():
     assert train.phase_starts(unconditional) == (100, 100, 100, 100)
 
 
+@pytest.mark.slow  # seconds of work: not in the fast tier
 def test_phase_4_from_a_shipped_folder_equals_phase_4_of_a_whole_run(tmp_path):
     """Like phase 3: `train --polish-from` a folder exported after phase 3 reproduces phase 4,
     and the EMA snapshots of the learning curve are the EMA at their step."""

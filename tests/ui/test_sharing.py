@@ -37,6 +37,7 @@ def app(tiny_cond_denoiser):
         yield demo, url
 
 
+@pytest.mark.slow  # seconds of work: not in the fast tier
 def test_six_students_share_the_network_and_get_what_they_would_alone(app):
     from gradio_client import Client
 
@@ -58,6 +59,7 @@ def test_six_students_share_the_network_and_get_what_they_would_alone(app):
     assert engine.status()["running"] == 0 and engine.status()["waiting"] == 0
 
 
+@pytest.mark.slow  # seconds of work: not in the fast tier
 def test_a_full_machine_tells_a_waiting_student_where_they_stand(app):
     from gradio_client import Client
 
@@ -77,6 +79,7 @@ def test_a_full_machine_tells_a_waiting_student_where_they_stand(app):
         demo.engine.settings = ENGINE
 
 
+@pytest.mark.slow  # seconds of work: not in the fast tier
 def test_one_address_may_not_fill_the_machine(app):
     from gradio_client import Client
     from gradio_client.exceptions import AppError
