@@ -60,7 +60,8 @@ def tiny_denoiser(tiny_checkpoint):
     return unet.load(tiny_checkpoint, autocast="fp32")
 
 
-# pytest-xdist (pyproject: -n 2 --dist loadgroup, no groups): each test is its own unit, handed
+# pytest-xdist (pyproject: -n 2 --dist loadgroup): each test is its own unit (but the three of
+# the corrupt-checkpoint app, an xdist_group so that one worker starts it), handed
 # to whichever worker is free, in this order; each worker starts its own app and Chromium when it
 # first needs them. The end-to-end tests go first, so the long ones are shared out early and the
 # unit tests fill in at the end. Not `--dist load`: it sends each worker a long run of consecutive

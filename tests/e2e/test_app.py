@@ -68,6 +68,7 @@ def test_network_guard_really_cuts_the_network(tmp_path):
     assert "203.0.113.1" in log.read_text() and "huggingface.co" in log.read_text()
 
 
+@pytest.mark.xdist_group("broken_app")  # one worker starts the corrupt-checkpoint app
 def test_corrupt_checkpoint_app_still_starts_with_a_clear_message(broken_app):
     assert broken_app.alive() and broken_app.answers()
     # The server log says what is wrong (CheckpointError's message) without a traceback.
@@ -89,6 +90,7 @@ def test_missing_checkpoint_message_is_clear(tmp_path, monkeypatch):
     assert str(ROOT) not in message
 
 
+@pytest.mark.xdist_group("broken_app")  # one worker starts the corrupt-checkpoint app
 def test_corrupt_checkpoint_app_serves_forward_and_explains_reverse(broken_app, broken_client):
     api = broken_client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     if "/forward" in api:

@@ -266,6 +266,7 @@ def test_a_refused_run_leaves_no_waiting_note(page, app):
     assert page.probe.errors == []
 
 
+@pytest.mark.xdist_group("broken_app")  # one worker starts the corrupt-checkpoint app
 def test_corrupt_checkpoint_page_explains_and_forward_still_works(broken_page, broken_app):
     page = broken_page
     require(broken_app, "reverse-status", "the reverse tab")

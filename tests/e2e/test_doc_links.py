@@ -30,9 +30,9 @@ DOCS = (ROOT / "docs" / "deeplinks.md", ROOT / "docs" / "embedding.md")
 # A link in the docs: the app's address, or a bare `/?…` / `?…`, with a tab or a lecture.
 LINK = re.compile(r"(?:http://127\.0\.0\.1:7860)?/?\?((?:tab|lecture)=[^\s`\"'<>)\]]*)")
 RACY = ("tab=schedule&schedule=sigmoid&T=2000&t=1500", "tab=forward&T=2000&t=1500")
-# Loads each beyond the first visit: with the race and h11's fixed, a guard, not a hunt (each
-# sigmoid T = 2000 load costs ~9 s on 2 cores; 20 loads each were run when the race was fixed).
-REPEAT = 3
+# Loads each (the pass over every link makes one more): with the race and h11's fixed, a guard,
+# not a hunt (20 loads each were run when the race was fixed).
+REPEAT = 2
 # After the share bar is there: quiet (no request in flight) this long means the deep link's
 # load event and the changes it set off are done; a page still busy after the timeout (a chain
 # started by autoplay) is checked as it is.
