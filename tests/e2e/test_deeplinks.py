@@ -34,18 +34,26 @@ CAPTION = export.EXPORT.caption_px
 
 
 def open_view(
-    warm_context, browser, app, query: str = "", clipboard: bool = False, init_script: str | None = None
+    warm_context,
+    browser,
+    app,
+    query: str = "",
+    clipboard: bool = False,
+    init_script: str | None = None,
+    fresh: bool = False,
 ):
     """A page on app.url + query (loopback only, page errors collected) and what closes it: a
-    page of the shared warm context, or, for the clipboard, a context of its own. `init_script`
-    runs in the page before its own scripts."""
-    if clipboard:
-        closer = context = browser.new_context(viewport={"width": 1280, "height": 1000})
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app.url.rstrip("/"))
+    page of the shared warm context, or, for the clipboard or when `fresh`, a context of its
+    own. `init_script` runs in the page before its own scripts."""
+    own = clipboard or fresh
+    if own:
+        context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+        if clipboard:
+            context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app.url.rstrip("/"))
     else:
         context = warm_context
     page = new_page(context, TIMEOUT_MS)
-    closer = page if not clipboard else closer
+    closer = context if own else page
     page.set_viewport_size({"width": 1280, "height": 1000})
     if init_script:
         page.add_init_script(init_script)
