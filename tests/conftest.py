@@ -61,11 +61,12 @@ def tiny_denoiser(tiny_checkpoint):
 
 
 # pytest-xdist (pyproject: -n 2 --dist loadgroup): each test is its own unit (but the three of
-# the corrupt-checkpoint app, an xdist_group so that one worker starts it), handed
-# to whichever worker is free, in this order; each worker starts its own app and Chromium when it
-# first needs them. The end-to-end tests go first, so the long ones are shared out early and the
-# unit tests fill in at the end. Not `--dist load`: it sends each worker a long run of consecutive
-# tests, so one got every end-to-end test (842 s). Not a group for the browser tests: that worker
-# would carry ~60% of the suite.
+# the corrupt-checkpoint app, an xdist_group so that one worker starts it), handed to whichever
+# worker is free, in this order: the end-to-end tests, then the other slow ones (the AOTInductor
+# build alone is ~45 s), then the short unit tests, which fill in at the end so that neither
+# worker waits long for the other. Each worker starts its own app and Chromium when it first needs
+# them. Not `--dist load`: it sends each worker a long run of consecutive tests, so one got every
+# end-to-end test (842 s). Not a group for the browser tests: that worker would carry ~60%.
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: "e2e" not in item.path.parts)  # stable: file order within each
+    # stable: file order within each class
+    items.sort(key=lambda item: ("e2e" not in item.path.parts, item.get_closest_marker("slow") is None))
