@@ -41,6 +41,15 @@ def loopback_only(context, blocked: list[str] | None = None) -> None:
     context.route(NOT_LOOPBACK, refuse)
 
 
+def shots_folder(tmp_path_factory, env: str, name: str) -> Path:
+    """Where a test module saves its screenshots for a human to look at: $`env`, or a temporary
+    folder (its path printed)."""
+    folder = Path(os.environ.get(env) or tmp_path_factory.mktemp(name))
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"\n{name}: {folder}")
+    return folder
+
+
 # Texts that must never reach a user: tracebacks and paths inside the server.
 LEAKS = re.compile(
     r"Traceback \(most recent call last\)|File \"/|site-packages|/tmp/gradio|gradio_api/file=/|"

@@ -12,7 +12,6 @@ old maximum) are opened REPEAT times each.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ import pytest
 
 from diffusion_demo.ui import lecture
 
-from .helpers import ROOT, loopback_only
+from .helpers import ROOT, loopback_only, shots_folder
 from .test_deeplinks import LOAD_TIMEOUT_MS, selected_tab
 
 pytestmark = pytest.mark.e2e
@@ -67,10 +66,7 @@ def doc_links(pages: tuple[Path, ...] = DOCS) -> list[str]:
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
-    out = Path(os.environ.get("E2E_SHOTS") or tmp_path_factory.mktemp("doc-link-shots"))
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"\ndoc-link screenshots: {out}")
-    return out
+    return shots_folder(tmp_path_factory, "E2E_SHOTS", "doc-link-shots")
 
 
 def test_the_docs_hold_the_links_the_checks_need():

@@ -11,7 +11,6 @@ measurement reuses the normal page. Screenshots go to $LAYOUT_SHOTS (or a tempor
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ from diffusion_demo.config import GUIDANCE
 from diffusion_demo.media.chains import grid_uint8
 from diffusion_demo.ui.tabs.roundtrip import load_digit
 
-from .helpers import loopback_only
+from .helpers import loopback_only, shots_folder
 from .layout_js import IMAGES, STATUS
 from .test_stage import open_tab
 
@@ -77,10 +76,7 @@ PIXELS = """(id) => { const img = document.querySelector('#' + id + ' img');
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get("LAYOUT_SHOTS") or tmp_path_factory.mktemp("layout-shots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    yield folder
-    print(f"\nlayout screenshots: {folder}")
+    return shots_folder(tmp_path_factory, "LAYOUT_SHOTS", "layout-shots")
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ Screenshots go to $E2E_SHOTS (or a temporary folder, printed) for a human to loo
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
@@ -20,7 +19,7 @@ import pytest
 from diffusion_demo.ui import lecture
 
 from .conftest import new_page
-from .helpers import ROOT
+from .helpers import ROOT, shots_folder
 from .test_deeplinks import selected_tab, value_of, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -34,10 +33,7 @@ NO_TOAST_MS = 1_500
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
-    out = Path(os.environ.get("E2E_SHOTS") or tmp_path_factory.mktemp("lecture-shots"))
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"\nlecture screenshots: {out}")
-    return out
+    return shots_folder(tmp_path_factory, "E2E_SHOTS", "lecture-shots")
 
 
 @pytest.fixture

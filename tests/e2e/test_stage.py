@@ -10,13 +10,12 @@ printed at the end, for a human to look at.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from .conftest import PageProbe
-from .helpers import loopback_only
+from .helpers import loopback_only, shots_folder
 
 pytestmark = pytest.mark.e2e
 
@@ -44,10 +43,7 @@ MIN_CONTRAST = 7.0
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get("STAGE_SHOTS") or tmp_path_factory.mktemp("stage-shots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    yield folder
-    print(f"\nstage screenshots: {folder}")
+    return shots_folder(tmp_path_factory, "STAGE_SHOTS", "stage-shots")
 
 
 @pytest.fixture(scope="module")
