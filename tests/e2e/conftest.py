@@ -138,7 +138,6 @@ def new_page(context, timeout_ms: float):
 def open_page(context, app):
     """A new page of `context` on `app`, loaded, with its first tab's pictures."""
     pg = new_page(context, 30_000)
-    pg.set_viewport_size({"width": 1280, "height": 1000})
     pg.goto(app.url)
     pg.wait_for_selector("#intro", timeout=60_000)
     # The tabs and the first tab's images render after the intro: wait for them too.

@@ -34,31 +34,21 @@ CAPTION = export.EXPORT.caption_px
 
 
 def open_view(
-    warm_context,
-    browser,
-    app,
-    query: str = "",
-    clipboard: bool = False,
-    init_script: str | None = None,
-    fresh: bool = False,
+    browser, app, query: str = "", clipboard: bool = False, init_script: str | None = None, context=None
 ):
     """A page on app.url + query (loopback only, page errors collected) and what closes it: a
-    page of the shared warm context, or, for the clipboard or when `fresh`, a context of its
-    own. `init_script` runs in the page before its own scripts."""
-    own = clipboard or fresh
+    page of `context`, or (None) a context of its own, with the clipboard if asked. `init_script`
+    runs in the page before its own scripts."""
+    own = context is None
     if own:
         context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
         if clipboard:
             context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app.url.rstrip("/"))
-    else:
-        context = warm_context
     page = new_page(context, TIMEOUT_MS)
-    closer = context if own else page
-    page.set_viewport_size({"width": 1280, "height": 1000})
     if init_script:
         page.add_init_script(init_script)
     goto(page, app.url + query)
-    return closer, page
+    return (context if own else page), page
 
 
 def goto(page, url: str) -> None:
@@ -73,7 +63,7 @@ def view(warm_context, browser, app):
     opened = []
 
     def make(query: str = "", clipboard: bool = False):
-        closer, page = open_view(warm_context, browser, app, query, clipboard)
+        closer, page = open_view(browser, app, query, clipboard, context=None if clipboard else warm_context)
         opened.append(closer)
         return page
 

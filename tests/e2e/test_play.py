@@ -37,14 +37,14 @@ RUNNING = re.compile(r"step \d+/\d+")
 
 
 @pytest.fixture
-def view(warm_context, browser, app):
+def view(browser, app):
     """view(query, size) -> page in a context of its own, closed after the test. (In the shared
     warm context, the 2D autoplay once never drew its animation in a full run: not reproduced
     in 18 warm loads alone, idle or with both cores busy; these tests keep their own contexts.)"""
     opened = []
 
     def make(query: str = "", size: tuple[int, int] = (1280, 1000), init_script: str | None = None):
-        closer, page = open_view(warm_context, browser, app, query, init_script=init_script, fresh=True)
+        closer, page = open_view(browser, app, query, init_script=init_script)
         page.set_viewport_size({"width": size[0], "height": size[1]})
         opened.append(closer)
         return page

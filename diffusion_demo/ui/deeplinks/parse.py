@@ -171,11 +171,11 @@ def parse(
     _read_tab_and_view(q, tabs, out)
     _read_panel(q, params, out)
     _read_settings(q, params, out)
-    _drop_eta_without_ddim(params, out)
+    _drop_eta_the_sampler_lacks(params, out)
     return out
 
 
-def _drop_eta_without_ddim(params: Mapping[str, Param], out: Parsed) -> None:
+def _drop_eta_the_sampler_lacks(params: Mapping[str, Param], out: Parsed) -> None:
     """4. η > 0 only with a sampler that has η: otherwise the tab would greet the link with a run
     it refuses (and which of the two values the page showed was a race). Dropped, with a warning."""
     with_eta = " and ".join(s.label for s in samplers.SAMPLERS.values() if s.uses_eta)
