@@ -214,9 +214,10 @@
       // the button sits in a closed accordion (not drawn while closed): open it, press it once drawn
       var box = $(acts.open), opener = box && (box.querySelector("button.label-wrap") || box.querySelector("button"));
       // Gradio ignores a click that comes before the page is fully wired: click again every
-      // 1.5 s until the button is drawn (a busy machine can take several seconds).
+      // 1.5 s while it is still closed (a busy machine can take several seconds). Closed, not
+      // "the button not yet drawn": a slow first open drew it and a second click closed it again.
       var last = opener ? Number(opener.dataset.ofcOpened || 0) : 0;
-      if (opener && !run && !opener.classList.contains("open") && performance.now() - last > 1500) {
+      if (opener && !opener.classList.contains("open") && performance.now() - last > 1500) {
         opener.dataset.ofcOpened = String(performance.now()); opener.click();
       }
       if ((tries || 0) < 200) window.setTimeout(function () { runAction(tab, looping, (tries || 0) + 1); }, 150);
