@@ -31,13 +31,26 @@ import time
 from pathlib import Path
 from unittest import mock
 
-import numpy as np
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # load.py: starting and stopping the app
 
+from diffusion_demo.config import MODEL  # noqa: E402
+
+
+def options() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="100 DDPM steps instead of 1000")
+    p.add_argument("--checkpoint", type=Path, default=MODEL.checkpoint)
+    p.add_argument("--skip-server", action="store_true", help="skip the gradio_client measurements")
+    return p
+
+
+if __name__ == "__main__":  # --help and bad options answer before torch is imported (seconds)
+    options().parse_args()
+
 import load  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler, UNet2DModel  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
@@ -271,11 +284,7 @@ def through_app(ddpm_steps: int) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="100 DDPM steps instead of 1000")
-    p.add_argument("--checkpoint", type=Path, default=unet.MODEL.checkpoint)
-    p.add_argument("--skip-server", action="store_true", help="skip the gradio_client measurements")
-    args = p.parse_args()
+    args = options().parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     batch, ddpm_steps, ddim_steps = 16, (100 if args.quick else 1000), 50
 

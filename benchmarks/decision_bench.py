@@ -21,6 +21,19 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from diffusion_demo.config import MODEL  # noqa: E402
+
+
+def options() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--checkpoint", type=Path, default=MODEL.checkpoint)
+    return p
+
+
+if __name__ == "__main__":  # --help and bad options answer before torch is imported (seconds)
+    options().parse_args()
+
 from diffusion_demo.diffusion.sampling import validate_request  # noqa: E402
 from diffusion_demo.models import unet  # noqa: E402
 from diffusion_demo.serving import compiled  # noqa: E402
@@ -37,10 +50,7 @@ def streamed_run(den, request) -> tuple[float, list[dict]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--checkpoint", type=Path, default=unet.MODEL.checkpoint)
-    a = p.parse_args(argv)
+    a = options().parse_args(argv)
     den = unet.load(a.checkpoint)
     compiled.warm_seconds(den)
     request = validate_request("ddim", 50, 16, 0, guidance=0.0)

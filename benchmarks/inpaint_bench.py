@@ -23,20 +23,32 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-from PIL import Image, ImageDraw, ImageFont
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from diffusion_demo.config import INPAINT, SKETCH  # noqa: E402
+from diffusion_demo.config import INPAINT, MODEL, SKETCH  # noqa: E402
+
+
+def options() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="2 digits per class, 1 seed, 1 timing pair")
+    p.add_argument("--checkpoint", type=Path, default=MODEL.checkpoint)
+    return p
+
+
+if __name__ == "__main__":  # --help and bad options answer before torch is imported (seconds)
+    options().parse_args()
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+
 from diffusion_demo.diffusion.inpaint import InpaintRequest, inpaint, inpaint_chain, preset_mask  # noqa: E402
 from diffusion_demo.diffusion.roundtrip import reconstruct  # noqa: E402
 from diffusion_demo.diffusion.sampling import ReverseRequest, reverse_chain  # noqa: E402
 from diffusion_demo.media.sketch import sketch_tensor  # noqa: E402
 from diffusion_demo.models import classifier, unet  # noqa: E402
 from diffusion_demo.serving import compiled  # noqa: E402
-from diffusion_demo.training import data
+from diffusion_demo.training import data  # noqa: E402
 
 
 def typeset(d: int) -> np.ndarray:
@@ -204,10 +216,7 @@ def speed(den, repeats: int) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="2 digits per class, 1 seed, 1 timing pair")
-    p.add_argument("--checkpoint", type=Path, default=unet.MODEL.checkpoint)
-    args = p.parse_args()
+    args = options().parse_args()
     den = unet.load(args.checkpoint)
     compile_s = compiled.warm_seconds(den)  # as the app does at start-up: the cached package
     clf = classifier.load()

@@ -21,6 +21,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+
+def options() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("folders", nargs="+", type=Path, help="checkpoint folders (snapshots)")
+    p.add_argument("--num-samples", type=int, default=500)
+    p.add_argument("--out", type=Path, required=True, help="the checkpoint whose card and plot get the curve")
+    return p
+
+
+if __name__ == "__main__":  # --help and bad options answer before torch is imported (seconds)
+    options().parse_args()
+
 from diffusion_demo.cli.main import main as cli  # noqa: E402
 from diffusion_demo.media.plots import fig_to_image  # noqa: E402
 from diffusion_demo.training.train import CARD_FILE, training_card  # noqa: E402
@@ -80,10 +92,7 @@ def plot(curve: list[dict], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("folders", nargs="+", type=Path, help="checkpoint folders (snapshots)")
-    p.add_argument("--num-samples", type=int, default=500)
-    p.add_argument("--out", type=Path, required=True, help="the checkpoint whose card and plot get the curve")
+    p = options()
     a = p.parse_args(argv)
     missing = [str(f) for f in a.folders if not (f / CARD_FILE).is_file()]
     if missing:

@@ -18,6 +18,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+
+def options() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--runs", type=int, default=7, help="timed runs of each, alternated (after a warm-up)")
+    return p
+
+
+if __name__ == "__main__":  # --help and bad options answer before torch is imported (seconds)
+    options().parse_args()
+
 from diffusion_demo.diffusion.sampling import ReverseRequest, sample  # noqa: E402
 from diffusion_demo.models import unet  # noqa: E402
 from diffusion_demo.serving import compiled, worker  # noqa: E402
@@ -55,10 +65,4 @@ def main(runs: int = 7) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--runs", type=int, default=7, help="timed runs of each, alternated (after a warm-up)"
-    )
-    main(parser.parse_args().runs)
+    main(options().parse_args().runs)
