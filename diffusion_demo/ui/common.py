@@ -23,6 +23,7 @@ import torch
 from ..config import GUIDANCE, QUEUE, SCHEDULE, SCHEDULE_NAMES, SKETCH
 from ..diffusion.samplers import DEFAULT_SAMPLER, SAMPLERS
 from ..models.unet import CheckpointError
+from ..serving.engine import Replaced
 from ..serving.torch_thread import single_threaded
 from .runtime import around
 from .sharing import current_chain
@@ -164,6 +165,8 @@ def guarded(fn: Callable) -> Callable:
             yield
         except gr.Error:
             raise
+        except Replaced as exc:  # the user's own newer run took its place: no red toast for that
+            raise gr.Error(str(exc), visible=False, print_exception=False) from None
         except (ValueError, CheckpointError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         except torch.OutOfMemoryError:  # CUDA's: free what it cached, so that the next run can start

@@ -8,6 +8,7 @@ import gradio as gr
 import pytest
 
 from diffusion_demo.models.unet import CheckpointError
+from diffusion_demo.serving.engine import Replaced
 from diffusion_demo.ui.common import guarded
 
 
@@ -30,6 +31,22 @@ def test_guarded_turns_user_errors_into_their_own_message(error):
     with pytest.raises(gr.Error) as caught:
         next(gen)
     assert caught.value.message == str(error)
+    assert caught.value.visible  # a toast in the UI
+
+
+def test_a_run_replaced_by_the_users_newer_one_ends_without_a_toast():
+    """The API still says why the run ended; the page, where the newer run is on screen, shows
+    no red "Error" for a button the user pressed."""
+
+    def chain():
+        yield "step 1"
+        raise Replaced("this run was replaced by a newer one")
+
+    gen = guarded(chain)()
+    assert next(gen) == "step 1"
+    with pytest.raises(gr.Error, match="replaced by a newer one") as caught:
+        next(gen)
+    assert caught.value.visible is False
 
 
 def test_guarded_reports_an_unexpected_error_without_its_internals(caplog):
