@@ -214,8 +214,7 @@
       // the button sits in a closed accordion (not drawn while closed): open it, press it once drawn
       var box = $(acts.open), opener = box && (box.querySelector("button.label-wrap") || box.querySelector("button"));
       // Gradio ignores a click that comes before the page is fully wired: click again every
-      // 1.5 s while it is still closed (a busy machine can take several seconds). Closed, not
-      // "the button not yet drawn": a slow first open drew it and a second click closed it again.
+      // 1.5 s while the box is still closed (a busy machine can take several seconds).
       var last = opener ? Number(opener.dataset.ofcOpened || 0) : 0;
       if (opener && !opener.classList.contains("open") && performance.now() - last > 1500) {
         opener.dataset.ofcOpened = String(performance.now()); opener.click();

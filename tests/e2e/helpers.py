@@ -50,6 +50,12 @@ def shots_folder(tmp_path_factory, env: str, name: str) -> Path:
     return folder
 
 
+def error_toasts(page) -> list[str]:
+    """The texts of the red error toasts the page shows now (each cut to 200 characters)."""
+    toasts = page.locator('[data-testid="toast-body"].error')
+    return [toasts.nth(i).inner_text()[:200] for i in range(toasts.count())]
+
+
 # Texts that must never reach a user: tracebacks and paths inside the server.
 LEAKS = re.compile(
     r"Traceback \(most recent call last\)|File \"/|site-packages|/tmp/gradio|gradio_api/file=/|"

@@ -20,7 +20,7 @@ import pytest
 
 from diffusion_demo.ui import lecture
 
-from .helpers import ROOT, loopback_only, shots_folder
+from .helpers import ROOT, error_toasts, loopback_only, shots_folder
 from .test_deeplinks import LOAD_TIMEOUT_MS, selected_tab
 
 pytestmark = pytest.mark.e2e
@@ -83,10 +83,7 @@ def server_errors(page, app, query: str, answers: list[str]) -> list[str]:
     page.goto(app.url + "?" + query)
     page.wait_for_selector("#share-bar", state="attached", timeout=LOAD_TIMEOUT_MS)
     settle(page, timeout_s=AUTOPLAY_SETTLE_S if "autoplay=1" in query else SETTLE_TIMEOUT_S)
-    toasts = page.locator('[data-testid="toast-body"].error')
-    problems = answers[seen:] + [
-        f"error toast: {toasts.nth(i).inner_text()[:200]!r}" for i in range(toasts.count())
-    ]
+    problems = answers[seen:] + [f"error toast: {text!r}" for text in error_toasts(page)]
     log = app.log()[before:]
     return problems + [f"app log: {m.group(0)}" for m in SERVER_ERROR.finditer(log)]
 

@@ -20,7 +20,7 @@ from diffusion_demo.config import GUIDANCE
 from diffusion_demo.media.chains import grid_uint8
 from diffusion_demo.ui.tabs.roundtrip import load_digit
 
-from .helpers import loopback_only, shots_folder
+from .helpers import error_toasts, loopback_only, shots_folder
 from .layout_js import IMAGES, STATUS
 from .test_stage import open_tab
 
@@ -197,10 +197,7 @@ def test_pictures_are_whole_and_statuses_on_screen(layout_page, shots, tab):
             arg=[done, text],
         )
     # a run the next button replaced ends quietly (its API call still says why)
-    toasts = page.locator('[data-testid="toast-body"].error')
-    problems += [
-        f"an error toast after the runs: {toasts.nth(i).inner_text()[:200]!r}" for i in range(toasts.count())
-    ]
+    problems += [f"an error toast after the runs: {text!r}" for text in error_toasts(page)]
     page.mouse.move(1, 1)
     seen = set()
     for mode, sizes in SIZES.items():

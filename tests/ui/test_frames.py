@@ -50,13 +50,14 @@ def test_a_slow_consumer_gets_fewer_frames_not_a_slower_chain(tiny_denoiser):
             time.sleep(delay)  # Gradio encoding and sending the frame
         return frames, time.perf_counter() - start
 
+    delay = 0.01
     fast_frames, _ = consume(0.0)
-    slow_frames, wall = consume(0.01)
+    slow_frames, wall = consume(delay)
     assert slow_frames < fast_frames
-    # Frames take at most REVERSE.frame_budget of the run: a frame's cost (at least the 10 ms
-    # here) is paid by the chain's time before the next one, but for the first and last frames,
-    # which come anyway. On any machine: a slower chain earns more frames, not fewer.
-    assert (slow_frames - 2) * 0.01 <= REVERSE.frame_budget * wall, (slow_frames, wall)
+    # Frames take at most REVERSE.frame_budget of the run: a frame's cost (at least `delay`) is
+    # paid by the chain's time before the next one, but for the first and last frames, which
+    # come anyway. On any machine: a slower chain earns more frames, not fewer.
+    assert (slow_frames - 2) * delay <= REVERSE.frame_budget * wall, (slow_frames, wall)
 
 
 def test_streamed_frames_are_native_size_and_exports_upscaled():
