@@ -15,6 +15,8 @@ from pathlib import Path
 import gradio
 import pytest
 
+from .clients import api_client
+
 ROOT = Path(__file__).resolve().parent.parent
 HUB_FILE_LIMIT = 10 * 2**20  # larger files need git-xet / LFS on the Hub
 
@@ -92,8 +94,6 @@ def test_with_spaces_installed_and_zero_gpu_unset_the_app_runs_as_without_it(tin
     """The real `spaces` imported, SPACES_ZERO_GPU unset: its decorator is the function itself,
     the app keeps its batching engine, wraps nothing, and a run goes through the engine."""
     spaces = pytest.importorskip("spaces")
-    from gradio_client import Client
-
     from diffusion_demo.ui import zerogpu
 
     from .ui.conftest import served
@@ -112,7 +112,7 @@ def test_with_spaces_installed_and_zero_gpu_unset_the_app_runs_as_without_it(tin
         assert {f.fn.__name__ for f in marked} <= set(zerogpu.ESTIMATES)  # each has its own estimate
         assert not any(hasattr(f.fn, "zerogpu") for f in marked)  # (what spaces.GPU sets on a wrapper)
         ticks = demo.engine.status()["ticks"]
-        x_t, x0, *_ = Client(url, verbose=False).predict("ddim", 3, 2, 0, 0.0, api_name="/reverse")
+        x_t, x0, *_ = api_client(url).predict("ddim", 3, 2, 0, 0.0, api_name="/reverse")
         assert Path(x_t).is_file() and Path(x0).is_file()
         assert demo.engine.status()["ticks"] >= ticks + 3  # the run's steps were the engine's ticks
 
@@ -181,7 +181,6 @@ def test_the_app_on_zero_gpu_streams_each_model_run_from_a_gpu_call(
     from spaces' GPU worker (its arguments, the gr.Request among them, and every frame
     pickled across), the curve's plot and the round-trip download too."""
     import spaces
-    from gradio_client import Client
 
     from diffusion_demo.ui import zerogpu
 
@@ -197,7 +196,7 @@ def test_the_app_on_zero_gpu_streams_each_model_run_from_a_gpu_call(
         assert {f.api_name for f in zerogpu.marked(demo)} == MODEL_ENDPOINTS
         light = [f for f in demo.fns.values() if f.fn is not None and f.api_name not in MODEL_ENDPOINTS]
         assert light and not any(hasattr(f.fn, "zerogpu") for f in light)  # (spaces.GPU's own mark)
-        client = Client(url, verbose=False)
+        client = api_client(url)
         job = client.submit("ddim", 3, 2, 0, 0.0, api_name="/reverse")
         x_t, x0, *_ = job.result(timeout=120)
         assert Path(x_t).is_file() and Path(x0).is_file() and len(job.outputs()) >= 2  # streamed

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ..clients import api_client
 from .helpers import CHROMIUM, CHROMIUM_ARGS, loopback_only, start_app, stop_app, write_checkpoint
 
 # CI sets this: a missing browser is then a failure, never a silent skip.
@@ -65,10 +66,8 @@ def broken_app(tmp_path_factory, corrupt_checkpoint):
 
 
 def make_client(url: str):
-    from gradio_client import Client
-
     # Generous HTTP timeouts: on a loaded 2-core machine the first /config can take seconds.
-    return Client(url, verbose=False, download_files=False, httpx_kwargs={"timeout": 120})
+    return api_client(url, download_files=False, httpx_kwargs={"timeout": 120})
 
 
 @pytest.fixture(scope="session")

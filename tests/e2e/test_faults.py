@@ -15,6 +15,7 @@ import uuid
 import httpx
 import pytest
 
+from ..clients import api_client
 from .helpers import app_config, cpu_busy, fn_index
 
 pytestmark = pytest.mark.e2e
@@ -109,11 +110,10 @@ def test_client_disconnect_mid_stream_frees_the_worker(app, client, reverse):
 def test_model_jobs_share_the_network_and_a_session_has_one(app, client, reverse):
     """Runs of two clients go side by side (the batching engine shares each network call);
     a second run from the same session replaces its first, which ends with a message."""
-    from gradio_client import Client
     from gradio_client.exceptions import AppError
     from gradio_client.utils import Status
 
-    other = Client(app.url, verbose=False)
+    other = api_client(app.url)
     mine, theirs = client.submit(**LONG, api_name="/reverse"), other.submit(**LONG, api_name="/reverse")
     newer = None
     try:

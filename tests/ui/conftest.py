@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from ..clients import api_client
+
 
 @contextlib.contextmanager
 def served(denoiser=None, checkpoint_error: str | None = None) -> Iterator[tuple[object, str]]:
@@ -24,7 +26,5 @@ def served(denoiser=None, checkpoint_error: str | None = None) -> Iterator[tuple
 
 @pytest.fixture(scope="module")
 def cond_client(tiny_cond_denoiser):
-    from gradio_client import Client
-
     with served(tiny_cond_denoiser) as (_, url):
-        yield Client(url, verbose=False)
+        yield api_client(url)

@@ -20,6 +20,8 @@ from diffusion_demo.media import export, images
 from diffusion_demo.media.export_files import check_format, safe_name, schedule_file
 from tests.ui.conftest import served
 
+from ..clients import api_client
+
 CAPTION = export.EXPORT.caption_px
 HOLD = round(export.EXPORT.hold_last_s * export.EXPORT.fps)  # MP4 repeats the last frame
 
@@ -34,9 +36,7 @@ def app(tiny_denoiser, tmp_path_factory):
 
 
 def new_client(url: str, where: Path):
-    from gradio_client import Client
-
-    return Client(url, verbose=False, download_files=str(where))
+    return api_client(url, download_files=str(where))
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from PIL import Image
 
 from diffusion_demo.config import ENGINE
 
+from ..clients import api_client
 from .conftest import served
 
 STEPS, SAMPLES = 8, 2
@@ -39,12 +40,10 @@ def app(tiny_cond_denoiser):
 
 @pytest.mark.slow  # seconds of work: not in the fast tier
 def test_six_students_share_the_network_and_get_what_they_would_alone(app):
-    from gradio_client import Client
-
     demo, url = app
     engine = demo.engine
     engine.settings = dataclasses.replace(ENGINE, gather_s=0.3)
-    clients = [Client(url, verbose=False) for _ in range(6)]
+    clients = [api_client(url) for _ in range(6)]
     ticks = engine.ticks
     jobs = [_reverse(c, seed=100 + i) for i, c in enumerate(clients)]
     together = [job.result(timeout=120) for job in jobs]
@@ -61,12 +60,10 @@ def test_six_students_share_the_network_and_get_what_they_would_alone(app):
 
 @pytest.mark.slow  # seconds of work: not in the fast tier
 def test_a_full_machine_tells_a_waiting_student_where_they_stand(app):
-    from gradio_client import Client
-
     demo, url = app
     demo.engine.settings = dataclasses.replace(ENGINE, max_rows=SAMPLES, status_every_s=0.1)
     try:
-        first, second = Client(url, verbose=False), Client(url, verbose=False)
+        first, second = api_client(url), api_client(url)
         long_job = _reverse(first, seed=1, steps=250)
         _wait_running(demo.engine)
         waiting = _reverse(second, seed=2)
@@ -81,13 +78,12 @@ def test_a_full_machine_tells_a_waiting_student_where_they_stand(app):
 
 @pytest.mark.slow  # seconds of work: not in the fast tier
 def test_one_address_may_not_fill_the_machine(app):
-    from gradio_client import Client
     from gradio_client.exceptions import AppError
 
     demo, url = app
     demo.engine.settings = dataclasses.replace(ENGINE, max_per_address=1)
     try:
-        first, second = Client(url, verbose=False), Client(url, verbose=False)
+        first, second = api_client(url), api_client(url)
         long_job = _reverse(first, seed=1, steps=250)
         _wait_running(demo.engine)
         with pytest.raises(AppError, match="Too many runs from one address at once"):

@@ -22,6 +22,8 @@ from diffusion_demo.ui.tabs import schedule as schedule_tab
 from tests.media.forward_inputs import assert_clean, write_bad_uploads, write_photo
 from tests.ui.conftest import served
 
+from ...clients import api_client
+
 
 @pytest.fixture(scope="module")
 def bad_uploads(tmp_path_factory) -> dict[str, Path]:
@@ -161,9 +163,7 @@ def app():
 
 @pytest.fixture(scope="module")
 def client(app):
-    from gradio_client import Client
-
-    return Client(app[1], verbose=False)
+    return api_client(app[1])
 
 
 def _png(path: str) -> np.ndarray:

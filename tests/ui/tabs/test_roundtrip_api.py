@@ -7,7 +7,7 @@ import dataclasses
 import gradio as gr
 import numpy as np
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 from PIL import Image
 
 from diffusion_demo.diffusion.samplers import SAMPLER_IDS
@@ -15,13 +15,14 @@ from diffusion_demo.models import unet
 from diffusion_demo.training.data import split
 from diffusion_demo.ui.common import UIContext
 from diffusion_demo.ui.tabs import roundtrip as roundtrip_tab
+from tests.clients import api_client
 from tests.ui.conftest import served
 
 
 @pytest.fixture(scope="module")
 def client(tiny_denoiser):
     with served(tiny_denoiser) as (_, url):
-        yield Client(url, verbose=False)
+        yield api_client(url)
 
 
 def test_roundtrip_returns_the_reconstruction_first(client):

@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 
 import pytest
-from gradio_client import Client
 from PIL import Image
 
 from diffusion_demo.config import TOY2D_LIMITS, TRAIN2D
@@ -21,6 +20,8 @@ from diffusion_demo.toy2d.data import DATASETS
 from diffusion_demo.toy2d.store import STORE
 from diffusion_demo.ui.tabs import toy2d as toy2d_tab
 from tests.ui.conftest import served
+
+from ...clients import api_client
 
 LEAK = re.compile(r"Traceback|File \"|/tmp/|site-packages|\.py\b", re.IGNORECASE)
 COSINE = {"schedule": "cosine", "beta_start": 1e-4, "beta_end": 0.02, "T": 500}
@@ -98,8 +99,8 @@ def app():
 
 
 @pytest.fixture(scope="module")
-def client(app) -> Client:
-    return Client(app[1], verbose=False, download_files=False)
+def client(app):
+    return api_client(app[1], download_files=False)
 
 
 def _path(value) -> str:
