@@ -264,6 +264,22 @@
     })();
   }
 
+  // ---------------- the deep link's answer ----------------
+  // It selects the link's tab when it lands: a tab picked before then (a slow first load) is
+  // picked again, once Gradio has drawn the answer (a task after its own updates).
+  var picked = null, linked = false;
+  document.addEventListener("click", function (e) {
+    var tab = !linked && e.target && e.target.closest && e.target.closest('#tabs [role="tab"]');
+    if (tab) picked = tab;
+  }, true);
+  function linkApplied() {
+    linked = true;
+    window.setTimeout(function () {
+      if (picked && picked.isConnected && picked.getAttribute("aria-selected") !== "true") picked.click();
+      autoplay();
+    }, 0);
+  }
+
   // ---------------- keys and their help ----------------
   function helpBox() {
     var box = $("keys-help-overlay");
@@ -342,6 +358,6 @@
   document.addEventListener("keydown", onKey);
   document.addEventListener("keyup", onKeyUp, true);
   if (document.body) setup(); else document.addEventListener("DOMContentLoaded", setup);
-  window.ofcKeys = { autoplay: autoplay, click: click, received: received, stop: stop, help: help, pixels: pixels,
+  window.ofcKeys = { linkApplied: linkApplied, click: click, received: received, stop: stop, help: help, pixels: pixels,
     state: function () { return play.state; } };
 })();

@@ -2,7 +2,7 @@
 
 Everything here runs in the browser (one <script> in the page head, `HEAD`); the server
 only adds ▶ Play's one download (ui/tabs/forward.py: `play_api`) and, after the deep-link
-load event, one call of `ofcKeys.autoplay()` (ui/deeplinks/wire.py). Owns TAB_ACTIONS (each
+load event, one call of `ofcKeys.linkApplied()` (ui/deeplinks/wire.py). Owns TAB_ACTIONS (each
 tab's elements the script drives) and the help overlay's rows. What each control does: the
 comment below the imports.
 
@@ -111,8 +111,9 @@ HEAD = (
 # ▶ Play's click: the browser decides (play or pause) before the server is asked.
 PLAY_CLICK_JS = "(...args) => (window.ofcKeys ? window.ofcKeys.click(args) : args)"
 PLAY_RECEIVED_JS = "(text) => { if (window.ofcKeys) window.ofcKeys.received(text); }"
-# Run after the deep-link load event has applied the link (ui/deeplinks/wire.py).
-AUTOPLAY_JS = "() => { if (window.ofcKeys) window.ofcKeys.autoplay(); }"
+# Run after the deep-link load event has applied the link (ui/deeplinks/wire.py): a tab the
+# user picked meanwhile is picked again, then autoplay=1 starts.
+LINK_APPLIED_JS = "() => { if (window.ofcKeys) window.ofcKeys.linkApplied(); }"
 
 
 def wire_play(button: gr.Button, inputs: Sequence[gr.components.Component], handler: Callable) -> None:

@@ -23,7 +23,7 @@ from diffusion_demo.diffusion.samplers import SAMPLERS
 from diffusion_demo.media import export, images
 
 from .conftest import new_page
-from .helpers import loopback_only
+from .helpers import app_config, fn_index, loopback_only
 
 pytestmark = pytest.mark.e2e
 
@@ -416,6 +416,35 @@ def test_copy_link_follows_the_tab_the_user_selected(view):
     again = view("?" + urlsplit(link).query)
     wait_for(lambda: selected_tab(again) == "schedule", what="the schedule tab")
     wait_value(again, "#schedule-t input[type=number]", "617")
+
+
+def test_a_tab_picked_while_the_link_loads_stays_picked(warm_context, app):
+    """The deep link's answer selects the link's tab when it lands: a tab the user picked
+    before then (a slow first load, a busy server) stays selected, with the link's values set."""
+    deeplink, held = fn_index(app_config(app), "deeplink"), []
+
+    def hold(route):
+        if (route.request.post_data_json or {}).get("fn_index") == deeplink and not held:
+            held.append(route)  # answered below, after the user's click
+        else:
+            route.fallback()
+
+    page = new_page(warm_context, TIMEOUT_MS)
+    try:
+        page.route("**/gradio_api/queue/join*", hold)
+        goto(page, app.url + "?tab=forward&seed=2")
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while not held and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        assert held, "the page never sent its deep link"
+        page.locator("#tab-schedule-button").click()
+        wait_for(lambda: selected_tab(page) == "schedule", what="the schedule tab")
+        held[0].fallback()
+        wait_value(page, "#forward-seed input", "2")  # the link's answer has landed
+        page.wait_for_timeout(500)
+        assert selected_tab(page) == "schedule"
+    finally:
+        page.close()
 
 
 # --------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import gradio as gr
 
 from ...config import IMAGES, SCHEDULE
 from ..common import UIContext, bind, guarded
-from ..keys import AUTOPLAY_JS
+from ..keys import LINK_APPLIED_JS
 from ..runtime import child_tabs, owner_tab
 from .params import PANEL_NAMES, SCHEDULE_TABS, SHARED, T_BOUND, Param, short_name
 from .parse import Parsed, parse, warning_text
@@ -295,7 +295,7 @@ def wire(demo: gr.Blocks, tabs: gr.Tabs, ctx: UIContext, expand: Callable | None
         api_visibility="private",
         show_progress="hidden",
         concurrency_limit=None,
-    ).then(None, None, None, js=AUTOPLAY_JS, api_visibility="private", queue=False)  # autoplay=1
+    ).then(None, None, None, js=LINK_APPLIED_JS, api_visibility="private", queue=False)
     for child in child_tabs(tabs):
         tab_id = json.dumps(str(child.id))
         child.select(None, None, current, js=f"() => {tab_id}", api_visibility="private", queue=False)
