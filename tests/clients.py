@@ -1,4 +1,5 @@
-"""The tests' gradio_client: one constructor, so every test talks to the app the same cheap way."""
+"""The tests' clients of the app (gradio_client's and raw HTTP): one constructor each, so every
+test talks to the app the same cheap way."""
 
 from __future__ import annotations
 
@@ -15,3 +16,10 @@ def api_client(url: str, **kwargs: Any):
     from gradio_client import Client
 
     return Client(url, **{"verbose": False, **NO_TLS, **kwargs})
+
+
+def http_client(base_url: str = "", timeout: float = 60):
+    """An httpx.Client for raw requests to the app (the same reason: no CA bundle to load)."""
+    import httpx
+
+    return httpx.Client(base_url=base_url, timeout=timeout, verify=False)

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-import httpx
 import pytest
 
 from diffusion_demo.config import IMAGES, REVERSE, SCHEDULE
 from diffusion_demo.ui.runtime import ADDED_LATER
 
+from ..clients import http_client
 from . import bad_files
 from .helpers import LEAKS, app_config, assert_clean_message
 
@@ -269,8 +269,7 @@ def test_out_of_range_and_wrong_types_give_clean_errors(app, client, described):
 def raw_call(app, api_name: str, body: str) -> tuple[int, str]:
     """POST /gradio_api/call/<name> with a raw JSON body, then read the result stream."""
     name = api_name.lstrip("/")
-    # verify=False: plain HTTP on loopback; a verifying client loads the CA bundle (~25 ms of CPU)
-    with httpx.Client(base_url=app.url, timeout=60, verify=False) as http:
+    with http_client(app.url, timeout=60) as http:
         r = http.post(f"gradio_api/call/{name}", content=body, headers={"content-type": "application/json"})
         if r.status_code != 200:
             return r.status_code, r.text

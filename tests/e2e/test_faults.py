@@ -12,10 +12,9 @@ import re
 import time
 import uuid
 
-import httpx
 import pytest
 
-from ..clients import api_client
+from ..clients import api_client, http_client
 from .helpers import app_config, cpu_busy, fn_index
 
 pytestmark = pytest.mark.e2e
@@ -88,7 +87,7 @@ def test_client_disconnect_mid_stream_frees_the_worker(app, client, reverse):
         "trigger_id": None,
     }
     statuses = []
-    with httpx.Client(base_url=app.url, timeout=60) as http:
+    with http_client(app.url, timeout=60) as http:
         assert http.post("gradio_api/queue/join", json=body).status_code == 200
         with http.stream("GET", "gradio_api/queue/data", params={"session_hash": session}) as stream:
             for line in stream.iter_lines():
@@ -159,7 +158,7 @@ def test_full_queue_answers_busy_and_recovers(app, client, reverse):
         "trigger_id": None,
     }
     refused = None
-    with httpx.Client(base_url=app.url, timeout=30) as http:
+    with http_client(app.url, timeout=30) as http:
         assert http.post("gradio_api/queue/join", json=body).status_code == 200
         with http.stream("GET", "gradio_api/queue/data", params={"session_hash": session}):
             for _ in range(200):

@@ -9,6 +9,7 @@ import pytest
 
 from diffusion_demo.config import IMAGES
 
+from ..clients import http_client
 from . import bad_files
 from .helpers import ROOT, assert_clean_message, http_get, write_checkpoint
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 
 def upload(app, name: str, data: bytes) -> httpx.Response:
-    with httpx.Client(base_url=app.url, timeout=60) as http:
+    with http_client(app.url, timeout=60) as http:
         return http.post("gradio_api/upload", files={"files": (name, data, "image/png")})
 
 

@@ -11,6 +11,7 @@ from PIL import Image
 from diffusion_demo.config import GUIDANCE
 from diffusion_demo.diffusion.samplers import SAMPLER_IDS, SAMPLERS
 from diffusion_demo.ui import build_demo
+from tests.clients import http_client
 
 BASE = dict(sampler="ddim", steps=4, num_samples=4, seed=3, eta=0.0)
 
@@ -110,13 +111,16 @@ def test_a_raw_http_call_with_the_old_five_values_gets_the_defaults(client):
     """Scripts written before digit and guidance existed post five values: they still run."""
     import json
 
-    import httpx
-
-    config = httpx.get(client.src.rstrip("/") + "/config").json()
-    fn = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == "reverse")
-    body = {"data": ["ddim", 3, 2, 0, 0.0], "fn_index": fn, "session_hash": "oldscript01", "trigger_id": None}
-    base = client.src.rstrip("/") + "/gradio_api/queue"
-    with httpx.Client(timeout=60) as http:
+    with http_client(timeout=60) as http:
+        config = http.get(client.src.rstrip("/") + "/config").json()
+        fn = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == "reverse")
+        body = {
+            "data": ["ddim", 3, 2, 0, 0.0],
+            "fn_index": fn,
+            "session_hash": "oldscript01",
+            "trigger_id": None,
+        }
+        base = client.src.rstrip("/") + "/gradio_api/queue"
         assert http.post(base + "/join", json=body).status_code == 200
         with http.stream("GET", base + "/data", params={"session_hash": "oldscript01"}) as stream:
             for line in stream.iter_lines():
